@@ -1,0 +1,145 @@
+"""The ``edgesr`` command line: one thin click command per verb, each calling one API function."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from edgesr import __version__
+from edgesr.errors import EdgesrError
+
+SCALE = click.IntRange(2, 8)
+
+
+class _Group(click.Group):
+    """Turns every :class:`EdgesrError` into a one-line message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EdgesrError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _data_root_option(f):
+    return click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Folder holding Set5, Set14, BSD100, ... (default: $EDGESR_DATA).")(f)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgesr")
+def main() -> None:
+    """edgesr: lightweight super-resolution from training to measured deployment."""
+
+
+@main.command("models")
+@click.option("--size", default="256x256", show_default=True, help="LR input size (HxW) for multiply-adds.")
+def models_cmd(size: str) -> None:
+    """List the models: colour, scales, parameters and multiply-adds."""
+    from edgesr.models.listing import model_table
+
+    try:
+        h, w = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected HxW such as 256x256, got {size!r}", param_hint="--size") from None
+    click.echo(model_table((h, w)))
+
+
+@main.command("degrade")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scale", "-s", type=SCALE, required=True, help="Downscaling factor.")
+def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
+    """Write the MATLAB-bicubic LR image of every HR image in SRC to DST (PNG)."""
+    from edgesr.data.degrade import degrade_folder
+
+    written = degrade_folder(src, dst, scale)
+    click.echo(f"wrote {len(written)} LR images (x{scale}) to {dst}")
+
+
+@main.command("eval")
+@click.option("--model", "-m", "model_name", required=True, help="Model name (see `edgesr models`).")
+@click.option("--dataset", "-d", required=True, help="Set5, Set14, BSD100 (B100), Urban100, DIV2K, or a folder.")
+@click.option("--scale", "-s", type=SCALE, required=True)
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .safetensors file (default: the shipped weights).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the means and per-image scores as JSON.")
+@_data_root_option
+def eval_cmd(model_name: str, dataset: str, scale: int, weights: Path | None, json_path: Path | None,
+             data_root: Path | None) -> None:
+    """PSNR and SSIM (Y, shave = scale) of a model on a benchmark set."""
+    from edgesr.data.datasets import find_images
+    from edgesr.evaluation.evaluate import evaluate
+    from edgesr.inference import torch_upscaler
+    from edgesr.models.registry import check_model_scale, get_spec
+    from edgesr.models.weights import load_model
+
+    check_model_scale(get_spec(model_name), scale)
+    images = find_images(dataset, data_root)
+    model = load_model(model_name, scale, weights)
+    click.echo(f"{model_name} x{scale} on {images.name} ({len(images)} images)")
+    click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
+
+    def show(score) -> None:
+        click.echo(f"{score.name:<24}{score.psnr:>10.4f}{score.ssim:>10.4f}")
+
+    result = evaluate(torch_upscaler(model), images, scale, model=model_name, progress=show)
+    click.echo(f"{'mean':<24}{result.psnr:>10.4f}{result.ssim:>10.4f}")
+    if json_path is not None:
+        result.write_json(json_path)
+
+
+@main.command("upscale")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--model", "-m", "model_name", required=True)
+@click.option("--scale", "-s", type=SCALE, required=True)
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def upscale_cmd(src: Path, dst: Path, model_name: str, scale: int, weights: Path | None) -> None:
+    """Upscale one image file SRC into DST."""
+    from edgesr.data.io import read_image, write_image
+    from edgesr.inference import torch_upscaler
+    from edgesr.models.registry import check_model_scale, get_spec
+    from edgesr.models.weights import load_model
+
+    check_model_scale(get_spec(model_name), scale)
+    lr = read_image(src)
+    sr = torch_upscaler(load_model(model_name, scale, weights))(lr, scale)
+    write_image(dst, sr.image)
+    click.echo(f"{src} ({lr.shape[1]}x{lr.shape[0]}) -> {dst} ({sr.shape[1]}x{sr.shape[0]})")
+
+
+@main.command("asymmetrize")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dataset", "-d", default="Set5", show_default=True, help="Set to compare outputs on.")
+@click.option("--scale", "-s", type=SCALE, default=2, show_default=True)
+@_data_root_option
+def asymmetrize_cmd(src: Path, dst: Path, dataset: str, scale: int, data_root: Path | None) -> None:
+    """Turn trained vdsr weights SRC into asym_vdsr weights DST (truncated SVD) and report how
+    close the converted model's output is before fine-tuning."""
+    from edgesr.data.datasets import find_images
+    from edgesr.evaluation.compare import compare_upscalers
+    from edgesr.inference import torch_upscaler
+    from edgesr.models.asym import asym_layers
+    from edgesr.models.vdsr import vdsr_to_asym
+    from edgesr.models.weights import load_model, save_weights
+
+    images = find_images(dataset, data_root)
+    vdsr = load_model("vdsr", weights=src)
+    asym = vdsr_to_asym(vdsr)
+    errors = [m.relative_error for _, m in asym_layers(asym)]
+    click.echo(f"kernel error ||W - W'|| / ||W|| over {len(errors)} layers: "
+               f"mean {sum(errors) / len(errors):.4f}, max {max(errors):.4f}")
+    result = compare_upscalers(torch_upscaler(asym), torch_upscaler(vdsr), images, scale)
+    click.echo(f"asym_vdsr output vs vdsr output, {images.name} x{scale}: "
+               f"PSNR {result.psnr:.2f} dB, SSIM {result.ssim:.4f}")
+    save_weights(asym, dst, metadata={"converted_from": str(src), "method": "truncated SVD"})
+    click.echo(f"wrote {dst}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

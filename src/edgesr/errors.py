@@ -1,0 +1,31 @@
+"""The one error hierarchy of edgesr.
+
+Library code raises these; the CLI turns any :class:`EdgesrError` into a one-line message and a
+non-zero exit. Each message names the problem and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+
+class EdgesrError(Exception):
+    """Base class of every error edgesr raises on purpose."""
+
+
+class MissingDependencyError(EdgesrError, ImportError):
+    """An optional package is not installed; the message names the pip command."""
+
+
+class DataError(EdgesrError):
+    """A data root, dataset or folder of images that cannot be used."""
+
+
+class ImageError(EdgesrError):
+    """An image file that cannot be read, or is of a kind edgesr refuses to guess about."""
+
+
+class ModelError(EdgesrError):
+    """An unknown model name, bad model options or weights that do not fit the model."""
+
+
+class ScaleError(EdgesrError, ValueError):
+    """A scale factor the model, image or operation does not support."""

@@ -1,0 +1,89 @@
+"""A benchmark set through one upscaler: PSNR and SSIM per image and their means."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from edgesr.data.color import to_y
+from edgesr.data.datasets import ImageSet
+from edgesr.data.degrade import check_scale, degrade
+from edgesr.data.io import read_image
+from edgesr.evaluation.metrics import psnr_y, shave_pair, ssim_y
+from edgesr.inference import SRImage
+
+Upscaler = Callable[[np.ndarray, int], SRImage]
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    name: str
+    psnr: float
+    ssim: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    model: str
+    dataset: str
+    scale: int
+    images: tuple[ImageScore, ...]
+
+    @property
+    def psnr(self) -> float:
+        return float(np.mean([i.psnr for i in self.images]))
+
+    @property
+    def ssim(self) -> float:
+        return float(np.mean([i.ssim for i in self.images]))
+
+    def to_dict(self) -> dict:
+        return {
+            "model": self.model, "dataset": self.dataset, "scale": self.scale,
+            "psnr": self.psnr, "ssim": self.ssim,
+            "images": [{"name": i.name, "psnr": i.psnr, "ssim": i.ssim} for i in self.images],
+        }
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        data = self.to_dict()
+        # JSON has no infinity; an exact reconstruction's PSNR is written as null
+        for row in [data, *data["images"]]:
+            if math.isinf(row["psnr"]):
+                row["psnr"] = None
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
+
+def score_image(sr: SRImage, hr: np.ndarray, scale: int) -> tuple[float, float]:
+    """PSNR and SSIM of one SR image against its (mod-cropped) HR image, shave = scale."""
+    y_sr, y_hr = shave_pair(sr.y, to_y(hr), scale)
+    return psnr_y(y_sr, y_hr), ssim_y(y_sr, y_hr)
+
+
+def iter_scores(upscale: Upscaler, images: ImageSet, scale: int) -> Iterator[ImageScore]:
+    scale = check_scale(scale)
+    for path in images.files:
+        lr, hr = degrade(read_image(path), scale)
+        p, s = score_image(upscale(lr, scale), hr, scale)
+        yield ImageScore(path.stem, p, s)
+
+
+def evaluate(upscale: Upscaler, images: ImageSet, scale: int, model: str = "",
+             progress: Callable[[ImageScore], None] | None = None) -> EvalResult:
+    """Degrade every HR image of ``images`` (mod-crop + MATLAB bicubic), upscale it back, score it."""
+    scores = []
+    for score in iter_scores(upscale, images, scale):
+        scores.append(score)
+        if progress is not None:
+            progress(score)
+    return EvalResult(model, images.name, scale, tuple(scores))

@@ -1,0 +1,90 @@
+"""MASRN: one multi-scale network for x2, x3 and x4.
+
+* Extraction (shared, LR space): a 3x3 head conv, then ``blocks`` multi-scale residual blocks
+  (a 3x3 branch and a 5x5 branch in parallel, the 5x5 one split asymmetrically into 5x1 + 1x5,
+  fused by a 1x1 conv); the outputs of the head and of every block are concatenated and squeezed
+  by a 1x1 bottleneck, as in MSRN.
+* Upscale (one small head per scale): a 3x3 conv to ``refine_features * s * s`` channels and a
+  PixelShuffle.
+* Refine (shared, HR space): parallel residual branches with 3x3 and 5x5 kernels, fused by 1x1,
+  then a 3x3 conv to the output channels.
+* Image-space residual: the LR input repeated ``s * s`` times and pixel-shuffled (nearest
+  upsampling) is added to the output. Every deployment target supports it and it quantizes well
+  (no bicubic inside the graph).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from edgesr.errors import ScaleError
+from edgesr.models.asym import AsymConv2d
+from edgesr.models.registry import register_model
+
+
+class MultiScaleBlock(nn.Module):
+    def __init__(self, features: int):
+        super().__init__()
+        self.branch3 = nn.Conv2d(features, features, 3, padding=1)
+        self.branch5 = AsymConv2d(features, features, 5)
+        self.fuse = nn.Conv2d(2 * features, features, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([torch.relu(self.branch3(x)), torch.relu(self.branch5(x))], dim=1)
+        return x + self.fuse(y)
+
+
+class Extraction(nn.Module):
+    def __init__(self, channels: int, features: int, blocks: int):
+        super().__init__()
+        self.head = nn.Conv2d(channels, features, 3, padding=1)
+        self.blocks = nn.ModuleList(MultiScaleBlock(features) for _ in range(blocks))
+        self.bottleneck = nn.Conv2d(features * (blocks + 1), features, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [self.head(x)]
+        for block in self.blocks:
+            outs.append(block(outs[-1]))
+        return self.bottleneck(torch.cat(outs, dim=1))
+
+
+class Upscale(nn.Sequential):
+    def __init__(self, features: int, out_features: int, scale: int):
+        super().__init__(nn.Conv2d(features, out_features * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
+
+
+class Refine(nn.Module):
+    def __init__(self, features: int, channels: int):
+        super().__init__()
+        self.branch3 = nn.Conv2d(features, features, 3, padding=1)
+        self.branch5 = nn.Conv2d(features, features, 5, padding=2)
+        self.fuse = nn.Conv2d(2 * features, features, 1)
+        self.tail = nn.Conv2d(features, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([torch.relu(self.branch3(x)), torch.relu(self.branch5(x))], dim=1)
+        return self.tail(x + self.fuse(y))
+
+
+class MASRN(nn.Module):
+    def __init__(self, channels: int = 3, scales: tuple[int, ...] = (2, 3, 4), features: int = 48,
+                 blocks: int = 4, refine_features: int = 12):
+        super().__init__()
+        self.scales = tuple(scales)
+        self.extraction = Extraction(channels, features, blocks)
+        self.upscale = nn.ModuleDict({f"x{s}": Upscale(features, refine_features, s) for s in self.scales})
+        self.refine = Refine(refine_features, channels)
+
+    def forward(self, x: torch.Tensor, scale: int) -> torch.Tensor:
+        head = self.upscale[f"x{scale}"] if scale in self.scales else None
+        if head is None:
+            raise ScaleError(f"masrn has no head for x{scale}; it has {', '.join(f'x{s}' for s in self.scales)}")
+        base = nn.functional.pixel_shuffle(x.repeat(1, scale * scale, 1, 1), scale)
+        return base + self.refine(head(self.extraction(x)))
+
+
+@register_model("masrn", colour="rgb", upsampling="post", scales=(2, 3, 4), multi_scale=True,
+                description="multi-scale SR: shared Extraction and Refine, one Upscale head per scale")
+def masrn(channels: int = 3, **kw) -> MASRN:
+    return MASRN(channels, **kw)

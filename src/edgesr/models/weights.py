@@ -1,0 +1,89 @@
+"""Model weights as ``.safetensors`` (no pickle, so loading runs no code)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from torch import nn
+
+from edgesr.errors import ModelError
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
+    """Write the state dict atomically: a crash never leaves a half-written file at ``path``."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(state, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
+    """Load a ``.safetensors`` state dict into ``model``; every key must match in name and shape."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    name = getattr(getattr(model, "spec", None), "name", type(model).__name__)
+    if not path.is_file():
+        raise ModelError(f"weights file {path} does not exist")
+    try:
+        state = load_file(path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path} is not a readable .safetensors file ({exc})") from exc
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{len(wrong)} of another shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)})")
+        raise ModelError(f"{path} does not fit model {name}: {'; '.join(parts)}; were they saved from another model or scale?")
+    model.load_state_dict(state)
+    return model
+
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
+
+
+def shipped_weights(name: str, scale: int | None = None) -> Path | None:
+    """The weights shipped inside the package for ``name`` (per-scale files are ``NAME_xS``)."""
+    candidates = ([f"{name}_x{scale}.safetensors"] if scale is not None else []) + [f"{name}.safetensors"]
+    for file in candidates:
+        path = PRETRAINED_DIR / file
+        if path.is_file():
+            return path
+    return None
+
+
+def load_model(name: str, scale: int | None = None, weights: str | os.PathLike | None = None) -> nn.Module:
+    """``create_model`` plus weights: ``weights`` if given, else the shipped ones.
+
+    A model with parameters and no weights is refused: its output would be noise.
+    """
+    from edgesr.models.registry import create_model
+
+    model = create_model(name, scale=scale)
+    path = Path(weights) if weights is not None else shipped_weights(name, scale if model.spec.per_scale else None)
+    if path is None:
+        if any(True for _ in model.parameters()):
+            raise ModelError(f"no weights for {name}: none are shipped yet; pass --weights FILE.safetensors")
+        return model.eval()
+    return load_weights(model, path).eval()

@@ -1,0 +1,47 @@
+"""Shared fixtures. The benchmark sets are read in place from the data root
+($EDGESR_DATA, else ../shared/datasets beside the checkout); tests that need them skip without it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgesr.data.datasets import DATA_ENV
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _find_data_root() -> Path | None:
+    env = os.environ.get(DATA_ENV)
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "datasets")
+    for path in candidates:
+        if (path / "Set5").is_dir():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = _find_data_root()
+    if root is None:
+        pytest.skip(f"benchmark sets not found: set {DATA_ENV} to the datasets folder")
+    return root
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    """A smooth-ish 48x60 RGB test image with edges (deterministic)."""
+    y, x = np.mgrid[0:48, 0:60]
+    r = 128 + 100 * np.sin(x / 5.0) * np.cos(y / 7.0)
+    g = np.where((x // 12 + y // 12) % 2 == 0, 200, 40).astype(float)
+    b = 255 * x / 59.0
+    return np.clip(np.stack([r, g, b], axis=2), 0, 255).round().astype(np.uint8)

@@ -1,0 +1,44 @@
+"""The core install alone imports and runs; optional packages are never imported eagerly."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("onnx", "onnxruntime", "litert_torch", "ai_edge_litert", "coremltools", "tensorrt", "tensorflow")
+
+
+def test_import_and_help_load_no_optional_package():
+    code = (
+        "import sys, edgesr, edgesr.cli\n"
+        "from click.testing import CliRunner\n"
+        "r = CliRunner().invoke(edgesr.cli.main, ['--help'])\n"
+        "assert r.exit_code == 0 and 'eval' in r.output, r.output\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "assert 'torch' not in sys.modules, 'edgesr --help should not import torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_console_script():
+    exe = shutil.which("edgesr") or str(Path(sys.executable).parent / "edgesr")
+    if not Path(exe).exists():
+        pytest.skip("the edgesr console script is not installed (pip install -e .)")
+    res = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "Commands:" in res.stdout
+    res = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    assert "edgesr, version" in res.stdout
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (REPO / "README.md").read_text().splitlines()
+    setup_block = "\n".join(readme[:25])
+    commands = re.findall(r"^(?:\$ )?(python -m pytest[^\n]*)$", setup_block, flags=re.M)
+    assert commands, "the README's first lines must give the test command"
+    ci = (REPO / ".ci" / "run").read_text()
+    assert commands[0] in ci
