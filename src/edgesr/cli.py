@@ -112,6 +112,22 @@ def upscale_cmd(src: Path, dst: Path, model_name: str, scale: int, weights: Path
     click.echo(f"{src} ({lr.shape[1]}x{lr.shape[0]}) -> {dst} ({sr.shape[1]}x{sr.shape[0]})")
 
 
+@main.command("train")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (YAML value).")
+@click.option("--resume", is_flag=True, help="Continue the run in out_dir from its last checkpoint.")
+@click.option("--until", type=click.IntRange(1), default=None, metavar="ITER",
+              help="Pause at this iteration with a checkpoint; --resume continues the same run.")
+@click.option("--no-progress", is_flag=True, help="No progress line (the JSONL log is still written).")
+def train_cmd(config: Path, overrides: tuple[str, ...], resume: bool, until: int | None, no_progress: bool) -> None:
+    """Train a model from a YAML CONFIG (see configs/)."""
+    from edgesr.train import load_config, train
+
+    result = train(load_config(config, overrides), resume=resume, progress=not no_progress, until=until)
+    best = f"{result.best_psnr:.3f} dB" if result.best_psnr is not None else "-"
+    click.echo(f"done: {result.iterations} iterations, best validation PSNR {best}, in {result.out_dir}")
+
+
 @main.command("asymmetrize")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))

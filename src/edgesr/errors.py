@@ -29,3 +29,7 @@ class ModelError(EdgesrError):
 
 class ScaleError(EdgesrError, ValueError):
     """A scale factor the model, image or operation does not support."""
+
+
+class ConfigError(EdgesrError, ValueError):
+    """A training or export configuration with an unknown key or a bad value."""

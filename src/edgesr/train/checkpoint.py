@@ -1,0 +1,74 @@
+"""Resumable checkpoints in one ``.safetensors`` file, written atomically.
+
+Tensors (model, EMA, optimizer state, torch RNG) are stored as tensors; everything else (iteration,
+optimizer hyper-parameters, numpy RNG state, best score, config) as JSON in the file's metadata.
+Nothing is unpickled on load, so a checkpoint cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from edgesr.errors import ConfigError
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict[str, str], path: Path) -> Path:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=meta)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    ema: torch.nn.Module | None, state: dict[str, Any]) -> Path:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+    opt = optimizer.state_dict()
+    for idx, slots in opt["state"].items():
+        for key, value in slots.items():
+            tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"]), "format": "edgesr-ckpt-1"}
+    return _atomic_save(tensors, meta, path)
+
+
+def load_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    ema: torch.nn.Module | None) -> dict[str, Any]:
+    """Restore model, EMA, optimizer and torch RNG in place; returns the JSON state."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise ConfigError(f"no checkpoint to resume at {path}")
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != "edgesr-ckpt-1":
+            raise ConfigError(f"{path} is not an edgesr training checkpoint")
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if ema is not None:
+        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    slots: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            slots.setdefault(int(idx), {})[name] = value
+    optimizer.load_state_dict({"state": slots, "param_groups": json.loads(meta["param_groups"])})
+    torch.set_rng_state(tensors["rng.torch"])
+    return json.loads(meta["state"])

@@ -1,0 +1,124 @@
+"""Training configuration: a frozen dataclass loaded from YAML; an unknown key is an error."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgesr.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    scales: tuple[int, ...] = (4,)  # one for single-scale models; several take turns for masrn
+    model_options: dict[str, Any] = field(default_factory=dict)
+    train_sets: tuple[str, ...] = ("291",)
+    data_root: str | None = None  # default: $EDGESR_DATA
+    patch_size: int = 96  # HR patch side; LR patches are patch_size / scale
+    batch_size: int = 16
+    iterations: int = 100_000
+    lr: float = 1e-4
+    loss: str = "l1"  # l1 | l2
+    schedule: str = "cosine"  # cosine | step | constant
+    step_size: int = 50_000  # step schedule: multiply lr by gamma every step_size iterations
+    gamma: float = 0.5
+    min_lr: float = 1e-6  # cosine schedule floor
+    warmup: int = 0
+    grad_clip: float | None = None  # clip the gradient norm (VDSR)
+    ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
+    seed: int = 0
+    val_set: str = "Set5"
+    val_every: int = 2_000
+    log_every: int = 100
+    checkpoint_every: int = 1_000
+    out_dir: str = "runs/run"
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.loss in ("l1", "l2"), f"loss must be l1 or l2, got {self.loss!r}"),
+            (self.schedule in ("cosine", "step", "constant"), f"schedule must be cosine, step or constant, got {self.schedule!r}"),
+            (len(self.scales) > 0, "scales must name at least one scale"),
+            (all(self.patch_size % s == 0 for s in self.scales), f"patch_size {self.patch_size} must be divisible by every scale {self.scales}"),
+            (self.batch_size > 0 and self.iterations > 0 and self.lr > 0, "batch_size, iterations and lr must be positive"),
+            (self.ema is None or 0 < self.ema < 1, f"ema must be between 0 and 1, got {self.ema}"),
+            (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in dataclasses.fields(self)}
+
+
+def _coerce(name: str, hint: Any, value: Any) -> Any:
+    """Check ``value`` against the field's type hint and convert lists to tuples."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple:
+        items = value if isinstance(value, (list, tuple)) else [value]
+        return tuple(_coerce(name, args[0], v) for v in items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a mapping, got {value!r}")
+        return dict(value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads 2e-4 (no dot) as a string
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if hint in (int, float, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
+        raise ConfigError(f"{name} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def make_config(values: dict[str, Any]) -> TrainConfig:
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(hints)}")
+    if "model" not in values:
+        raise ConfigError("the config must name a model (model: masrn)")
+    return TrainConfig(**{k: _coerce(k, hints[k], v) for k, v in values.items()})
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as YAML (``lr=2e-4``, ``scales=[2,3]``, ``ema=null``)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set takes key=value, got {item!r}")
+    return key.strip(), yaml.safe_load(raw)
+
+
+def load_config(path: str | os.PathLike | None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping of config keys")
+        values.update(loaded)
+    values.update(parse_override(item) for item in overrides)
+    return make_config(values)

@@ -1,0 +1,234 @@
+"""The training loop: single-scale, multi-scale (scales take turns, one scale per batch), resumable,
+and unchanged under ``torchrun`` (DistributedDataParallel; gloo on CPU, NCCL and bf16 autocast on CUDA)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgesr.data.datasets import find_images
+from edgesr.errors import ConfigError
+from edgesr.evaluation.evaluate import evaluate
+from edgesr.inference import torch_upscaler
+from edgesr.models.registry import create_model, get_spec
+from edgesr.models.weights import save_weights
+from edgesr.train.checkpoint import load_checkpoint, save_checkpoint
+from edgesr.train.config import TrainConfig
+from edgesr.train.patches import PatchSampler
+
+CHECKPOINT = "last.ckpt.safetensors"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    iterations: int
+    best_psnr: float | None
+    out_dir: Path
+    seconds: float
+
+
+def lr_at(cfg: TrainConfig, it: int) -> float:
+    """Learning rate at iteration ``it`` (a pure function, so resuming needs no scheduler state)."""
+    if cfg.warmup and it < cfg.warmup:
+        return cfg.lr * (it + 1) / cfg.warmup
+    if cfg.schedule == "step":
+        return cfg.lr * cfg.gamma ** (it // cfg.step_size)
+    if cfg.schedule == "cosine":
+        t = (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup)
+        return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, t)))
+    return cfg.lr
+
+
+class _Progress:
+    """One status line: rewritten in place on a terminal, printed every ``every`` iterations elsewhere."""
+
+    def __init__(self, total: int, every: int, enabled: bool):
+        self.total, self.every, self.enabled = total, every, enabled
+        self.tty = sys.stderr.isatty()
+
+    def update(self, it: int, loss: float, psnr: float | None, rate: float) -> None:
+        if not self.enabled or (not self.tty and it % self.every):
+            return
+        eta = (self.total - it) / rate if rate > 0 else 0.0
+        h, rem = divmod(int(eta), 3600)
+        psnr_text = f"{psnr:.2f}" if psnr is not None else "-"
+        line = (f"it {it}/{self.total} loss {loss:.4f} PSNR {psnr_text} "
+                f"{rate:.1f} it/s ETA {h}:{rem // 60:02d}:{rem % 60:02d}")
+        print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+
+
+def _dist_info() -> tuple[int, int]:
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _device(cfg: TrainConfig) -> torch.device:
+    if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ConfigError("device: cuda asked for, but no CUDA GPU is available")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def build_model(cfg: TrainConfig) -> nn.Module:
+    spec = get_spec(cfg.model)
+    if spec.per_scale and len(cfg.scales) != 1:
+        raise ConfigError(f"{cfg.model} is built for one scale; give exactly one in scales")
+    if spec.multi_scale:
+        return create_model(cfg.model, scales=cfg.scales, **cfg.model_options)
+    return create_model(cfg.model, scale=cfg.scales[0] if spec.per_scale else None, **cfg.model_options)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.rank, self.world = _dist_info()
+        self.device = _device(cfg)
+        if self.world > 1 and not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)  # same initial weights on every rank
+        self.model = build_model(cfg).to(self.device)
+        self.spec = self.model.spec
+        for s in cfg.scales:
+            if s not in self.spec.scales:
+                raise ConfigError(f"{cfg.model} does not support x{s}")
+        self.ema = copy.deepcopy(self.model).requires_grad_(False) if cfg.ema else None
+        self.net: nn.Module = self.model
+        if self.world > 1:
+            self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=self.spec.multi_scale)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.rng = np.random.default_rng([cfg.seed, self.rank])
+        self.out = Path(cfg.out_dir)
+        self.iteration, self.best, self.elapsed = 0, None, 0.0
+        self.batch = max(1, cfg.batch_size // self.world)
+
+    # --- state -----------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"iteration": self.iteration, "best": self.best, "elapsed": self.elapsed,
+                "numpy_rng": self.rng.bit_generator.state, "config": self.cfg.to_dict()}
+
+    def resume(self) -> None:
+        state = load_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer, ema=self.ema)
+        saved = {k: v for k, v in state["config"].items() if k != "iterations"}
+        mine = {k: v for k, v in self.cfg.to_dict().items() if k != "iterations"}
+        if saved != mine:
+            diff = sorted(k for k in mine if saved.get(k) != mine[k])
+            raise ConfigError(f"cannot resume {self.out}: the config differs in {', '.join(diff)}")
+        self.iteration, self.best, self.elapsed = state["iteration"], state["best"], state["elapsed"]
+        if self.world == 1:
+            self.rng.bit_generator.state = state["numpy_rng"]
+        else:  # every rank draws its own stream, advanced past what it used
+            self.rng = np.random.default_rng([self.cfg.seed, self.rank, self.iteration])
+
+    def _write_checkpoint(self) -> None:
+        if self.rank == 0:
+            save_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer,
+                            ema=self.ema, state=self._state())
+            save_weights(self.ema or self.model, self.out / "last.safetensors",
+                         metadata={"model": self.cfg.model, "iteration": str(self.iteration)})
+
+    def _log(self, row: dict) -> None:
+        if self.rank == 0:
+            with open(self.out / "log.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    # --- steps -----------------------------------------------------------------------------------
+    def validate(self) -> dict[int, float]:
+        net = (self.ema or self.model).eval()
+        images = find_images(self.cfg.val_set, self.cfg.data_root)
+        scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
+        self.model.train()
+        return scores
+
+    def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> float:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.cfg, self.iteration)
+        inp, target = inp.to(self.device, non_blocking=True), target.to(self.device, non_blocking=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            out = self.net(inp, scale) if self.spec.multi_scale else self.net(inp)
+            diff = out.float() - target
+            loss = diff.abs().mean() if self.cfg.loss == "l1" else (diff * diff).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        if self.ema is not None:
+            with torch.no_grad():
+                for e, p in zip(self.ema.parameters(), self.model.parameters()):
+                    e.lerp_(p, 1 - self.cfg.ema)
+        return float(loss.detach())
+
+    def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
+        """Train to ``cfg.iterations``, or pause at iteration ``until`` with a checkpoint (resume later)."""
+        cfg = self.cfg
+        stop = cfg.iterations if until is None else min(until, cfg.iterations)
+        self.out.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self.resume()
+        elif (self.out / CHECKPOINT).exists():
+            raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
+        if self.rank == 0 and not resume:
+            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
+                               self.spec.upsampling == "pre", cfg.data_root)
+        self._log({"event": "start", "iteration": self.iteration, "images": sampler.images,
+                   "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
+                   "device": str(self.device)})
+        bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
+        self.model.train()
+        last_psnr = self.best
+        window_start, window_iters, losses = time.perf_counter(), 0, []
+        while self.iteration < stop:
+            scale = cfg.scales[self.iteration % len(cfg.scales)]
+            inp, target = sampler.batch(self.rng, scale, self.batch)
+            losses.append(self.step(inp, target, scale))
+            self.iteration += 1
+            window_iters += 1
+            now = time.perf_counter()
+            rate = window_iters / max(now - window_start, 1e-9)
+            bar.update(self.iteration, losses[-1], last_psnr, rate)
+            if self.iteration % cfg.log_every == 0:
+                self.elapsed += now - window_start
+                self._log({"iteration": self.iteration, "loss": float(np.mean(losses)), "lr": lr_at(cfg, self.iteration - 1),
+                           "patches_per_s": rate * self.batch * self.world, "elapsed": round(self.elapsed, 1)})
+                window_start, window_iters, losses = now, 0, []
+            if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations:
+                if self.rank == 0:
+                    scores = self.validate()
+                    last_psnr = float(np.mean(list(scores.values())))
+                    improved = self.best is None or last_psnr > self.best
+                    if improved:
+                        self.best = last_psnr
+                        save_weights(self.ema or self.model, self.out / "best.safetensors",
+                                     metadata={"model": cfg.model, "iteration": str(self.iteration)})
+                    self._log({"iteration": self.iteration, "val_set": cfg.val_set,
+                               "val_psnr": {f"x{s}": p for s, p in scores.items()}, "best": self.best})
+                window_start = time.perf_counter()
+            if self.iteration % cfg.checkpoint_every == 0 or self.iteration in (stop, cfg.iterations):
+                self._write_checkpoint()
+        if bar.tty and bar.enabled:
+            print(file=sys.stderr)
+        if self.world > 1:
+            torch.distributed.barrier()
+        return TrainResult(self.iteration, self.best, self.out, self.elapsed)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
+    trainer = Trainer(cfg)
+    try:
+        return trainer.fit(resume=resume, progress=progress, until=until)
+    finally:
+        if trainer.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()

@@ -1,0 +1,135 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from edgesr.errors import ConfigError
+from edgesr.train.config import make_config
+from edgesr.train.trainer import CHECKPOINT, lr_at, train
+
+TINY = {"model": "espcn", "scales": [2], "train_sets": ["Set5"], "val_set": "Set5", "patch_size": 24,
+        "batch_size": 4, "iterations": 12, "log_every": 2, "val_every": 6, "checkpoint_every": 3,
+        "ema": 0.9, "threads": 1}
+
+
+def _cfg(tmp_path, data_root, **kw):
+    return make_config({**TINY, "data_root": str(data_root), "out_dir": str(tmp_path / "run"), **kw})
+
+
+def _log(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+
+
+def test_lr_schedules():
+    cosine = make_config({"model": "vdsr", "lr": 1e-3, "min_lr": 0.0, "iterations": 100})
+    assert lr_at(cosine, 0) == pytest.approx(1e-3) and lr_at(cosine, 50) == pytest.approx(5e-4)
+    assert lr_at(cosine, 100) == pytest.approx(0.0, abs=1e-12)
+    step = make_config({"model": "vdsr", "lr": 1.0, "schedule": "step", "step_size": 10, "gamma": 0.5})
+    assert [lr_at(step, i) for i in (0, 9, 10, 25)] == [1.0, 1.0, 0.5, 0.25]
+    warm = make_config({"model": "vdsr", "lr": 1.0, "warmup": 4, "schedule": "constant"})
+    assert [lr_at(warm, i) for i in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_run_writes_log_best_last(tmp_path, data_root):
+    result = train(_cfg(tmp_path, data_root), progress=False)
+    out = tmp_path / "run"
+    assert result.iterations == 12 and result.best_psnr is not None
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["best.safetensors", "config.json", "last.ckpt.safetensors", "last.safetensors", "log.jsonl"]
+    rows = _log(out)
+    assert rows[0]["event"] == "start"
+    assert [r["iteration"] for r in rows if "val_psnr" in r] == [6, 12]
+    assert all("patches_per_s" in r for r in rows if "loss" in r)
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(_cfg(tmp_path, data_root), progress=False)
+
+
+def test_multi_scale_masrn_trains_every_head(tmp_path, data_root):
+    cfg = _cfg(tmp_path, data_root, model="masrn", scales=[2, 3, 4], iterations=3, val_every=100,
+               model_options={"features": 8, "blocks": 1, "refine_features": 4}, ema=None)
+    train(cfg, progress=False)
+    before = load_file(str(tmp_path / "run" / "last.safetensors"))
+    from edgesr.models import create_model
+    fresh = create_model("masrn", features=8, blocks=1, refine_features=4).state_dict()
+    for s in (2, 3, 4):  # each head was updated by its own batch
+        key = f"upscale.x{s}.0.weight"
+        assert not (before[key] == fresh[key]).all()
+
+
+def test_resume_is_exact(tmp_path, data_root):
+    train(_cfg(tmp_path / "a", data_root), progress=False)
+    # the same run stopped after iteration 6, then resumed: scheduler, optimizer, EMA, RNG all restored
+    cfg_b = _cfg(tmp_path / "b", data_root)
+    assert train(cfg_b, progress=False, until=7).iterations == 7  # between two checkpoints
+    train(cfg_b, resume=True, progress=False)
+    a = load_file(str(tmp_path / "a" / "run" / CHECKPOINT))
+    b = load_file(str(tmp_path / "b" / "run" / CHECKPOINT))
+    assert set(a) == set(b) and all((a[k] == b[k]).all() for k in a)
+
+
+def test_resume_refuses_another_config(tmp_path, data_root):
+    train(_cfg(tmp_path, data_root, iterations=3), progress=False)
+    with pytest.raises(ConfigError, match="differs in lr"):
+        train(_cfg(tmp_path, data_root, iterations=6, lr=0.5), resume=True, progress=False)
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        train(_cfg(tmp_path / "none", data_root), resume=True, progress=False)
+
+
+def _write_cfg(path: Path, data_root, out: Path, **kw) -> Path:
+    import yaml
+    path.write_text(yaml.safe_dump({**TINY, "data_root": str(data_root), "out_dir": str(out), **kw}))
+    return path
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume(tmp_path, data_root):
+    """A real training process killed with SIGKILL resumes from its last checkpoint and ends exactly
+    where an uninterrupted run ends."""
+    kw = {"iterations": 400, "checkpoint_every": 5, "val_every": 1000, "log_every": 5}
+    ref_cfg = _write_cfg(tmp_path / "ref.yaml", data_root, tmp_path / "ref", **kw)
+    cfg = _write_cfg(tmp_path / "c.yaml", data_root, tmp_path / "run", **kw)
+    cmd = [sys.executable, "-m", "edgesr.cli", "train", "--no-progress"]
+    proc = subprocess.Popen(cmd + [str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ckpt = tmp_path / "run" / CHECKPOINT
+    deadline = time.time() + 120
+    while time.time() < deadline and not (ckpt.exists() and _iteration(ckpt) >= 20):
+        time.sleep(0.05)
+    assert proc.poll() is None, "training ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = _iteration(ckpt)
+    assert 20 <= killed_at < 400
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.endswith(".tmp")]
+    subprocess.run(cmd + ["--resume", str(cfg)], check=True, capture_output=True, timeout=300)
+    starts = [r for r in _log(tmp_path / "run") if r.get("event") == "start"]
+    assert [s["iteration"] for s in starts] == [0, killed_at]
+    subprocess.run(cmd + [str(ref_cfg)], check=True, capture_output=True, timeout=300)
+    a, b = load_file(str(ckpt)), load_file(str(tmp_path / "ref" / CHECKPOINT))
+    assert all((a[k] == b[k]).all() for k in a)
+
+
+def _iteration(ckpt: Path) -> int:
+    from safetensors import safe_open
+    with safe_open(str(ckpt), framework="pt") as f:
+        return json.loads(f.metadata()["state"])["iteration"]
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_gloo(tmp_path, data_root):
+    cfg = _write_cfg(tmp_path / "c.yaml", data_root, tmp_path / "run", model="masrn", scales=[2, 4],
+                     model_options={"features": 8, "blocks": 1, "refine_features": 4}, iterations=6,
+                     val_every=6, checkpoint_every=3, ema=None, batch_size=4)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "edgesr.cli", "train", "--no-progress", str(cfg)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = _log(tmp_path / "run")
+    assert rows[0]["world_size"] == 2
+    assert [r["iteration"] for r in rows if "val_psnr" in r] == [6]
+    assert _iteration(tmp_path / "run" / CHECKPOINT) == 6
