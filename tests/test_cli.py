@@ -54,7 +54,9 @@ def test_eval_with_weights_on_a_folder(cli, tmp_path, photo):
     (["eval", "-m", "bicubic", "-d", "Set5", "-s", "5"], "bicubic does not support x5"),
     (["eval", "-m", "bicubic", "-d", "Set5", "-s", "2", "--data-root", "/nonexistent"], "not a folder"),
 ])
-def test_errors_are_one_line(cli, args, message, data_root, monkeypatch):
+def test_errors_are_one_line(cli, args, message, data_root, monkeypatch, tmp_path):
+    import edgesr.models.weights
+    monkeypatch.setattr(edgesr.models.weights, "PRETRAINED_DIR", tmp_path)  # as if nothing were shipped
     monkeypatch.setenv("EDGESR_DATA", str(data_root))
     res = cli.invoke(main, args)
     assert res.exit_code == 1

@@ -31,9 +31,21 @@ def test_corrupt_or_missing_file(tmp_path):
         load_weights(create_model("vdsr"), tmp_path / "none.safetensors")
 
 
-def test_load_model_refuses_untrained(tmp_path):
+def test_load_model_refuses_untrained(tmp_path, monkeypatch):
+    import edgesr.models.weights
+    monkeypatch.setattr(edgesr.models.weights, "PRETRAINED_DIR", tmp_path / "empty")
     assert load_model("bicubic", 2) is not None
     with pytest.raises(ModelError, match="no weights for asym_vdsr"):
         load_model("asym_vdsr", 2)
     path = save_weights(create_model("fsrcnn", scale=2), tmp_path / "f.safetensors")
     assert not load_model("fsrcnn", 2, path).training
+
+
+def test_shipped_weights_are_found(tmp_path, monkeypatch):
+    import edgesr.models.weights
+    monkeypatch.setattr(edgesr.models.weights, "PRETRAINED_DIR", tmp_path)
+    save_weights(create_model("espcn", scale=3), tmp_path / "espcn_x3.safetensors")
+    save_weights(create_model("vdsr"), tmp_path / "vdsr.safetensors")
+    assert load_model("espcn", 3) is not None and load_model("vdsr", 4) is not None
+    with pytest.raises(ModelError, match="no weights for espcn"):
+        load_model("espcn", 2)

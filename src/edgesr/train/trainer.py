@@ -3,10 +3,12 @@ and unchanged under ``torchrun`` (DistributedDataParallel; gloo on CPU, NCCL and
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
 import os
+import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -67,6 +69,13 @@ class _Progress:
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
+def hardware(device: torch.device, world: int = 1) -> str:
+    """What trains: GPU name(s), or the CPU and the threads torch uses."""
+    if device.type == "cuda":
+        return f"{world} x {torch.cuda.get_device_name(device)}"
+    return f"{world} x CPU {platform.machine()} ({torch.get_num_threads()} threads)"
+
+
 def _dist_info() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
@@ -108,6 +117,8 @@ class Trainer:
         if self.world > 1:
             self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=self.spec.multi_scale)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.params = list(self.model.parameters())
+        self.ema_params = list(self.ema.parameters()) if self.ema is not None else []
         self.rng = np.random.default_rng([cfg.seed, self.rank])
         self.out = Path(cfg.out_dir)
         self.iteration, self.best, self.elapsed = 0, None, 0.0
@@ -151,11 +162,17 @@ class Trainer:
         self.model.train()
         return scores
 
+    def autocast(self):
+        """bf16 mixed precision on CUDA; plain float32 elsewhere."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.cfg, self.iteration)
         inp, target = inp.to(self.device, non_blocking=True), target.to(self.device, non_blocking=True)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+        with self.autocast():
             out = self.net(inp, scale) if self.spec.multi_scale else self.net(inp)
             diff = out.float() - target
             loss = diff.abs().mean() if self.cfg.loss == "l1" else (diff * diff).mean()
@@ -166,8 +183,7 @@ class Trainer:
         self.optimizer.step()
         if self.ema is not None:
             with torch.no_grad():
-                for e, p in zip(self.ema.parameters(), self.model.parameters()):
-                    e.lerp_(p, 1 - self.cfg.ema)
+                torch._foreach_lerp_(self.ema_params, self.params, 1 - self.cfg.ema)
         return float(loss.detach())
 
     def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
@@ -185,7 +201,7 @@ class Trainer:
                                self.spec.upsampling == "pre", cfg.data_root)
         self._log({"event": "start", "iteration": self.iteration, "images": sampler.images,
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
-                   "device": str(self.device)})
+                   "device": str(self.device), "hardware": hardware(self.device, self.world)})
         bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
         self.model.train()
         last_psnr = self.best

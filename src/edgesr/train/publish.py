@@ -1,0 +1,104 @@
+"""Ship trained weights inside the package with their measured scores stored beside them.
+
+``publish_weights`` evaluates a run's weights on every benchmark set and scale with the evaluation
+code itself and writes ``pretrained/NAME.safetensors`` plus ``pretrained/NAME.json`` (scores,
+training hardware, iterations and time, config). ``results_table`` renders those files as the
+README's markdown table beside the published figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from edgesr.data.datasets import BENCHMARKS, find_images
+from edgesr.evaluation.evaluate import evaluate
+from edgesr.evaluation.published import published
+from edgesr.inference import torch_upscaler
+from edgesr.models.registry import get_spec
+from edgesr.models.weights import PRETRAINED_DIR, load_model
+from edgesr.errors import ConfigError
+
+
+def measure_weights(model_name: str, weights: Path, scales: tuple[int, ...], data_root: str | None,
+                    sets: tuple[str, ...] = BENCHMARKS) -> dict[str, dict[str, list[float]]]:
+    """``{set: {"x2": [psnr, ssim], ...}}`` for ``weights`` on every set and scale."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    for dataset in sets:
+        images = find_images(dataset, data_root)
+        for scale in scales:
+            model = load_model(model_name, scale, weights)
+            r = evaluate(torch_upscaler(model), images, scale)
+            scores.setdefault(images.name, {})[f"x{scale}"] = [round(r.psnr, 4), round(r.ssim, 5)]
+    return scores
+
+
+def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_root: str | None = None,
+                    which: str = "best", dest: Path = PRETRAINED_DIR, sets: tuple[str, ...] = BENCHMARKS) -> Path:
+    run = Path(run_dir)
+    cfg_path, weights = run / "config.json", run / f"{which}.safetensors"
+    if not cfg_path.is_file() or not weights.is_file():
+        raise ConfigError(f"{run} is not a finished training run (needs config.json and {weights.name})")
+    cfg = json.loads(cfg_path.read_text())
+    model = cfg["model"]
+    scales = tuple(cfg["scales"]) if get_spec(model).per_scale or get_spec(model).multi_scale else (2, 3, 4)
+    name = name or (f"{model}_x{scales[0]}" if get_spec(model).per_scale else model)
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    trained = [r for r in rows if "elapsed" in r]
+    starts = [r for r in rows if r.get("event") == "start"]
+    info = {
+        "model": model, "scales": list(scales), "weights": f"{name}.safetensors", "source_weights": which,
+        "iterations": trained[-1]["iteration"] if trained else 0,
+        "train_seconds": trained[-1]["elapsed"] if trained else 0,
+        "hardware": sorted({s.get("hardware") or f"{s['world_size']} x {s['device']}" for s in starts}),
+        "config": cfg,
+        "scores": measure_weights(model, weights, scales, data_root, sets),
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(weights, dest / f"{name}.safetensors")
+    (dest / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    return dest / f"{name}.json"
+
+
+def results_table(src: Path = PRETRAINED_DIR) -> str:
+    """Markdown: every shipped model, set and scale, beside the published bicubic/FSRCNN/VDSR."""
+    infos = [json.loads(p.read_text()) for p in sorted(src.glob("*.json"))]
+    head = "| scale | set | bicubic (pub.) | FSRCNN (pub.) | VDSR (pub.) | " + " | ".join(
+        Path(i["weights"]).stem for i in infos) + " |"
+    lines = [head, "|" + "---|" * (5 + len(infos))]
+    for scale in (2, 3, 4):
+        for dataset in BENCHMARKS:
+            pub = [published(m, dataset, scale) for m in ("bicubic", "fsrcnn", "vdsr")]
+            cells = [f"{p[0]:.2f}" if p else "-" for p in pub]
+            for i in infos:
+                v = i["scores"].get(dataset, {}).get(f"x{scale}")
+                cells.append(f"{v[0]:.2f} / {v[1]:.4f}" if v else "-")
+            lines.append(f"| x{scale} | {dataset} | " + " | ".join(cells) + " |")
+    lines += ["", "| weights | hardware | iterations | training time |", "|---|---|---|---|"]
+    for i in infos:
+        lines.append(f"| {Path(i['weights']).stem} | {', '.join(i['hardware'])} | {i['iterations']} | "
+                     f"{i['train_seconds'] / 3600:.2f} h |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """``python -m edgesr.train.publish RUN_DIR [--name N] [--data-root D]`` or ``--table``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Ship a run's weights with their measured scores.")
+    ap.add_argument("run", nargs="?")
+    ap.add_argument("--name")
+    ap.add_argument("--data-root")
+    ap.add_argument("--which", default="best", choices=("best", "last"))
+    ap.add_argument("--table", action="store_true", help="print the README results table and exit")
+    args = ap.parse_args()
+    if args.table or not args.run:
+        print(results_table(), end="")
+        return
+    print(publish_weights(args.run, args.name, args.data_root, args.which))
+
+
+if __name__ == "__main__":
+    main()
