@@ -133,3 +133,12 @@ def test_torchrun_two_processes_gloo(tmp_path, data_root):
     assert rows[0]["world_size"] == 2
     assert [r["iteration"] for r in rows if "val_psnr" in r] == [6]
     assert _iteration(tmp_path / "run" / CHECKPOINT) == 6
+
+
+def test_progress_line(capsys):
+    from edgesr.train.trainer import _Progress
+    bar = _Progress(total=100, every=10, enabled=True)
+    bar.update(5, 0.5, None, 2.0, 16)  # off the every-10 grid: silent when not a terminal
+    bar.update(10, 0.25, 31.5, 2.0, 16)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["it 10/100 loss 0.2500 PSNR 31.50 32.0 patches/s ETA 0:00:45"]

@@ -58,14 +58,15 @@ class _Progress:
         self.total, self.every, self.enabled = total, every, enabled
         self.tty = sys.stderr.isatty()
 
-    def update(self, it: int, loss: float, psnr: float | None, rate: float) -> None:
+    def update(self, it: int, loss: float, psnr: float | None, rate: float, patches: int) -> None:
+        """``rate`` in iterations/s; ``patches`` per iteration (all ranks)."""
         if not self.enabled or (not self.tty and it % self.every):
             return
         eta = (self.total - it) / rate if rate > 0 else 0.0
         h, rem = divmod(int(eta), 3600)
         psnr_text = f"{psnr:.2f}" if psnr is not None else "-"
         line = (f"it {it}/{self.total} loss {loss:.4f} PSNR {psnr_text} "
-                f"{rate:.1f} it/s ETA {h}:{rem // 60:02d}:{rem % 60:02d}")
+                f"{rate * patches:.1f} patches/s ETA {h}:{rem // 60:02d}:{rem % 60:02d}")
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
@@ -214,7 +215,7 @@ class Trainer:
             window_iters += 1
             now = time.perf_counter()
             rate = window_iters / max(now - window_start, 1e-9)
-            bar.update(self.iteration, losses[-1], last_psnr, rate)
+            bar.update(self.iteration, losses[-1], last_psnr, rate, self.batch * self.world)
             if self.iteration % cfg.log_every == 0:
                 self.elapsed += now - window_start
                 self._log({"iteration": self.iteration, "loss": float(np.mean(losses)), "lr": lr_at(cfg, self.iteration - 1),
