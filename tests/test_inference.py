@@ -65,9 +65,10 @@ def test_runner_contract(photo):
     runner = TorchRunner(model, 2)
     x = np.zeros((1, 1, 8, 8), np.float32)
     with pytest.raises(EdgesrError, match="not active"):
-        runner.infer(x)
+        runner.run(x)
     with runner:
-        assert runner.infer(x).shape == (1, 1, 16, 16)
+        assert runner.run(x).shape == (1, 1, 16, 16)
         with pytest.raises(EdgesrError, match="N x 1 x H x W"):
-            runner.infer(np.zeros((1, 3, 8, 8), np.float32))
+            runner.run(np.zeros((1, 3, 8, 8), np.float32))
+        assert runner.infer(photo[:8, :9]).image.shape == (16, 18, 3)
     assert not runner.active

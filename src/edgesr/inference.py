@@ -86,6 +86,6 @@ def torch_upscaler(model) -> Callable[[np.ndarray, int], SRImage]:
 
     def upscale(lr: np.ndarray, scale: int) -> SRImage:
         with TorchRunner(model, scale) as runner:
-            return super_resolve(lr, scale, model.spec, runner.infer)
+            return runner.infer(lr)
 
     return upscale

@@ -142,3 +142,17 @@ def test_progress_line(capsys):
     bar.update(10, 0.25, 31.5, 2.0, 16)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["it 10/100 loss 0.2500 PSNR 31.50 32.0 patches/s ETA 0:00:45"]
+
+
+def test_ema_warms_up(tmp_path, data_root):
+    """With decay 0.999 and no warm-up, 12 steps would leave the average 99% at the initial
+    weights; the warm-up makes it follow the trained weights from the start."""
+    train(_cfg(tmp_path, data_root, ema=0.999, val_every=100), progress=False)
+    ckpt = load_file(str(tmp_path / "run" / CHECKPOINT))
+    from edgesr.models import create_model
+    import torch
+    torch.manual_seed(0)
+    init = create_model("espcn", scale=2).state_dict()
+    for key in ("body.0.weight", "body.4.weight"):
+        model, ema = ckpt[f"model.{key}"], ckpt[f"ema.{key}"]
+        assert (ema - model).norm() < 0.5 * (init[key] - model).norm()

@@ -1,10 +1,11 @@
 """The runner contract every backend follows.
 
-A runner executes one network on float32 NCHW arrays scaled to [0, 1]. ``infer`` checks the input
-and the runner's state, then calls the backend's ``_infer``. Runners are context managers: heavy
-state (sessions, interpreters, engines) is made in ``__enter__`` (``activate``) and released in
-``__exit__``. Colour handling, bicubic pre-upscaling and rounding live in
-:mod:`edgesr.inference`, not here.
+A runner executes one network for one scale. ``infer(lr)`` takes an LR uint8 image and returns an
+:class:`~edgesr.inference.SRImage`: colour handling, the bicubic pre-upscale and rounding come
+from the model's spec (for artifacts, from their manifest), the network from the backend's
+``_run``, which maps float32 NCHW arrays on [0, 1] to float32 NCHW. ``run(x)`` checks ``x`` and
+the runner's state and calls ``_run``. Runners are context managers: heavy state (sessions,
+interpreters, engines) is made in ``activate`` and released in ``deactivate``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from edgesr.errors import EdgesrError
+from edgesr.models.registry import ModelSpec
 
 
 class Runner:
     name = "base"
 
-    def __init__(self, channels: int, scale: int):
-        self.channels = channels
+    def __init__(self, spec: ModelSpec, scale: int):
+        self.spec = spec
         self.scale = scale
+        self.channels = spec.channels
         self.active = False
 
     def activate(self) -> None:
@@ -35,15 +38,21 @@ class Runner:
     def __exit__(self, *exc: object) -> None:
         self.deactivate()
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
-        """Run the network on ``x`` (float32, ``1 x C x H x W``); returns float32 NCHW."""
+    def infer(self, lr: np.ndarray):
+        """Upscale one LR uint8 image (``HxW`` or ``HxWx3``) by ``self.scale``."""
+        from edgesr.inference import super_resolve
+
+        return super_resolve(lr, self.scale, self.spec, self.run)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Run the network on ``x`` (float32, ``1 x C x H x W`` on [0, 1]); returns float32 NCHW."""
         if not self.active:
             raise EdgesrError(f"{self.name} runner is not active; use it as a context manager (with ... as runner)")
         if not isinstance(x, np.ndarray) or x.ndim != 4 or x.shape[1] != self.channels:
             shape = getattr(x, "shape", None)
             raise EdgesrError(f"{self.name} runner takes N x {self.channels} x H x W input, got {shape}")
-        out = self._infer(np.ascontiguousarray(x, dtype=np.float32))
+        out = self._run(np.ascontiguousarray(x, dtype=np.float32))
         return np.asarray(out, dtype=np.float32)
 
-    def _infer(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -183,8 +183,10 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         if self.ema is not None:
+            # warm-up: early on the average follows the weights closely instead of keeping the init
+            decay = min(self.cfg.ema, (1 + self.iteration) / (10 + self.iteration))
             with torch.no_grad():
-                torch._foreach_lerp_(self.ema_params, self.params, 1 - self.cfg.ema)
+                torch._foreach_lerp_(self.ema_params, self.params, 1 - decay)
         return float(loss.detach())
 
     def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
