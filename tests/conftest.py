@@ -45,3 +45,34 @@ def photo() -> np.ndarray:
     g = np.where((x // 12 + y // 12) % 2 == 0, 200, 40).astype(float)
     b = 255 * x / 59.0
     return np.clip(np.stack([r, g, b], axis=2), 0, 255).round().astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def weights(tmp_path_factory):
+    """Random but fixed weights for espcn x2 (Y) and masrn (RGB, pixel shuffle with C = 3)."""
+    import torch
+
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("weights")
+    return {"espcn": save_weights(create_model("espcn", scale=2), d / "espcn.safetensors"),
+            "masrn": save_weights(create_model("masrn"), d / "masrn.safetensors")}
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory, weights, data_root):
+    """ONNX exports shared by the export and runtime tests (made once per session)."""
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
+    from edgesr.export.api import export_model
+
+    out = tmp_path_factory.mktemp("exports")
+    root = str(data_root)
+    return {
+        "espcn-fp32": export_model("espcn", 2, "onnx", out, weights=weights["espcn"], data_root=root),
+        "espcn-int8": export_model("espcn", 2, "onnx", out, precision="int8", weights=weights["espcn"],
+                                   calib_images=8, data_root=root),
+        "masrn-fp32-fixed": export_model("masrn", 3, "onnx", out, weights=weights["masrn"], lr_size=(32, 32),
+                                         data_root=root),
+    }

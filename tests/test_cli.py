@@ -115,3 +115,20 @@ def test_asymmetrize_exact_for_low_rank_vdsr(cli, tmp_path, photo):
     assert psnr_value > 50
     from edgesr.models.weights import load_model
     assert load_model("asym_vdsr", 2, tmp_path / "asym.safetensors") is not None
+
+
+def test_export_and_eval_artifact(cli, tmp_path, weights, data_root):
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    res = cli.invoke(main, ["export", "-m", "espcn", "-s", "2", "-f", "onnx", "-w", str(weights["espcn"]),
+                            "-o", str(tmp_path), "--data-root", str(data_root)])
+    assert res.exit_code == 0, res.output
+    assert "output vs PyTorch on Set5" in res.output
+    artifact = tmp_path / "espcn_x2_fp32_dynamic.onnx"
+    res = cli.invoke(main, ["eval", "--artifact", str(artifact), "-d", "Set5", "--data-root", str(data_root)])
+    assert res.exit_code == 0, res.output
+    ref = cli.invoke(main, ["eval", "-m", "espcn", "-w", str(weights["espcn"]), "-s", "2", "-d", "Set5",
+                            "--data-root", str(data_root)])
+    assert res.output.splitlines()[-1] == ref.output.splitlines()[-1]
+    bad = cli.invoke(main, ["export", "-m", "espcn", "-s", "2", "-f", "onnx", "-p", "fp8", "-o", str(tmp_path)])
+    assert bad.exit_code == 1 and "does not take precision 'fp8'" in bad.output
+    assert cli.invoke(main, ["eval", "-d", "Set5"]).exit_code == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -40,11 +41,7 @@ def models_cmd(size: str) -> None:
     """List the models: colour, scales, parameters and multiply-adds."""
     from edgesr.models.listing import model_table
 
-    try:
-        h, w = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"expected HxW such as 256x256, got {size!r}", param_hint="--size") from None
-    click.echo(model_table((h, w)))
+    click.echo(model_table(_parse_size(size, "--size")))
 
 
 @main.command("degrade")
@@ -60,36 +57,93 @@ def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
 
 
 @main.command("eval")
-@click.option("--model", "-m", "model_name", required=True, help="Model name (see `edgesr models`).")
+@click.option("--model", "-m", "model_name", default=None, help="Model name (see `edgesr models`).")
+@click.option("--artifact", "-a", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An exported artifact (with its manifest) instead of a model.")
 @click.option("--dataset", "-d", required=True, help="Set5, Set14, BSD100 (B100), Urban100, DIV2K, or a folder.")
-@click.option("--scale", "-s", type=SCALE, required=True)
+@click.option("--scale", "-s", type=SCALE, default=None, help="Required with --model; an artifact knows its own.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A .safetensors file (default: the shipped weights).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the means and per-image scores as JSON.")
 @_data_root_option
-def eval_cmd(model_name: str, dataset: str, scale: int, weights: Path | None, json_path: Path | None,
-             data_root: Path | None) -> None:
-    """PSNR and SSIM (Y, shave = scale) of a model on a benchmark set."""
+def eval_cmd(model_name: str | None, artifact: Path | None, dataset: str, scale: int | None, weights: Path | None,
+             json_path: Path | None, data_root: Path | None) -> None:
+    """PSNR and SSIM (Y, shave = scale) of a model or an artifact on a benchmark set."""
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
-    from edgesr.inference import torch_upscaler
-    from edgesr.models.registry import check_model_scale, get_spec
-    from edgesr.models.weights import load_model
 
-    check_model_scale(get_spec(model_name), scale)
-    images = find_images(dataset, data_root)
-    model = load_model(model_name, scale, weights)
-    click.echo(f"{model_name} x{scale} on {images.name} ({len(images)} images)")
+    if (model_name is None) == (artifact is None):
+        raise click.UsageError("give exactly one of --model and --artifact")
+    if artifact is not None:
+        from edgesr.runtimes.registry import open_runner
+
+        runner = open_runner(artifact, scale)
+        label, scale = artifact.name, runner.scale
+        images = find_images(dataset, data_root)
+        upscale_fn, context = (lambda lr, s: runner.infer(lr)), runner
+    else:
+        from edgesr.inference import torch_upscaler
+        from edgesr.models.registry import check_model_scale, get_spec
+        from edgesr.models.weights import load_model
+
+        if scale is None:
+            raise click.UsageError("--scale is required with --model")
+        check_model_scale(get_spec(model_name), scale)
+        images = find_images(dataset, data_root)
+        label, upscale_fn = model_name, torch_upscaler(load_model(model_name, scale, weights))
+        context = contextlib.nullcontext()
+    click.echo(f"{label} x{scale} on {images.name} ({len(images)} images)")
     click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
 
     def show(score) -> None:
         click.echo(f"{score.name:<24}{score.psnr:>10.4f}{score.ssim:>10.4f}")
 
-    result = evaluate(torch_upscaler(model), images, scale, model=model_name, progress=show)
+    with context:
+        result = evaluate(upscale_fn, images, scale, model=label, progress=show)
     click.echo(f"{'mean':<24}{result.psnr:>10.4f}{result.ssim:>10.4f}")
     if json_path is not None:
         result.write_json(json_path)
+
+
+@main.command("export")
+@click.option("--model", "-m", "model_name", required=True)
+@click.option("--scale", "-s", type=SCALE, required=True)
+@click.option("--format", "-f", "fmt", required=True, help="Export format (onnx).")
+@click.option("--precision", "-p", default="fp32", show_default=True, help="fp32, fp16 or int8, as the format allows.")
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--input-size", default=None, metavar="HxW", help="Fixed LR input size (default: dynamic).")
+@click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
+@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8).")
+@click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@_data_root_option
+def export_cmd(model_name: str, scale: int, fmt: str, precision: str, weights: Path | None, input_size: str | None,
+               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, data_root: Path | None) -> None:
+    """Export a model to an artifact and its manifest (<artifact>.json)."""
+    from edgesr.export.api import export_model
+    from edgesr.export.manifest import read_manifest
+
+    if input_size and dynamic:
+        raise click.UsageError("--input-size and --dynamic exclude each other")
+    size = _parse_size(input_size, "--input-size") if input_size else None
+    artifact = export_model(model_name, scale, fmt, out_dir, precision=precision, weights=weights, lr_size=size,
+                            calib_data=calib_data, calib_images=calib_images,
+                            data_root=str(data_root) if data_root else None)
+    check = read_manifest(artifact).check
+    psnr = check.get("psnr_vs_torch")
+    detail = f"output vs PyTorch on {check['dataset']}: {psnr:.2f} dB" if psnr is not None else check.get("skipped", "")
+    click.echo(f"wrote {artifact} ({artifact.stat().st_size / 1e6:.2f} MB); {detail}")
+
+
+def _parse_size(text: str, option: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected HxW such as 256x256, got {text!r}", param_hint=option) from None
+    if h < 1 or w < 1:
+        raise click.BadParameter(f"sizes must be positive, got {text!r}", param_hint=option)
+    return h, w
 
 
 @main.command("upscale")

@@ -33,3 +33,11 @@ class ScaleError(EdgesrError, ValueError):
 
 class ConfigError(EdgesrError, ValueError):
     """A training or export configuration with an unknown key or a bad value."""
+
+
+class ArtifactError(EdgesrError):
+    """An exported artifact that is missing, corrupt, or does not match its manifest."""
+
+
+class ExportError(EdgesrError):
+    """An export that cannot be made with the options given, or whose output fails its check."""

@@ -19,10 +19,14 @@ from edgesr.models.registry import ModelSpec
 class Runner:
     name = "base"
 
-    def __init__(self, spec: ModelSpec, scale: int):
+    def __init__(self, spec: ModelSpec, scale: int, tile: tuple[int, int] | None = None, overlap: int = 0):
+        """``tile`` (network-input H, W) runs larger inputs as overlapping tiles with ``overlap``
+        pixels of context each side; fixed-shape artifacts always tile at their own size."""
         self.spec = spec
         self.scale = scale
         self.channels = spec.channels
+        self.tile, self.overlap = tile, overlap
+        self.factor = 1 if spec.upsampling == "pre" else scale
         self.active = False
 
     def activate(self) -> None:
@@ -51,7 +55,13 @@ class Runner:
         if not isinstance(x, np.ndarray) or x.ndim != 4 or x.shape[1] != self.channels:
             shape = getattr(x, "shape", None)
             raise EdgesrError(f"{self.name} runner takes N x {self.channels} x H x W input, got {shape}")
-        out = self._run(np.ascontiguousarray(x, dtype=np.float32))
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.tile is not None and x.shape[2:] != tuple(self.tile):
+            from edgesr.runtimes.tiling import tiled_run
+
+            out = tiled_run(self._run, x, self.tile, min(self.overlap, (min(self.tile) - 1) // 2), self.factor)
+        else:
+            out = self._run(x)
         return np.asarray(out, dtype=np.float32)
 
     def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract

@@ -12,8 +12,15 @@ from edgesr.runtimes.base import Runner
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, model: nn.Module, scale: int, device: str = "cpu"):
-        super().__init__(model.spec, scale)
+    def __init__(self, model: nn.Module, scale: int, device: str = "cpu", tile: tuple[int, int] | None = None):
+        overlap = 0
+        if tile is not None:
+            from edgesr.export.common import network_for_scale
+            from edgesr.runtimes.tiling import receptive_radius
+
+            factor = 1 if model.spec.upsampling == "pre" else scale
+            overlap = receptive_radius(network_for_scale(model, scale), model.spec.channels, factor)
+        super().__init__(model.spec, scale, tile=tile, overlap=overlap)
         self.model = model
         self.device = torch.device(device)
 

@@ -1,0 +1,53 @@
+"""The export formats, one row each: what to call, what to install, what it can do."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from edgesr.errors import ExportError
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    suffix: str
+    function: str  # "module:function", imported only when used
+    extra: str  # pip install 'edgesr[extra]'
+    precisions: tuple[str, ...]
+    runtime: str  # the runner that executes it (runtimes table key)
+    dynamic: bool  # can take any input H and W at run time
+    needs_gpu: bool = False
+    host_os: tuple[str, ...] = ()  # where its runtime runs; () = anywhere
+
+    def exporter(self) -> Callable:
+        module, func = self.function.split(":")
+        return getattr(importlib.import_module(module), func)
+
+    @property
+    def runs_here(self) -> bool:
+        return not self.host_os or sys.platform in self.host_os
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx",
+                     ("fp32", "int8"), runtime="onnxruntime", dynamic=True),
+    )
+}
+
+
+def get_format(name: str) -> ExportFormat:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ExportError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
+
+
+def check_precision(fmt: ExportFormat, precision: str) -> str:
+    if precision not in fmt.precisions:
+        raise ExportError(f"{fmt.name} does not take precision {precision!r}; it takes {', '.join(fmt.precisions)}")
+    return precision

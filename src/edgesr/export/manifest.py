@@ -1,0 +1,116 @@
+"""The manifest written next to every artifact (``<artifact>.json``): everything an app needs to
+feed the artifact and read its output, and what was checked when it was made."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgesr.errors import ArtifactError
+from edgesr.models.registry import ModelSpec
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    layout: str  # NCHW | NHWC
+    dtype: str  # float32 | float16 | int8 | uint8
+    channels: int
+    height: int | None  # None: any height (dynamic)
+    width: int | None
+    value_range: tuple[float, float] = (0.0, 1.0)
+    quantization: tuple[float, int] | None = None  # (scale, zero_point) of integer I/O
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    scales: tuple[int, ...]
+    format: str
+    precision: str
+    colour: str  # y | rgb
+    upsampling: str  # pre: feed the MATLAB-bicubic-upscaled image; post: feed the LR image
+    input: TensorSpec
+    output: TensorSpec
+    artifact_sha256: str
+    weights_sha256: str | None
+    receptive_radius: int | None = None  # input pixels an output pixel depends on, each side (tiling overlap)
+    tools: dict[str, str] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+    version: int = MANIFEST_VERSION
+
+    def spec(self) -> ModelSpec:
+        """The pipeline's view of the artifact (colour, input, scales)."""
+        return ModelSpec(self.model, build=_no_build, colour=self.colour, upsampling=self.upsampling,
+                         scales=self.scales)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Manifest":
+        data = dict(data)
+        for key in ("input", "output"):
+            t = dict(data[key])
+            t["value_range"] = tuple(t["value_range"])
+            t["quantization"] = tuple(t["quantization"]) if t.get("quantization") else None
+            data[key] = TensorSpec(**t)
+        data["scales"] = tuple(data["scales"])
+        return cls(**data)
+
+
+def _no_build(**_: Any):
+    raise ArtifactError("an artifact's spec builds no PyTorch model")
+
+
+def sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_path(artifact: str | os.PathLike) -> Path:
+    artifact = Path(artifact)
+    return artifact.with_name(artifact.name + ".json")
+
+
+def write_manifest(artifact: Path, manifest: Manifest) -> Path:
+    path = manifest_path(artifact)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(manifest.to_json())
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
+    """The manifest of ``artifact``, checked against it (existence, suffix, sha256)."""
+    from edgesr.export.formats import FORMATS
+
+    artifact = Path(artifact)
+    path = manifest_path(artifact)
+    if not artifact.is_file():
+        raise ArtifactError(f"{artifact}: no such artifact")
+    if not path.is_file():
+        raise ArtifactError(f"{artifact}: its manifest {path.name} is missing; re-export with edgesr export")
+    try:
+        manifest = Manifest.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ArtifactError(f"{path}: not a valid edgesr manifest ({exc})") from exc
+    fmt = FORMATS.get(manifest.format)
+    if fmt is None:
+        raise ArtifactError(f"{path}: unknown format {manifest.format!r}")
+    if artifact.suffix != fmt.suffix:
+        raise ArtifactError(f"{artifact}: a {manifest.format} artifact must end in {fmt.suffix}, not {artifact.suffix!r}")
+    if verify and sha256(artifact) != manifest.artifact_sha256:
+        raise ArtifactError(f"{artifact}: its sha256 differs from the manifest's; the file was changed or "
+                            "belongs to another export")
+    return manifest

@@ -1,0 +1,68 @@
+"""Overlapping tiles: any image size through fixed-shape artifacts, within a memory bound.
+
+The input is cut into tiles of one size whose cores cover the image; each tile reaches
+``overlap`` pixels past its core (less at the image border, where the tile is shifted inwards).
+Each output pixel is taken from the tile whose core holds it. When ``overlap`` covers the network's
+receptive-field radius, every kept output pixel saw exactly what it sees in a full-frame run, so the
+tiled result equals the full-frame one up to float error (images at least one tile large).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+Run = Callable[[np.ndarray], np.ndarray]
+
+
+def _starts(length: int, tile: int, core: int) -> list[int]:
+    return list(range(0, length, core)) if length > tile else [0]
+
+
+def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, factor: int) -> np.ndarray:
+    """Run ``run`` (NCHW -> NCHW, output ``factor`` times larger) over tiles of ``tile`` (H, W)."""
+    n, c, h, w = x.shape
+    th, tw = tile
+    if 2 * overlap >= min(th, tw):
+        raise ValueError(f"overlap {overlap} leaves no core in a {th}x{tw} tile")
+    pad_h, pad_w = max(0, th - h), max(0, tw - w)
+    if pad_h or pad_w:  # smaller than one tile: pad (the padded border is not bit-exact)
+        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    ph, pw = x.shape[2:]
+    core_h, core_w = th - 2 * overlap, tw - 2 * overlap
+    out = None
+    for y0 in _starts(h, th, core_h):
+        ys = min(max(0, y0 - overlap), ph - th)
+        y1 = min(y0 + core_h, h) if h > th else h
+        for x0 in _starts(w, tw, core_w):
+            xs = min(max(0, x0 - overlap), pw - tw)
+            x1 = min(x0 + core_w, w) if w > tw else w
+            piece = run(x[:, :, ys:ys + th, xs:xs + tw])
+            if out is None:
+                out = np.empty((n, piece.shape[1], h * factor, w * factor), dtype=piece.dtype)
+            out[:, :, y0 * factor:y1 * factor, x0 * factor:x1 * factor] = piece[
+                :, :, (y0 - ys) * factor:(y1 - ys) * factor, (x0 - xs) * factor:(x1 - xs) * factor]
+    return out
+
+
+def receptive_radius(net: nn.Module, channels: int, factor: int, probe: int = 96) -> int:
+    """How far (in input pixels) an input change reaches in the output, measured with an impulse."""
+    net = net.eval()
+    x = torch.zeros(1, channels, probe, probe, dtype=torch.float64)
+    c = probe // 2
+    with torch.no_grad():
+        base = net.double()(x)
+        x[:, :, c, c] = 1.0
+        diff = (net(x) - base).abs().sum(dim=(0, 1))
+    net.float()
+    ys, xs = torch.nonzero(diff > 0, as_tuple=True)
+    if ys.numel() == 0:
+        return 0
+    reach = max(int((ys.min() // factor - c).abs()), int(ys.max() // factor - c),
+                int((xs.min() // factor - c).abs()), int(xs.max() // factor - c))
+    if reach >= c - 1:
+        raise ValueError(f"receptive field reaches past a {probe}px probe; use a larger probe")
+    return reach

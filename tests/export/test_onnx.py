@@ -1,0 +1,99 @@
+import json
+import pytest
+pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
+import shutil
+
+import numpy as np
+import pytest
+
+from edgesr.errors import ArtifactError, ExportError, ScaleError
+from edgesr.export.api import export_model
+from edgesr.export.manifest import manifest_path, read_manifest
+from edgesr.inference import torch_upscaler
+from edgesr.models.weights import load_model
+from edgesr.runtimes.registry import open_runner
+
+
+def test_manifest_contract(artifacts):
+    m = read_manifest(artifacts["espcn-fp32"])
+    assert (m.model, m.scales, m.format, m.precision, m.colour, m.upsampling) == ("espcn", (2,), "onnx", "fp32", "y", "post")
+    assert (m.input.layout, m.input.dtype, m.input.channels, m.input.height) == ("NCHW", "float32", 1, None)
+    assert m.check["dataset"] == "Set5" and m.check["psnr_vs_torch"] > 60
+    assert len(m.artifact_sha256) == 64 and m.weights_sha256 and "onnxruntime" in m.tools
+    fixed = read_manifest(artifacts["masrn-fp32-fixed"])
+    assert (fixed.input.height, fixed.input.width, fixed.output.height, fixed.output.width) == (32, 32, 96, 96)
+
+
+def test_fp32_matches_pytorch_rgb_pixel_shuffle(artifacts, weights, photo):
+    """C = 3 output through DepthToSpace: a wrong channel order would show here."""
+    lr = photo[:32, :32]
+    ref = torch_upscaler(load_model("masrn", 3, weights["masrn"]))(lr, 3)
+    with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
+        out = runner.infer(lr)
+        x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+        import torch
+        model = load_model("masrn", 3, weights["masrn"])
+        with torch.no_grad():
+            expected = model(torch.from_numpy(x), 3).numpy()
+        np.testing.assert_allclose(runner.run(x), expected, atol=1e-4)
+    assert np.abs(out.image.astype(int) - ref.image).max() <= 1
+
+
+def test_fixed_shape_artifact_tiles_any_size(artifacts, weights, photo):
+    """A 32x32 artifact on a 48x60 image: tiled with the receptive field as overlap, the result
+    equals PyTorch's full-frame output to float error."""
+    import torch
+    manifest = read_manifest(artifacts["masrn-fp32-fixed"])
+    assert manifest.receptive_radius == 11
+    model = load_model("masrn", 3, weights["masrn"])
+    x = np.random.default_rng(1).random((1, 3, 48, 60), dtype=np.float32)
+    with torch.no_grad():
+        full = model(torch.from_numpy(x), 3).numpy()
+    with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
+        np.testing.assert_allclose(runner.run(x), full, atol=1e-4)
+        assert runner.infer(photo).image.shape == (144, 180, 3)
+
+
+def test_dynamic_sizes_and_int8(artifacts, photo):
+    with open_runner(artifacts["espcn-fp32"]) as fp32, open_runner(artifacts["espcn-int8"]) as int8:
+        for h, w in ((16, 20), (23, 17)):
+            a, b = fp32.infer(photo[:h, :w]), int8.infer(photo[:h, :w])
+            assert a.shape == b.shape == (2 * h, 2 * w, 3)
+            assert np.abs(a.y - b.y).mean() < 3
+    assert read_manifest(artifacts["espcn-int8"]).check["psnr_vs_torch"] > 30
+
+
+def test_tampered_and_mismatched_artifacts(artifacts, tmp_path):
+    src = artifacts["espcn-fp32"]
+    copy = tmp_path / src.name
+    shutil.copy(src, copy)
+    with pytest.raises(ArtifactError, match="manifest .* is missing"):
+        read_manifest(copy)
+    shutil.copy(manifest_path(src), manifest_path(copy))
+    assert read_manifest(copy).model == "espcn"
+    with open(copy, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ArtifactError, match="sha256 differs"):
+        read_manifest(copy)
+    renamed = tmp_path / "model.tflite"
+    shutil.copy(src, renamed)
+    shutil.copy(manifest_path(src), manifest_path(renamed))
+    with pytest.raises(ArtifactError, match="must end in .onnx"):
+        read_manifest(renamed)
+    with pytest.raises(ScaleError, match="serves x2, not x4"):
+        open_runner(src, 4)
+    bad = json.loads(manifest_path(src).read_text())
+    del bad["input"]
+    manifest_path(copy).write_text(json.dumps(bad))
+    with pytest.raises(ArtifactError, match="not a valid edgesr manifest"):
+        read_manifest(copy)
+
+
+def test_refused_options(tmp_path, weights):
+    with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx"):
+        export_model("espcn", 2, "pt", tmp_path)
+    with pytest.raises(ExportError, match="does not take precision 'int4'; it takes fp32, int8"):
+        export_model("espcn", 2, "onnx", tmp_path, precision="int4")
+    with pytest.raises(ScaleError):
+        export_model("espcn", 5, "onnx", tmp_path)
+    assert list(tmp_path.iterdir()) == []

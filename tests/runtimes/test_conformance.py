@@ -1,0 +1,44 @@
+"""One contract, every runner: the same checks run against each backend and precision."""
+
+import numpy as np
+import pytest
+
+from edgesr.errors import EdgesrError
+from edgesr.models.weights import load_model
+from edgesr.runtimes.torch import TorchRunner
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
+
+RUNNERS = ["torch", "onnxruntime-fp32", "onnxruntime-int8"]
+
+
+@pytest.fixture(params=RUNNERS)
+def runner(request, artifacts, weights):
+    from edgesr.runtimes.registry import open_runner
+    if request.param == "torch":
+        return TorchRunner(load_model("espcn", 2, weights["espcn"]), 2)
+    return open_runner(artifacts[{"onnxruntime-fp32": "espcn-fp32", "onnxruntime-int8": "espcn-int8"}[request.param]])
+
+
+def test_inactive_runner_refuses(runner):
+    with pytest.raises(EdgesrError, match="not active"):
+        runner.run(np.zeros((1, 1, 8, 8), np.float32))
+
+
+def test_contract(runner, photo):
+    with runner:
+        out = runner.run(np.zeros((1, 1, 8, 10), np.float32))
+        assert out.dtype == np.float32 and out.shape == (1, 1, 16, 20)
+        with pytest.raises(EdgesrError, match="N x 1 x H x W"):
+            runner.run(np.zeros((1, 3, 8, 8), np.float32))
+        for lr in (photo[:12, :14], photo[:12, :14, 0]):
+            sr = runner.infer(lr)
+            assert sr.image.dtype == np.uint8 and sr.image.shape[:2] == (24, 28) and sr.image.ndim == lr.ndim
+    assert not runner.active
+
+
+def test_runners_agree(artifacts, weights, photo):
+    from edgesr.runtimes.registry import open_runner
+    lr = photo[:16, :16]
+    with TorchRunner(load_model("espcn", 2, weights["espcn"]), 2) as ref, open_runner(artifacts["espcn-fp32"]) as onnx:
+        assert np.abs(ref.infer(lr).y - onnx.infer(lr).y).max() <= 1

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+from edgesr.models import create_model
+from edgesr.runtimes.tiling import receptive_radius, tiled_run
+from edgesr.runtimes.torch import TorchRunner
+
+
+@pytest.mark.parametrize("name, scale, tile, kw", [("espcn", 3, (16, 12), {}), ("fsrcnn", 2, (24, 24), {}),
+                                                   ("masrn", 4, (30, 34), {}), ("vdsr", 2, (24, 26), {"depth": 5})])
+def test_tiled_equals_full_frame(name, scale, tile, kw):
+    torch.manual_seed(0)
+    model = create_model(name, scale=scale, **kw)
+    factor = 1 if model.spec.upsampling == "pre" else scale
+    h, w = (37, 53) if factor > 1 else (50, 62)
+    x = np.random.default_rng(0).random((1, model.spec.channels, h, w), dtype=np.float32)
+    with TorchRunner(model, scale) as full, TorchRunner(model, scale, tile=tile) as tiled:
+        assert tiled.overlap > 0
+        np.testing.assert_allclose(tiled.run(x), full.run(x), atol=2e-5)
+
+
+def test_too_little_overlap_shows_seams():
+    torch.manual_seed(0)
+    model = create_model("espcn", scale=2)
+    x = np.random.default_rng(0).random((1, 1, 40, 40), dtype=np.float32)
+    with TorchRunner(model, 2) as full:
+        ref = full.run(x)
+        rough = tiled_run(full._run, x, (16, 16), overlap=1, factor=2)
+    assert np.abs(rough - ref).max() > 1e-3
+
+
+def test_receptive_radius_by_hand():
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 5, padding=2), torch.nn.ReLU(), torch.nn.Conv2d(2, 1, 3, padding=1))
+    for layer in (conv[0], conv[2]):
+        torch.nn.init.constant_(layer.weight, 0.1)
+        torch.nn.init.zeros_(layer.bias)
+    assert receptive_radius(conv, 1, 1) == 3
+
+
+def test_overlap_must_leave_a_core():
+    with pytest.raises(ValueError, match="no core"):
+        tiled_run(lambda a: a, np.zeros((1, 1, 20, 20), np.float32), (8, 8), overlap=4, factor=1)
+
+
+def test_small_image_is_padded():
+    out = tiled_run(lambda a: a * 2, np.ones((1, 1, 5, 7), np.float32), (8, 8), overlap=2, factor=1)
+    assert out.shape == (1, 1, 5, 7) and (out == 2).all()
