@@ -69,16 +69,22 @@ def test_degrade_and_upscale(cli, tmp_path, photo):
     res = cli.invoke(main, ["degrade", str(tmp_path / "hr"), str(tmp_path / "lr"), "--scale", "4"])
     assert res.exit_code == 0, res.output
     assert read_image(tmp_path / "lr" / "a.png").shape == (12, 15, 3)
-    res = cli.invoke(main, ["upscale", str(tmp_path / "lr" / "a.png"), str(tmp_path / "sr.png"),
+    res = cli.invoke(main, ["upscale", str(tmp_path / "lr" / "a.png"), "-o", str(tmp_path / "sr.png"),
                             "-m", "bicubic", "-s", "4"])
     assert res.exit_code == 0, res.output
     assert read_image(tmp_path / "sr.png").shape == (48, 60, 3)
+    write_image(tmp_path / "lr" / "b.png", photo[:12, :15, 0])
+    res = cli.invoke(main, ["upscale", str(tmp_path / "lr"), "-o", str(tmp_path / "out"), "-m", "fsrcnn", "-s", "4",
+                            "-w", str(save_weights(create_model("fsrcnn", scale=4), tmp_path / "f.safetensors")),
+                            "--tile", "8"])
+    assert res.exit_code == 0, res.output
+    assert read_image(tmp_path / "out" / "b.png").shape == (48, 60)
     assert cli.invoke(main, ["degrade", str(tmp_path / "hr"), str(tmp_path / "x"), "-s", "1"]).exit_code == 2
 
 
 def test_corrupt_image_leaves_no_output(cli, tmp_path):
     (tmp_path / "bad.png").write_bytes(b"garbage")
-    res = cli.invoke(main, ["upscale", str(tmp_path / "bad.png"), str(tmp_path / "out.png"), "-m", "bicubic", "-s", "2"])
+    res = cli.invoke(main, ["upscale", str(tmp_path / "bad.png"), "-o", str(tmp_path / "out.png"), "-m", "bicubic", "-s", "2"])
     assert res.exit_code == 1 and "cannot read the image" in res.output
     assert not (tmp_path / "out.png").exists()
 

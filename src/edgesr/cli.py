@@ -147,23 +147,51 @@ def _parse_size(text: str, option: str) -> tuple[int, int]:
 
 
 @main.command("upscale")
-@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--model", "-m", "model_name", required=True)
-@click.option("--scale", "-s", type=SCALE, required=True)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--output", "-o", "out", type=click.Path(path_type=Path), required=True,
+              help="Output folder (or a file name when upscaling one image).")
+@click.option("--model", "-m", "model_name", default=None)
+@click.option("--artifact", "-a", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--scale", "-s", type=SCALE, default=None, help="Required with --model.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def upscale_cmd(src: Path, dst: Path, model_name: str, scale: int, weights: Path | None) -> None:
-    """Upscale one image file SRC into DST."""
-    from edgesr.data.io import read_image, write_image
-    from edgesr.inference import torch_upscaler
+@click.option("--tile", type=click.IntRange(8), default=None,
+              help="Run the network on NxN tiles (plus the receptive field around each): bounded memory, same result.")
+def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, artifact: Path | None,
+                scale: int | None, weights: Path | None, tile: int | None) -> None:
+    """Upscale images (files or folders) with a model or an artifact; writes PNG."""
+    from edgesr.data.io import list_images, read_image, write_image
+
+    if (model_name is None) == (artifact is None):
+        raise click.UsageError("give exactly one of --model and --artifact")
+    files = [f for p in inputs for f in (list_images(p) if p.is_dir() else [p])]
+    if not files:
+        raise click.UsageError("no images found in the inputs")
+    single = len(files) == 1 and out.suffix.lower() in (".png", ".bmp", ".tif", ".tiff")
+    runner = _open_upscaler(model_name, artifact, scale, weights, tile)
+    with runner, click.progressbar(files, label="upscaling", file=sys.stderr,
+                                   hidden=len(files) == 1) as bar:
+        for path in bar:
+            lr = read_image(path)
+            sr = runner.infer(lr)
+            target = out if single else out / f"{path.stem}.png"
+            write_image(target, sr.image)
+    click.echo(f"wrote {len(files)} image(s) x{runner.scale} to {out}")
+
+
+def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | None, weights: Path | None,
+                   tile: int | None):
+    if artifact is not None:
+        from edgesr.runtimes.registry import open_runner
+
+        return open_runner(artifact, scale, **({"tile": (tile, tile)} if tile else {}))
     from edgesr.models.registry import check_model_scale, get_spec
     from edgesr.models.weights import load_model
+    from edgesr.runtimes.torch import TorchRunner
 
+    if scale is None:
+        raise click.UsageError("--scale is required with --model")
     check_model_scale(get_spec(model_name), scale)
-    lr = read_image(src)
-    sr = torch_upscaler(load_model(model_name, scale, weights))(lr, scale)
-    write_image(dst, sr.image)
-    click.echo(f"{src} ({lr.shape[1]}x{lr.shape[0]}) -> {dst} ({sr.shape[1]}x{sr.shape[0]})")
+    return TorchRunner(load_model(model_name, scale, weights), scale, tile=(tile, tile) if tile else None)
 
 
 @main.command("train")

@@ -19,12 +19,16 @@ from edgesr.models.registry import ModelSpec
 class Runner:
     name = "base"
 
-    def __init__(self, spec: ModelSpec, scale: int, tile: tuple[int, int] | None = None, overlap: int = 0):
-        """``tile`` (network-input H, W) runs larger inputs as overlapping tiles with ``overlap``
-        pixels of context each side; fixed-shape artifacts always tile at their own size."""
+    def __init__(self, spec: ModelSpec, scale: int, tile: tuple[int, int] | None = None, overlap: int = 0,
+                 fixed: bool = False):
+        """``tile`` (network-input H, W of each tile's kept core) runs larger inputs as tiles with
+        ``overlap`` pixels of context on each side; a ``fixed``-shape artifact's tile is its own
+        input size, context included."""
         self.spec = spec
         self.scale = scale
         self.channels = spec.channels
+        if tile is not None and not fixed:
+            tile = (tile[0] + 2 * overlap, tile[1] + 2 * overlap)
         self.tile, self.overlap = tile, overlap
         self.factor = 1 if spec.upsampling == "pre" else scale
         self.active = False

@@ -17,7 +17,8 @@ class OnnxRuntimeRunner(Runner):
     def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0,
                  providers: tuple[str, ...] = ("CPUExecutionProvider",), tile: tuple[int, int] | None = None):
         fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
-        super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0)
+        super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
+                         fixed=fixed is not None)
         self.artifact, self.manifest = Path(artifact), manifest
         self.threads, self.providers = threads, providers
         self.session = None
