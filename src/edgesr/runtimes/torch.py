@@ -12,7 +12,9 @@ from edgesr.runtimes.base import Runner
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, model: nn.Module, scale: int, device: str = "cpu", tile: tuple[int, int] | None = None):
+    def __init__(self, model: nn.Module, scale: int, device: str | None = None, tile: tuple[int, int] | None = None):
+        """``device`` defaults to where the model's weights are (so a training run's validation
+        does not move the model)."""
         overlap = 0
         if tile is not None:
             from edgesr.export.common import network_for_scale
@@ -22,6 +24,8 @@ class TorchRunner(Runner):
             overlap = receptive_radius(network_for_scale(model, scale), model.spec.channels, factor)
         super().__init__(model.spec, scale, tile=tile, overlap=overlap)
         self.model = model
+        if device is None:
+            device = next((p.device for p in model.parameters()), torch.device("cpu"))
         self.device = torch.device(device)
 
     def activate(self) -> None:

@@ -125,6 +125,11 @@ class Trainer:
         self.iteration, self.best, self.elapsed = 0, None, 0.0
         self.batch = max(1, cfg.batch_size // self.world)
 
+    @property
+    def averaged(self) -> nn.Module:
+        """The weights that are validated and saved: the EMA when there is one."""
+        return self.ema if self.ema is not None else self.model
+
     # --- state -----------------------------------------------------------------------------------
     def _state(self) -> dict:
         return {"iteration": self.iteration, "best": self.best, "elapsed": self.elapsed,
@@ -147,7 +152,7 @@ class Trainer:
         if self.rank == 0:
             save_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer,
                             ema=self.ema, state=self._state())
-            save_weights(self.ema or self.model, self.out / "last.safetensors",
+            save_weights(self.averaged, self.out / "last.safetensors",
                          metadata={"model": self.cfg.model, "iteration": str(self.iteration)})
 
     def _log(self, row: dict) -> None:
@@ -157,7 +162,7 @@ class Trainer:
 
     # --- steps -----------------------------------------------------------------------------------
     def validate(self) -> dict[int, float]:
-        net = (self.ema or self.model).eval()
+        net = self.averaged.eval()
         images = find_images(self.cfg.val_set, self.cfg.data_root)
         scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
         self.model.train()
@@ -230,7 +235,7 @@ class Trainer:
                     improved = self.best is None or last_psnr > self.best
                     if improved:
                         self.best = last_psnr
-                        save_weights(self.ema or self.model, self.out / "best.safetensors",
+                        save_weights(self.averaged, self.out / "best.safetensors",
                                      metadata={"model": cfg.model, "iteration": str(self.iteration)})
                     self._log({"iteration": self.iteration, "val_set": cfg.val_set,
                                "val_psnr": {f"x{s}": p for s, p in scores.items()}, "best": self.best})
