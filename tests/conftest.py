@@ -62,6 +62,23 @@ def weights(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tflite_artifacts(tmp_path_factory, weights, data_root):
+    """LiteRT exports (fixed 24x24 / 32x32 LR input) shared by the export and runtime tests."""
+    pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
+    from edgesr.export.api import export_model
+
+    out = tmp_path_factory.mktemp("tflite")
+    root = str(data_root)
+    return {
+        "espcn-fp32": export_model("espcn", 2, "tflite", out, weights=weights["espcn"], lr_size=(24, 24), data_root=root),
+        "espcn-int8": export_model("espcn", 2, "tflite", out, precision="int8", weights=weights["espcn"],
+                                   lr_size=(24, 24), calib_images=8, data_root=root),
+        "masrn-fp16": export_model("masrn", 3, "tflite", out, precision="fp16", weights=weights["masrn"],
+                                   lr_size=(32, 32), data_root=root),
+    }
+
+
+@pytest.fixture(scope="session")
 def artifacts(tmp_path_factory, weights, data_root):
     """ONNX exports shared by the export and runtime tests (made once per session)."""
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")

@@ -9,15 +9,19 @@ from edgesr.runtimes.torch import TorchRunner
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
 
-RUNNERS = ["torch", "onnxruntime-fp32", "onnxruntime-int8"]
+RUNNERS = ["torch", "onnxruntime-fp32", "onnxruntime-int8", "litert-fp32", "litert-int8"]
 
 
 @pytest.fixture(params=RUNNERS)
-def runner(request, artifacts, weights):
+def runner(request, weights):
     from edgesr.runtimes.registry import open_runner
     if request.param == "torch":
         return TorchRunner(load_model("espcn", 2, weights["espcn"]), 2)
-    return open_runner(artifacts[{"onnxruntime-fp32": "espcn-fp32", "onnxruntime-int8": "espcn-int8"}[request.param]])
+    backend, precision = request.param.split("-")
+    if backend == "litert":
+        pytest.importorskip("litert_torch", reason="the tflite extra is not installed")
+        return open_runner(request.getfixturevalue("tflite_artifacts")[f"espcn-{precision}"])
+    return open_runner(request.getfixturevalue("artifacts")[f"espcn-{precision}"])
 
 
 def test_inactive_runner_refuses(runner):
@@ -27,8 +31,8 @@ def test_inactive_runner_refuses(runner):
 
 def test_contract(runner, photo):
     with runner:
-        out = runner.run(np.zeros((1, 1, 8, 10), np.float32))
-        assert out.dtype == np.float32 and out.shape == (1, 1, 16, 20)
+        out = runner.run(np.zeros((1, 1, 30, 26), np.float32))  # any size: fixed shapes tile
+        assert out.dtype == np.float32 and out.shape == (1, 1, 60, 52)
         with pytest.raises(EdgesrError, match="N x 1 x H x W"):
             runner.run(np.zeros((1, 3, 8, 8), np.float32))
         for lr in (photo[:12, :14], photo[:12, :14, 0]):

@@ -13,7 +13,7 @@ from edgesr.errors import DataError, ExportError
 from edgesr.evaluation.compare import compare_upscalers
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
-from edgesr.export.formats import check_precision, get_format
+from edgesr.export.formats import DEFAULT_FIXED_SIZE, check_precision, get_format
 from edgesr.export.manifest import Manifest, sha256, write_manifest
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import check_model_scale, get_spec
@@ -59,7 +59,7 @@ def export_model(model_name: str, scale: int, fmt: str, out_dir: str | os.PathLi
     check_precision(row, precision)
     check_model_scale(get_spec(model_name), scale)
     if lr_size is None and not row.dynamic:
-        raise ExportError(f"{fmt} cannot take dynamic input sizes; pass --input-size HxW (and tile larger images)")
+        lr_size = DEFAULT_FIXED_SIZE  # larger images run as tiles
     model = load_model(model_name, scale, weights)
     weights_path = Path(weights) if weights else shipped_weights(model_name, scale if model.spec.per_scale else None)
     size = network_input_size(model, lr_size, scale) if lr_size else None

@@ -36,8 +36,13 @@ FORMATS: dict[str, ExportFormat] = {
     for f in (
         ExportFormat("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx",
                      ("fp32", "int8"), runtime="onnxruntime", dynamic=True),
+        ExportFormat("tflite", ".tflite", "edgesr.export.tflite:export_tflite", "tflite",
+                     ("fp32", "fp16", "int8"), runtime="litert", dynamic=False),
     )
 }
+
+
+DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
 
 
 def get_format(name: str) -> ExportFormat:

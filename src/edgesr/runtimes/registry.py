@@ -16,7 +16,13 @@ def _onnxruntime(artifact, manifest, scale, **kw):
     return OnnxRuntimeRunner(artifact, manifest, scale, **kw)
 
 
-RUNNERS = {"onnxruntime": _onnxruntime}
+def _litert(artifact, manifest, scale, **kw):
+    from edgesr.runtimes.litert import LiteRTRunner
+    kw.pop("tile", None)  # fixed-shape: it always tiles at its own size
+    return LiteRTRunner(artifact, manifest, scale, **kw)
+
+
+RUNNERS = {"onnxruntime": _onnxruntime, "litert": _litert}
 
 
 def open_runner(artifact: str | os.PathLike, scale: int | None = None, **kwargs) -> Runner:

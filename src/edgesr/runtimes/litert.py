@@ -1,0 +1,58 @@
+"""Runs a LiteRT (.tflite) artifact with the ai-edge-litert interpreter (XNNPACK on CPU).
+
+The network contract stays NCHW float on [0, 1]; the manifest says how the artifact differs
+(NHWC, int8 with scale and zero point) and this runner converts at the boundary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgesr._deps import require
+from edgesr.export.manifest import Manifest
+from edgesr.runtimes.base import Runner
+
+
+class LiteRTRunner(Runner):
+    name = "litert"
+
+    def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0):
+        fixed = (manifest.input.height, manifest.input.width)
+        super().__init__(manifest.spec(), scale, tile=fixed, overlap=manifest.receptive_radius or 0, fixed=True)
+        self.artifact, self.manifest = Path(artifact), manifest
+        self.threads = threads
+        self.interpreter = None
+
+    def activate(self) -> None:
+        require("ai_edge_litert", "tflite", "ai-edge-litert")
+        import os
+
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(self.artifact), num_threads=self.threads or os.cpu_count() or 1)
+        self.interpreter.allocate_tensors()
+        self._in = self.interpreter.get_input_details()[0]["index"]
+        self._out = self.interpreter.get_output_details()[0]["index"]
+        super().activate()
+
+    def deactivate(self) -> None:
+        self.interpreter = None
+        super().deactivate()
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        spec_in, spec_out = self.manifest.input, self.manifest.output
+        outs = []
+        for item in x:  # the artifact has batch 1
+            a = item.transpose(1, 2, 0)[None]
+            if spec_in.quantization:
+                s, z = spec_in.quantization
+                a = np.clip(np.round(a / s) + z, -128, 127).astype(np.int8)
+            self.interpreter.set_tensor(self._in, a.astype(spec_in.dtype, copy=False))
+            self.interpreter.invoke()
+            y = self.interpreter.get_tensor(self._out)
+            if spec_out.quantization:
+                s, z = spec_out.quantization
+                y = (y.astype(np.float32) - z) * s
+            outs.append(y[0].transpose(2, 0, 1))
+        return np.stack(outs).astype(np.float32)

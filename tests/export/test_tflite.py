@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+import torch
+
+from edgesr.export.manifest import read_manifest
+from edgesr.models.weights import load_model
+from edgesr.runtimes.registry import open_runner
+
+pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
+
+
+def test_manifest_says_nhwc_fixed_and_int8_io(tflite_artifacts):
+    fp32 = read_manifest(tflite_artifacts["espcn-fp32"])
+    assert (fp32.input.layout, fp32.input.dtype, fp32.input.height, fp32.input.width) == ("NHWC", "float32", 24, 24)
+    assert (fp32.output.height, fp32.output.width, fp32.output.channels) == (48, 48, 1)
+    int8 = read_manifest(tflite_artifacts["espcn-int8"])
+    assert int8.input.dtype == int8.output.dtype == "int8"
+    scale, zero = int8.input.quantization
+    assert 0 < scale < 0.01 and -128 <= zero <= 127
+    assert fp32.check["psnr_vs_torch"] > 60 and int8.check["psnr_vs_torch"] > 30
+
+
+def test_full_integer(tflite_artifacts):
+    from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_path=str(tflite_artifacts["espcn-int8"]))
+    kinds = {np.dtype(t["dtype"]).name for t in it.get_tensor_details()}
+    assert "float32" not in kinds
+
+
+def test_rgb_pixel_shuffle_matches_pytorch(tflite_artifacts, weights):
+    """C = 3 through litert-torch's pixel shuffle, NHWC at the boundary: a wrong channel order shows."""
+    model = load_model("masrn", 3, weights["masrn"])
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x), 3).numpy()
+    with open_runner(tflite_artifacts["masrn-fp16"]) as runner:
+        np.testing.assert_allclose(runner.run(x), ref, atol=2e-2)
+
+
+def test_fixed_shape_tiles_larger_images(tflite_artifacts, weights, photo):
+    from edgesr.inference import torch_upscaler
+    ref = torch_upscaler(load_model("espcn", 2, weights["espcn"]))(photo, 2)
+    with open_runner(tflite_artifacts["espcn-fp32"]) as runner:
+        out = runner.infer(photo)  # 48x60 through 24x24 tiles
+    assert np.abs(out.y - ref.y).max() <= 1
