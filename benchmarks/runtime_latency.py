@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CASES = [("torch", "fp32"), ("onnx", "fp32"), ("onnx", "int8")]
+CASES = [("torch", "fp32"), ("onnx", "fp32"), ("onnx", "fp16"), ("onnx", "int8"),
+         ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8")]
+RUNTIME = {"torch": "torch", "onnx": "onnxruntime", "tflite": "litert"}
 
 
 def _open(case: str, artifact: str | None, model: str, scale: int, weights: str | None):
@@ -39,7 +41,7 @@ def measure(args: argparse.Namespace) -> dict:
     """One case, in this (fresh) process. Libraries are imported before the load timer starts."""
     import importlib
     for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.runtimes.registry",
-                   "onnxruntime" if args.case == "onnx" else "torch"):
+                   {"onnx": "onnxruntime", "tflite": "ai_edge_litert.interpreter"}.get(args.case, "torch")):
         importlib.import_module(module)
     start = time.perf_counter()
     runner = _open(args.case, args.artifact, args.model, args.scale, args.weights)
@@ -83,15 +85,17 @@ def main() -> None:
         for fmt, precision in CASES:
             artifact = None
             if fmt != "torch":
+                size = (args.size, args.size)  # fixed-shape formats get exactly the benchmark size
                 artifact = str(export_model(args.model, args.scale, fmt, tmp, precision=precision,
-                                            weights=args.weights, calib_images=32, data_root=args.data_root))
+                                            weights=args.weights, calib_images=32, data_root=args.data_root,
+                                            lr_size=None if fmt == "onnx" else size))
             cmd = [sys.executable, __file__, "--case", fmt, "--model", args.model, "--scale", str(args.scale),
                    "--size", str(args.size), "--warmup", str(args.warmup), "--min-runs", str(args.min_runs),
                    "--min-seconds", str(args.min_seconds)]
             cmd += ["--artifact", artifact] if artifact else []
             cmd += ["--weights", args.weights] if args.weights else []
             res = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            rows.append({"runtime": fmt if fmt == "torch" else "onnxruntime", "format": fmt, "precision": precision,
+            rows.append({"runtime": RUNTIME[fmt], "format": fmt, "precision": precision,
                          **json.loads(res.stdout.strip().splitlines()[-1])})
     base = rows[0]["median_ms"]
     for r in rows:

@@ -92,8 +92,18 @@ def test_tampered_and_mismatched_artifacts(artifacts, tmp_path):
 def test_refused_options(tmp_path, weights):
     with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx"):
         export_model("espcn", 2, "pt", tmp_path)
-    with pytest.raises(ExportError, match="does not take precision 'int4'; it takes fp32, int8"):
+    with pytest.raises(ExportError, match="does not take precision 'int4'; it takes fp32, fp16, int8"):
         export_model("espcn", 2, "onnx", tmp_path, precision="int4")
     with pytest.raises(ScaleError):
         export_model("espcn", 5, "onnx", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fp16_keeps_float32_io(tmp_path, weights, data_root):
+    import onnx
+    artifact = export_model("espcn", 2, "onnx", tmp_path, precision="fp16", weights=weights["espcn"],
+                            data_root=str(data_root))
+    m = read_manifest(artifact)
+    assert m.input.dtype == "float32" and m.check["psnr_vs_torch"] > 50
+    graph = onnx.load(str(artifact)).graph
+    assert any(init.data_type == onnx.TensorProto.FLOAT16 for init in graph.initializer)

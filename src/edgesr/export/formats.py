@@ -35,7 +35,7 @@ FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
         ExportFormat("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx",
-                     ("fp32", "int8"), runtime="onnxruntime", dynamic=True),
+                     ("fp32", "fp16", "int8"), runtime="onnxruntime", dynamic=True),
         ExportFormat("tflite", ".tflite", "edgesr.export.tflite:export_tflite", "tflite",
                      ("fp32", "fp16", "int8"), runtime="litert", dynamic=False),
     )

@@ -36,6 +36,13 @@ def _to_onnx(net: nn.Module, channels: int, size: tuple[int, int] | None, path: 
     onnx.save(model, str(path))
 
 
+def _to_fp16(path: Path) -> None:
+    onnx = require("onnx", "onnx")
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    onnx.save(convert_float_to_float16(onnx.load(str(path)), keep_io_types=True), str(path))
+
+
 def _quantize(src: Path, dst: Path, calibration: list[np.ndarray]) -> None:
     quant = require("onnxruntime.quantization", "onnx", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -70,6 +77,9 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
                 fp32 = Path(d) / "fp32.onnx"
                 _to_onnx(net, channels, input_size, fp32)
                 _quantize(fp32, tmp, calibration)
+        elif precision == "fp16":
+            _to_onnx(net, channels, input_size, tmp)
+            _to_fp16(tmp)
         else:
             _to_onnx(net, channels, input_size, tmp)
     h, w = input_size or (None, None)
