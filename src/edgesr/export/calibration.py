@@ -5,18 +5,46 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from edgesr.train.patches import PatchSampler
+from edgesr.data.color import rgb_to_ycbcr
+from edgesr.data.datasets import find_images
+from edgesr.data.degrade import degrade
+from edgesr.data.imresize import imresize
+from edgesr.data.io import read_image
 
 DEFAULT_CALIBRATION_SET = "T91"
+
+
+def _crop(img: np.ndarray, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    if img.shape[0] < h or img.shape[1] < w:  # mirror-pad images smaller than the input
+        img = np.pad(img, ((0, max(0, h - img.shape[0])), (0, max(0, w - img.shape[1])), (0, 0)), mode="symmetric")
+    y = int(rng.integers(0, img.shape[0] - h + 1))
+    x = int(rng.integers(0, img.shape[1] - w + 1))
+    return img[y:y + h, x:x + w]
 
 
 def calibration_inputs(model: nn.Module, scale: int, images: str = DEFAULT_CALIBRATION_SET, count: int = 64,
                        lr_size: tuple[int, int] = (64, 64), data_root: str | None = None,
                        seed: int = 0) -> list[np.ndarray]:
-    """``count`` network inputs (float32 ``1 x C x h x w``) from random crops of ``images`` (a set
-    name or a folder), with the model's colour and pre-upscaling. Square crops of ``lr_size[0]``."""
+    """``count`` network inputs (float32 ``1 x C x H x W``) for an LR input of ``lr_size``.
+
+    Each is a random crop of the LR image (mod-crop + MATLAB bicubic) of a training image, bicubic
+    upscaled for pre-upsampling models. When the LR images are smaller than the input (large fixed
+    shapes), crops come from the images as they are: activation ranges depend on image content,
+    not on its size.
+    """
     spec = model.spec
-    side = lr_size[0] * scale
-    sampler = PatchSampler((images,), (scale,), side, spec.colour, spec.upsampling == "pre", data_root)
     rng = np.random.default_rng(seed)
-    return [sampler.batch(rng, scale, 1)[0].numpy() for _ in range(count)]
+    files = find_images(images, data_root).files
+    h, w = lr_size
+    out = []
+    for i in range(count):
+        img = read_image(files[int(rng.integers(0, len(files)))])
+        img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img
+        lr, _ = degrade(img, scale)
+        source = lr if lr.shape[0] >= h and lr.shape[1] >= w else img
+        crop = _crop(source, h, w, rng)
+        if spec.upsampling == "pre":
+            crop = imresize(crop, scale)
+        arr = rgb_to_ycbcr(crop)[..., :1] if spec.colour == "y" else crop.astype(np.float64)
+        out.append(np.ascontiguousarray((arr / 255.0).transpose(2, 0, 1)[None], dtype=np.float32))
+    return out
