@@ -46,3 +46,19 @@ def test_overlap_must_leave_a_core():
 def test_small_image_is_padded():
     out = tiled_run(lambda a: a * 2, np.ones((1, 1, 5, 7), np.float32), (8, 8), overlap=2, factor=1)
     assert out.shape == (1, 1, 5, 7) and (out == 2).all()
+
+
+def test_too_large_for_memory_is_refused_and_tiling_fits(monkeypatch):
+    import edgesr.runtimes.base as base
+    from edgesr.errors import EdgesrError
+    from edgesr.models.profile import activation_bytes_per_pixel
+
+    model = create_model("espcn", scale=2)
+    per_pixel = activation_bytes_per_pixel(model, 2)
+    assert per_pixel == pytest.approx(4 * (64 + 64), rel=0.01)  # the first conv's 64-channel output twice (conv, tanh)
+    monkeypatch.setattr(base, "available_memory", lambda: int(per_pixel * 40 * 40))
+    x = np.zeros((1, 1, 64, 64), np.float32)
+    with TorchRunner(model, 2) as runner, pytest.raises(EdgesrError, match="run it in tiles"):
+        runner.run(x)
+    with TorchRunner(model, 2, tile=(16, 16)) as runner:
+        assert runner.run(x).shape == (1, 1, 128, 128)

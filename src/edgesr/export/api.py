@@ -17,6 +17,7 @@ from edgesr.export.formats import DEFAULT_FIXED_SIZE, check_precision, get_forma
 from edgesr.export.manifest import Manifest, sha256, write_manifest
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import check_model_scale, get_spec
+from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.weights import load_model, shipped_weights
 from edgesr.runtimes.tiling import receptive_radius
 
@@ -82,6 +83,7 @@ def export_model(model_name: str, scale: int, fmt: str, out_dir: str | os.PathLi
         model=model_name, scales=(scale,), format=fmt, precision=precision, colour=model.spec.colour,
         upsampling=model.spec.upsampling, input=inp, output=out, artifact_sha256=sha256(artifact),
         receptive_radius=receptive_radius(net, model.spec.channels, factor),
+        activation_bytes_per_pixel=activation_bytes_per_pixel(model, scale),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=_tool_versions(),
     )
     write_manifest(artifact, manifest)

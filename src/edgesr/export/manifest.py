@@ -42,6 +42,7 @@ class Manifest:
     artifact_sha256: str
     weights_sha256: str | None
     receptive_radius: int | None = None  # input pixels an output pixel depends on, each side (tiling overlap)
+    activation_bytes_per_pixel: float | None = None  # float32 activations held at once, per input pixel
     tools: dict[str, str] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION

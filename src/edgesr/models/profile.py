@@ -53,3 +53,25 @@ def count_macs(model: nn.Module, lr_size: tuple[int, int] = (256, 256), scale: i
     with torch.no_grad():
         _call(shadow, torch.empty(1, channels, h, w, device="meta"), scale)
     return total
+
+
+def activation_bytes_per_pixel(model: nn.Module, scale: int | None = None, probe: int = 32) -> float:
+    """Float32 bytes held at once per network-input pixel, estimated as the largest input plus
+    output of any one layer (what must coexist when that layer runs), from a meta-device pass."""
+    spec = getattr(model, "spec", None)
+    channels = spec.channels if spec is not None else 3
+    peak = 0
+
+    def hook(mod: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        nonlocal peak
+        held = sum(t.numel() for t in inputs if isinstance(t, torch.Tensor))
+        held += out.numel() if isinstance(out, torch.Tensor) else 0
+        peak = max(peak, held)
+
+    shadow = copy.deepcopy(model).to("meta")
+    for m in shadow.modules():
+        if not list(m.children()):  # leaf layers
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        _call(shadow, torch.empty(1, channels, probe, probe, device="meta"), scale)
+    return 4.0 * peak / (probe * probe)

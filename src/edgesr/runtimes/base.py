@@ -60,6 +60,8 @@ class Runner:
             shape = getattr(x, "shape", None)
             raise EdgesrError(f"{self.name} runner takes N x {self.channels} x H x W input, got {shape}")
         x = np.ascontiguousarray(x, dtype=np.float32)
+        if self.tile is None:
+            self._check_memory(x)
         if self.tile is not None and x.shape[2:] != tuple(self.tile):
             from edgesr.runtimes.tiling import tiled_run
 
@@ -68,5 +70,30 @@ class Runner:
             out = self._run(x)
         return np.asarray(out, dtype=np.float32)
 
+    bytes_per_pixel: float | None = None  # activation memory per input pixel, when known
+
+    def _check_memory(self, x: np.ndarray) -> None:
+        """Refuse a full-frame run that cannot fit in the memory available now."""
+        if not self.bytes_per_pixel:
+            return
+        need = self.bytes_per_pixel * x.shape[0] * x.shape[2] * x.shape[3]
+        free = available_memory()
+        if free is not None and need > free:
+            raise EdgesrError(
+                f"a {x.shape[3]}x{x.shape[2]} input needs about {need / 2**30:.1f} GiB at once, more than the "
+                f"{free / 2**30:.1f} GiB available; run it in tiles (--tile 256, or tile= in the API)")
+
     def _run(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None

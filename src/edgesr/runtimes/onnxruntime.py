@@ -20,6 +20,7 @@ class OnnxRuntimeRunner(Runner):
         super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
                          fixed=fixed is not None)
         self.artifact, self.manifest = Path(artifact), manifest
+        self.bytes_per_pixel = manifest.activation_bytes_per_pixel
         self.threads, self.providers = threads, providers
         self.session = None
 

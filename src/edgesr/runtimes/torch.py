@@ -24,6 +24,9 @@ class TorchRunner(Runner):
             overlap = receptive_radius(network_for_scale(model, scale), model.spec.channels, factor)
         super().__init__(model.spec, scale, tile=tile, overlap=overlap)
         self.model = model
+        from edgesr.models.profile import activation_bytes_per_pixel
+
+        self.bytes_per_pixel = activation_bytes_per_pixel(model, scale)
         if device is None:
             device = next((p.device for p in model.parameters()), torch.device("cpu"))
         self.device = torch.device(device)
