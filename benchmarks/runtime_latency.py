@@ -59,7 +59,20 @@ def measure(args: argparse.Namespace) -> dict:
     ordered = sorted(times)
     return {"load_ms": load_ms, "runs": len(times), "median_ms": statistics.median(times),
             "p90_ms": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's own high-water RSS. Linux's ru_maxrss is not it: it carries over what the
+    parent held when it forked us (exec keeps the larger of the two), so read VmHWM instead."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
