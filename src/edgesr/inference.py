@@ -84,8 +84,12 @@ def torch_upscaler(model) -> Callable[[np.ndarray, int], SRImage]:
     """An ``upscale(lr, scale) -> SRImage`` function around a PyTorch model from ``create_model``."""
     from edgesr.runtimes.torch import TorchRunner
 
+    runners: dict[int, TorchRunner] = {}  # one per scale: building one profiles the model
+
     def upscale(lr: np.ndarray, scale: int) -> SRImage:
-        with TorchRunner(model, scale) as runner:
+        if scale not in runners:
+            runners[scale] = TorchRunner(model, scale)
+        with runners[scale] as runner:
             return runner.infer(lr)
 
     return upscale
