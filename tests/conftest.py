@@ -93,3 +93,24 @@ def artifacts(tmp_path_factory, weights, data_root):
         "masrn-fp32-fixed": export_model("masrn", 3, "onnx", out, weights=weights["masrn"], lr_size=(32, 32),
                                          data_root=root),
     }
+
+
+@pytest.fixture(scope="session")
+def shared_artifacts(tmp_path_factory, weights, data_root):
+    """masrn x2/x3/x4 in ONE artifact (shared trunk) for ONNX and LiteRT, and one single-scale ONNX
+    export to compare sizes with."""
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
+    pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
+    from edgesr.export.api import export_model
+
+    out = tmp_path_factory.mktemp("shared")
+    root, w = str(data_root), weights["masrn"]
+    return {
+        "onnx-fp32": export_model("masrn", (2, 3, 4), "onnx", out, weights=w, data_root=root),
+        "onnx-int8": export_model("masrn", (2, 3, 4), "onnx", out, precision="int8", weights=w, calib_images=6,
+                                  data_root=root),
+        "onnx-x2": export_model("masrn", 2, "onnx", out, weights=w, data_root=root),
+        "tflite-fp32": export_model("masrn", (2, 3, 4), "tflite", out, weights=w, lr_size=(64, 64), data_root=root),
+        "tflite-int8": export_model("masrn", (2, 3, 4), "tflite", out, precision="int8", weights=w,
+                                    lr_size=(64, 64), calib_images=6, data_root=root),
+    }

@@ -58,8 +58,10 @@ def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
 
 @main.command("eval")
 @click.option("--model", "-m", "model_name", default=None, help="Model name (see `edgesr models`).")
-@click.option("--artifact", "-a", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--artifact", "-a", type=click.Path(path_type=Path), default=None,
               help="An exported artifact (with its manifest) instead of a model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where an onnx artifact runs (cuda: ONNX Runtime's CUDA provider) or a model (PyTorch).")
 @click.option("--dataset", "-d", required=True, help="Set5, Set14, BSD100 (B100), Urban100, DIV2K, or a folder.")
 @click.option("--scale", "-s", type=SCALE, default=None, help="Required with --model; an artifact knows its own.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -67,8 +69,8 @@ def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the means and per-image scores as JSON.")
 @_data_root_option
-def eval_cmd(model_name: str | None, artifact: Path | None, dataset: str, scale: int | None, weights: Path | None,
-             json_path: Path | None, data_root: Path | None) -> None:
+def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, dataset: str, scale: int | None,
+             weights: Path | None, json_path: Path | None, data_root: Path | None) -> None:
     """PSNR and SSIM (Y, shave = scale) of a model or an artifact on a benchmark set."""
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
@@ -78,7 +80,7 @@ def eval_cmd(model_name: str | None, artifact: Path | None, dataset: str, scale:
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
-        runner = open_runner(artifact, scale)
+        runner = open_runner(artifact, scale, device=device)
         label, scale = artifact.name, runner.scale
         images = find_images(dataset, data_root)
         upscale_fn, context = (lambda lr, s: runner.infer(lr)), runner
@@ -91,7 +93,7 @@ def eval_cmd(model_name: str | None, artifact: Path | None, dataset: str, scale:
             raise click.UsageError("--scale is required with --model")
         check_model_scale(get_spec(model_name), scale)
         images = find_images(dataset, data_root)
-        label, upscale_fn = model_name, torch_upscaler(load_model(model_name, scale, weights))
+        label, upscale_fn = model_name, torch_upscaler(load_model(model_name, scale, weights), device=device)
         context = contextlib.nullcontext()
     click.echo(f"{label} x{scale} on {images.name} ({len(images)} images)")
     click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
@@ -108,32 +110,54 @@ def eval_cmd(model_name: str | None, artifact: Path | None, dataset: str, scale:
 
 @main.command("export")
 @click.option("--model", "-m", "model_name", required=True)
-@click.option("--scale", "-s", type=SCALE, required=True)
-@click.option("--format", "-f", "fmt", required=True, help="Export format (onnx).")
-@click.option("--precision", "-p", default="fp32", show_default=True, help="fp32, fp16 or int8, as the format allows.")
+@click.option("--scale", "-s", type=SCALE, default=None, help="One scale (or --scales).")
+@click.option("--scales", default=None, metavar="2,3,4",
+              help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
+@click.option("--format", "-f", "fmt", required=True, help="onnx, tflite, coreml or tensorrt (see README, Targets).")
+@click.option("--precision", "-p", default=None,
+              help="fp32, fp16 or int8 (coreml: also palette6), as the format allows [default: fp32; tensorrt fp16].")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--input-size", default=None, metavar="HxW", help="Fixed LR input size (default: dynamic).")
+@click.option("--input-size", default=None, metavar="HxW[,HxW...]",
+              help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
+@click.option("--profile", default=None, metavar="MIN,OPT,MAX",
+              help="tensorrt: the optimization profile's input sizes, e.g. 16x16,256x256,1024x1024.")
 @click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
 @click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @_data_root_option
-def export_cmd(model_name: str, scale: int, fmt: str, precision: str, weights: Path | None, input_size: str | None,
-               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, data_root: Path | None) -> None:
+def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
+               weights: Path | None, input_size: str | None, profile: str | None, dynamic: bool, calib_data: str,
+               calib_images: int, out_dir: Path, data_root: Path | None) -> None:
     """Export a model to an artifact and its manifest (<artifact>.json)."""
     from edgesr.export.api import export_model
-    from edgesr.export.manifest import read_manifest
+    from edgesr.export.manifest import artifact_bytes, read_manifest
 
     if input_size and dynamic:
         raise click.UsageError("--input-size and --dynamic exclude each other")
-    size = _parse_size(input_size, "--input-size") if input_size else None
-    artifact = export_model(model_name, scale, fmt, out_dir, precision=precision, weights=weights, lr_size=size,
-                            calib_data=calib_data, calib_images=calib_images,
-                            data_root=str(data_root) if data_root else None)
+    if (scale is None) == (scales is None):
+        raise click.UsageError("give exactly one of --scale and --scales")
+    if scales is not None:
+        try:
+            chosen = tuple(int(v) for v in scales.split(","))
+        except ValueError:
+            raise click.BadParameter(f"expected scales such as 2,3,4, got {scales!r}", param_hint="--scales") from None
+    else:
+        chosen = scale
+    sizes = [_parse_size(v, "--input-size") for v in input_size.split(",")] if input_size else None
+    extra = {}
+    if profile:
+        shapes = [_parse_size(v, "--profile") for v in profile.split(",")]
+        if len(shapes) != 3:
+            raise click.BadParameter(f"expected MIN,OPT,MAX sizes, got {profile!r}", param_hint="--profile")
+        extra["profile"] = tuple(shapes)
+    artifact = export_model(model_name, chosen, fmt, out_dir, precision=precision, weights=weights,
+                            lr_size=sizes[0] if sizes and len(sizes) == 1 else sizes, calib_data=calib_data,
+                            calib_images=calib_images, data_root=str(data_root) if data_root else None, **extra)
     check = read_manifest(artifact).check
     psnr = check.get("psnr_vs_torch")
     detail = f"output vs PyTorch on {check['dataset']}: {psnr:.2f} dB" if psnr is not None else check.get("skipped", "")
-    click.echo(f"wrote {artifact} ({artifact.stat().st_size / 1e6:.2f} MB); {detail}")
+    click.echo(f"wrote {artifact} ({artifact_bytes(artifact) / 1e6:.2f} MB); {detail}")
 
 
 def _parse_size(text: str, option: str) -> tuple[int, int]:
@@ -151,13 +175,15 @@ def _parse_size(text: str, option: str) -> tuple[int, int]:
 @click.option("--output", "-o", "out", type=click.Path(path_type=Path), required=True,
               help="Output folder (or a file name when upscaling one image).")
 @click.option("--model", "-m", "model_name", default=None)
-@click.option("--artifact", "-a", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--artifact", "-a", type=click.Path(path_type=Path), default=None)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where an onnx artifact or a model runs.")
 @click.option("--scale", "-s", type=SCALE, default=None, help="Required with --model.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tile", type=click.IntRange(8), default=None,
               help="Run the network on NxN tiles (plus the receptive field around each): bounded memory, same result.")
 def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, artifact: Path | None,
-                scale: int | None, weights: Path | None, tile: int | None) -> None:
+                device: str | None, scale: int | None, weights: Path | None, tile: int | None) -> None:
     """Upscale images (files or folders) with a model or an artifact; writes PNG."""
     from edgesr.data.io import list_images, read_image, write_image
 
@@ -167,7 +193,7 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
     if not files:
         raise click.UsageError("no images found in the inputs")
     single = len(files) == 1 and out.suffix.lower() in (".png", ".bmp", ".tif", ".tiff")
-    runner = _open_upscaler(model_name, artifact, scale, weights, tile)
+    runner = _open_upscaler(model_name, artifact, scale, weights, tile, device)
     with runner, click.progressbar(files, label="upscaling", file=sys.stderr,
                                    hidden=len(files) == 1) as bar:
         for path in bar:
@@ -179,11 +205,11 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
 
 
 def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | None, weights: Path | None,
-                   tile: int | None):
+                   tile: int | None, device: str | None = None):
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
-        return open_runner(artifact, scale, **({"tile": (tile, tile)} if tile else {}))
+        return open_runner(artifact, scale, device=device, **({"tile": (tile, tile)} if tile else {}))
     from edgesr.models.registry import check_model_scale, get_spec
     from edgesr.models.weights import load_model
     from edgesr.runtimes.torch import TorchRunner
@@ -191,7 +217,8 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
     if scale is None:
         raise click.UsageError("--scale is required with --model")
     check_model_scale(get_spec(model_name), scale)
-    return TorchRunner(load_model(model_name, scale, weights), scale, tile=(tile, tile) if tile else None)
+    return TorchRunner(load_model(model_name, scale, weights), scale, device=device,
+                       tile=(tile, tile) if tile else None)
 
 
 @main.command("train")

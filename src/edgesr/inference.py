@@ -80,7 +80,7 @@ def super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer) -> 
     return SRImage(rgb, to_y(rgb))
 
 
-def torch_upscaler(model) -> Callable[[np.ndarray, int], SRImage]:
+def torch_upscaler(model, device: str | None = None) -> Callable[[np.ndarray, int], SRImage]:
     """An ``upscale(lr, scale) -> SRImage`` function around a PyTorch model from ``create_model``."""
     from edgesr.runtimes.torch import TorchRunner
 
@@ -88,7 +88,7 @@ def torch_upscaler(model) -> Callable[[np.ndarray, int], SRImage]:
 
     def upscale(lr: np.ndarray, scale: int) -> SRImage:
         if scale not in runners:
-            runners[scale] = TorchRunner(model, scale)
+            runners[scale] = TorchRunner(model, scale, device=device)
         with runners[scale] as runner:
             return runner.infer(lr)
 

@@ -46,3 +46,29 @@ def test_runners_agree(artifacts, weights, photo):
     lr = photo[:16, :16]
     with TorchRunner(load_model("espcn", 2, weights["espcn"]), 2) as ref, open_runner(artifacts["espcn-fp32"]) as onnx:
         assert np.abs(ref.infer(lr).y - onnx.infer(lr).y).max() <= 1
+
+
+def test_onnx_cuda_device_without_the_gpu_build_says_what_to_install(artifacts):
+    import onnxruntime as ort
+    from edgesr.runtimes.registry import open_runner
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("onnxruntime-gpu is installed here")
+    from edgesr.errors import ArtifactError
+    with pytest.raises(ArtifactError, match="onnxruntime-gpu"):
+        with open_runner(artifacts["espcn-fp32"], device="cuda"):
+            pass
+
+
+def test_device_cuda_is_refused_for_cpu_formats(tflite_artifacts):
+    from edgesr.errors import ArtifactError
+    from edgesr.runtimes.registry import open_runner
+    with pytest.raises(ArtifactError, match="does not take device='cuda'"):
+        open_runner(tflite_artifacts["espcn-fp32"], device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU and onnxruntime-gpu")
+def test_onnx_cuda_fp16_matches_cpu(artifacts, photo):
+    from edgesr.runtimes.registry import open_runner
+    with open_runner(artifacts["espcn-fp32"]) as cpu, open_runner(artifacts["espcn-fp32"], device="cuda") as gpu:
+        assert np.abs(cpu.infer(photo).y - gpu.infer(photo).y).max() <= 1

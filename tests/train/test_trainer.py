@@ -156,3 +156,24 @@ def test_ema_warms_up(tmp_path, data_root):
     for key in ("body.0.weight", "body.4.weight"):
         model, ema = ckpt[f"model.{key}"], ckpt[f"ema.{key}"]
         assert (ema - model).norm() < 0.5 * (init[key] - model).norm()
+
+
+def test_warm_start_loads_what_matches(tmp_path, data_root):
+    """init: tensors matching in name and shape are loaded, the rest start fresh; both are logged."""
+    import torch
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+    from edgesr.train.trainer import Trainer
+    torch.manual_seed(5)
+    small = create_model("masrn", features=8, blocks=1, refine_features=4)
+    init = save_weights(small, tmp_path / "init.safetensors")
+    options = {"features": 8, "blocks": 1, "refine_features": 6}  # Refine and heads differ in shape
+    trainer = Trainer(_cfg(tmp_path, data_root, model="masrn", scales=[2, 4], model_options=options, init=str(init)))
+    got, want = trainer.model.state_dict(), small.state_dict()
+    assert torch.equal(got["extraction.head.weight"], want["extraction.head.weight"])
+    assert got["refine.tail.weight"].shape != want["refine.tail.weight"].shape
+    assert trainer.warm_start["loaded"] > 0 and trainer.warm_start["fresh"] > 0
+    with pytest.raises(ConfigError, match="does not exist"):
+        Trainer(_cfg(tmp_path, data_root, init=str(tmp_path / "missing.safetensors")))
+    with pytest.raises(ConfigError, match="no tensor"):
+        Trainer(_cfg(tmp_path, data_root, init=str(init)))  # espcn shares nothing with masrn

@@ -4,12 +4,14 @@ export-time check (PSNR of the artifact's output against PyTorch's on real image
 from __future__ import annotations
 
 import os
+import sys
 import platform
 from importlib import metadata
 from pathlib import Path
+from typing import Sequence
 
 from edgesr.data.datasets import find_images
-from edgesr.errors import DataError, ExportError
+from edgesr.errors import DataError, EdgesrError, ExportError
 from edgesr.evaluation.compare import compare_upscalers
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
@@ -21,7 +23,8 @@ from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.weights import load_model, shipped_weights
 from edgesr.runtimes.tiling import receptive_radius
 
-_TOOLS = ("torch", "onnx", "onnxruntime", "onnxslim", "litert-torch", "ai-edge-quantizer", "coremltools")
+_TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxslim", "litert-torch", "ai-edge-quantizer",
+          "coremltools", "tensorrt")
 
 
 def _tool_versions() -> dict[str, str]:
@@ -34,59 +37,108 @@ def _tool_versions() -> dict[str, str]:
     return versions
 
 
-def _check(artifact: Path, model, scale: int, check_set: str, data_root: str | None) -> dict:
+def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_root: str | None) -> dict:
+    """PSNR/SSIM of the artifact's output against PyTorch's, per scale; the top-level numbers are
+    the worst scale's."""
     from edgesr.runtimes.registry import open_runner
 
     try:
         images = find_images(check_set, data_root)
     except DataError as exc:
         return {"skipped": str(exc)}
-    with open_runner(artifact, scale) as runner:
-        result = compare_upscalers(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale)
-    return {"dataset": images.name, "psnr_vs_torch": result.psnr, "ssim_vs_torch": result.ssim,
-            "images": len(images)}
+    per_scale = {}
+    for scale in scales:
+        with open_runner(artifact, scale) as runner:
+            r = compare_upscalers(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale)
+        per_scale[f"x{scale}"] = {"psnr_vs_torch": r.psnr, "ssim_vs_torch": r.ssim}
+    worst = min(per_scale.values(), key=lambda v: v["psnr_vs_torch"])
+    check = {"dataset": images.name, **worst, "images": len(images)}
+    if len(scales) > 1:
+        check["per_scale"] = per_scale
+    return check
 
 
-def export_model(model_name: str, scale: int, fmt: str, out_dir: str | os.PathLike, *, precision: str = "fp32",
-                 weights: str | os.PathLike | None = None, lr_size: tuple[int, int] | None = None,
-                 calib_data: str = DEFAULT_CALIBRATION_SET, calib_images: int = 64,
-                 check_set: str = "Set5", data_root: str | None = None) -> Path:
+def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir: str | os.PathLike, *,
+                 precision: str | None = None, weights: str | os.PathLike | None = None,
+                 lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
+                 calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
+                 profile: tuple | None = None) -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
 
-    ``lr_size`` (H, W of the LR image) fixes the input shape; ``None`` asks for dynamic H and W,
-    which formats that cannot do refuse.
+    ``scale`` is one scale, or several for a multi-scale model: then ONE artifact holds the shared
+    parts once and every scale's head, chosen at run time. ``lr_size`` (H, W of the LR image) fixes
+    the input shape; ``None`` asks for dynamic H and W, which formats that cannot do refuse.
     """
+    scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
+    if not scales:
+        raise ExportError("no scale given")
     row = get_format(fmt)
-    check_precision(row, precision)
-    check_model_scale(get_spec(model_name), scale)
+    precision = check_precision(row, precision or row.precisions[0])  # fp32, or fp16 for tensorrt
+    spec = get_spec(model_name)
+    for s in scales:
+        check_model_scale(spec, s)
+    shared = len(scales) > 1
+    if shared and not spec.multi_scale:
+        raise ExportError(f"{model_name} has one network per scale; export its scales one at a time "
+                          "(only multi-scale models such as masrn share a trunk)")
+    exporter = row.exporter(shared=shared)
     if lr_size is None and not row.dynamic:
         lr_size = DEFAULT_FIXED_SIZE  # larger images run as tiles
-    model = load_model(model_name, scale, weights)
-    weights_path = Path(weights) if weights else shipped_weights(model_name, scale if model.spec.per_scale else None)
-    size = network_input_size(model, lr_size, scale) if lr_size else None
-    calibration = None
-    if precision == "int8":
-        calibration = calibration_inputs(model, scale, calib_data, calib_images, lr_size or (64, 64), data_root)
+    sizes = [tuple(lr_size)] if lr_size and isinstance(lr_size[0], int) else [tuple(s) for s in lr_size or []]
+    if len(sizes) > 1 and not row.enumerated:
+        raise ExportError(f"{fmt} takes one input size, not {len(sizes)}; only coreml enumerates several")
+    if profile is not None and fmt != "tensorrt":
+        raise ExportError("an optimization profile is for tensorrt exports only")
+    lr_size = sizes[0] if sizes else None
+    model = load_model(model_name, scales[0], weights)
+    weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
+    calibration = {}
+    if precision == "int8":  # the calibration images split between the scales
+        count = max(1, calib_images // len(scales))
+        calibration = {s: calibration_inputs(model, s, calib_data, count, lr_size or (64, 64), data_root)
+                       for s in scales}
     out_dir = Path(out_dir)
-    shape = f"{lr_size[0]}x{lr_size[1]}" if lr_size else "dynamic"
-    artifact = out_dir / f"{model_name}_x{scale}_{precision}_{shape}{row.suffix}"
+    shape = "+".join(f"{h}x{w}" for h, w in sizes) if sizes else "dynamic"
+    tag = "-".join(str(s) for s in scales)
+    artifact = out_dir / f"{model_name}_x{tag}_{precision}_{shape}{row.suffix}"
+    net_sizes = [network_input_size(model, s, scales[0]) for s in sizes]
+    size = (net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None
+    extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
     try:
-        inp, out = row.exporter()(model, artifact, scale=scale, precision=precision, input_size=size,
-                                  calibration=calibration)
-    except ExportError:
+        if shared:
+            heads, scale_input = exporter(model, artifact, scales=scales, precision=precision, input_size=size,
+                                          calibration=calibration or None, **extra)
+        else:
+            inp, out = exporter(model, artifact, scale=scales[0], precision=precision, input_size=size,
+                                calibration=calibration.get(scales[0]), **extra)
+            heads, scale_input = (), None
+    except EdgesrError:  # already one line naming the problem (a missing package, a bad option)
         raise
     except Exception as exc:  # a converter's own failure, named with its type
-        raise ExportError(f"{fmt} {precision} export of {model_name} x{scale} failed: {type(exc).__name__}: {exc}") from exc
-    net = network_for_scale(model, scale)
-    factor = 1 if model.spec.upsampling == "pre" else scale
+        raise ExportError(f"{fmt} {precision} export of {model_name} x{tag} failed: {type(exc).__name__}: {exc}") from exc
+    if heads:
+        inp, out = heads[0].input, heads[0].output
+    factor = 1 if model.spec.upsampling == "pre" else None
     manifest = Manifest(
-        model=model_name, scales=(scale,), format=fmt, precision=precision, colour=model.spec.colour,
+        model=model_name, scales=scales, format=fmt, precision=precision, colour=model.spec.colour,
         upsampling=model.spec.upsampling, input=inp, output=out, artifact_sha256=sha256(artifact),
-        receptive_radius=receptive_radius(net, model.spec.channels, factor),
-        activation_bytes_per_pixel=activation_bytes_per_pixel(model, scale),
+        receptive_radius=max(receptive_radius(network_for_scale(model, s), model.spec.channels, factor or s)
+                             for s in scales),
+        activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=_tool_versions(),
+        heads=heads, scale_input=scale_input,
     )
     write_manifest(artifact, manifest)
-    check = _check(artifact, model, scale, check_set, data_root) if row.runs_here else {"skipped": "runtime not on this OS"}
+    if row.runs_here and not row.needs_gpu:
+        check = _check(artifact, model, scales, check_set, data_root)
+    else:
+        check = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
+    if fmt == "coreml":  # what can be checked without running it
+        from edgesr.export.coreml import describe
+
+        package = describe(artifact)
+        check["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
+                            "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
+                                          for k, v in package["functions"].items()}}
     write_manifest(artifact, Manifest(**{**manifest.__dict__, "check": check}))
     return artifact

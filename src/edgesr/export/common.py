@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -34,6 +35,20 @@ def network_input_size(model: nn.Module, lr_size: tuple[int, int], scale: int) -
     if model.spec.upsampling == "pre":
         return lr_size[0] * scale, lr_size[1] * scale
     return lr_size
+
+
+@contextlib.contextmanager
+def atomic_folder(out: Path) -> Iterator[Path]:
+    """Yield a path beside ``out`` for a package folder; it replaces ``out`` only if the block succeeds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.")) / out.name
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,19 @@ class TensorSpec:
     width: int | None
     value_range: tuple[float, float] = (0.0, 1.0)
     quantization: tuple[float, int] | None = None  # (scale, zero_point) of integer I/O
+    # the (H, W) it takes when neither fixed nor free: Core ML's enumerated sizes, or TensorRT's
+    # optimization profile (min, opt, max)
+    sizes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Head:
+    """One scale of an artifact: how to select it and its tensors."""
+
+    scale: int
+    entry: str  # LiteRT signature or Core ML function that runs it; "" when the scale is an input
+    input: TensorSpec
+    output: TensorSpec
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,18 @@ class Manifest:
     activation_bytes_per_pixel: float | None = None  # float32 activations held at once, per input pixel
     tools: dict[str, str] = field(default_factory=dict)
     check: dict[str, Any] = field(default_factory=dict)
+    heads: tuple[Head, ...] = ()  # shared-trunk artifacts: one per scale (input/output are the first's)
+    scale_input: str | None = None  # the int64 scalar input that chooses the scale, where there is one
     version: int = MANIFEST_VERSION
+
+    def head(self, scale: int) -> Head:
+        for head in self.heads:
+            if head.scale == scale:
+                return head
+        if scale not in self.scales:
+            raise ArtifactError(f"this {self.model} artifact serves {', '.join(f'x{s}' for s in self.scales)}, "
+                                f"not x{scale}")
+        return Head(scale, "", self.input, self.output)
 
     def spec(self) -> ModelSpec:
         """The pipeline's view of the artifact (colour, input, scales)."""
@@ -59,24 +83,46 @@ class Manifest:
     def from_dict(cls, data: dict[str, Any]) -> "Manifest":
         data = dict(data)
         for key in ("input", "output"):
-            t = dict(data[key])
-            t["value_range"] = tuple(t["value_range"])
-            t["quantization"] = tuple(t["quantization"]) if t.get("quantization") else None
-            data[key] = TensorSpec(**t)
+            data[key] = _tensor(data[key])
+        data["heads"] = tuple(Head(h["scale"], h["entry"], _tensor(h["input"]), _tensor(h["output"]))
+                              for h in data.get("heads", ()))
         data["scales"] = tuple(data["scales"])
         return cls(**data)
+
+
+def _tensor(data: dict[str, Any]) -> TensorSpec:
+    t = dict(data)
+    t["value_range"] = tuple(t["value_range"])
+    t["quantization"] = tuple(t["quantization"]) if t.get("quantization") else None
+    t["sizes"] = tuple(tuple(v) for v in t.get("sizes", ()))
+    return TensorSpec(**t)
 
 
 def _no_build(**_: Any):
     raise ArtifactError("an artifact's spec builds no PyTorch model")
 
 
+def _files(path: Path) -> list[Path]:
+    """The files of an artifact: itself, or every file of a package folder (Core ML), sorted."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
 def sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a package folder (each file's relative path and contents)."""
+    path = Path(path)
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    for file in _files(path):
+        if path.is_dir():
+            h.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
+
+
+def artifact_bytes(path: str | os.PathLike) -> int:
+    """Size on disk of an artifact file or package folder."""
+    return sum(f.stat().st_size for f in _files(Path(path)))
 
 
 def manifest_path(artifact: str | os.PathLike) -> Path:
@@ -98,7 +144,7 @@ def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
 
     artifact = Path(artifact)
     path = manifest_path(artifact)
-    if not artifact.is_file():
+    if not artifact.exists():
         raise ArtifactError(f"{artifact}: no such artifact")
     if not path.is_file():
         raise ArtifactError(f"{artifact}: its manifest {path.name} is missing; re-export with edgesr export")

@@ -13,23 +13,32 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.export.common import atomic_output, network_for_scale
-from edgesr.export.manifest import TensorSpec
+from edgesr.export.manifest import Head, TensorSpec
 
-INPUT, OUTPUT = "input", "output"
+INPUT, OUTPUT, SCALE = "input", "output", "scale"
 
 
 def _to_onnx(net: nn.Module, channels: int, size: tuple[int, int] | None, path: Path) -> None:
+    sample = torch.rand(1, channels, *(size or (64, 64)))
+    _export_graph(net, (sample,), [INPUT], [OUTPUT], dynamic=size is None, path=path)
+
+
+def _export_graph(net: nn.Module, samples: tuple[torch.Tensor, ...], inputs: list[str], outputs: list[str],
+                  dynamic: bool, path: Path) -> None:
+    """torch.onnx (dynamo) + onnxslim; with ``dynamic``, every input's H and W are free (and equal
+    across inputs, which all have the same spatial size)."""
     onnx = require("onnx", "onnx")
     require("onnxscript", "onnx")
-    sample = torch.rand(1, channels, *(size or (64, 64)))
-    dynamic = None
-    if size is None:
+    shapes = None
+    if dynamic:
         h, w = torch.export.Dim("height", min=4, max=8192), torch.export.Dim("width", min=4, max=8192)
-        dynamic = {"x": {2: h, 3: w}}
+        shapes = tuple({2: h, 3: w} for _ in samples)
+        if isinstance(net, _Part):  # forward(*xs): one argument holding the tensors
+            shapes = (shapes,)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (sample,), str(path), dynamo=True, external_data=False, optimize=True,
-                          input_names=[INPUT], output_names=[OUTPUT], dynamic_shapes=dynamic, verbose=False)
+        torch.onnx.export(net, samples, str(path), dynamo=True, external_data=False, optimize=True,
+                          input_names=inputs, output_names=outputs, dynamic_shapes=shapes, verbose=False)
     model = onnx.load(str(path))
     slim = require("onnxslim", "onnx")
     model = slim.slim(model)
@@ -43,13 +52,17 @@ def _to_fp16(path: Path) -> None:
     onnx.save(convert_float_to_float16(onnx.load(str(path)), keep_io_types=True), str(path))
 
 
-def _quantize(src: Path, dst: Path, calibration: list[np.ndarray]) -> None:
+def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[str, np.ndarray]],
+              symmetric: bool = False) -> None:
+    """Static QDQ INT8; ``calibration`` holds input arrays, or feeds (name -> array) for several inputs.
+    Activations are asymmetric uint8 (best on CPU), or with ``symmetric`` int8 with zero points of 0
+    (what TensorRT takes)."""
     quant = require("onnxruntime.quantization", "onnx", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(quant.CalibrationDataReader):
         def __init__(self) -> None:
-            self._items = iter([{INPUT: x} for x in calibration])
+            self._items = iter([x if isinstance(x, dict) else {INPUT: x} for x in calibration])
 
         def get_next(self):
             return next(self._items, None)
@@ -57,14 +70,16 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        activations = quant.QuantType.QInt8 if symmetric else quant.QuantType.QUInt8
         quant.quantize_static(str(pre), str(dst), Reader(), quant_format=quant.QuantFormat.QDQ, per_channel=True,
-                              activation_type=quant.QuantType.QUInt8, weight_type=quant.QuantType.QInt8,
-                              calibrate_method=quant.CalibrationMethod.MinMax)
+                              activation_type=activations, weight_type=quant.QuantType.QInt8,
+                              calibrate_method=quant.CalibrationMethod.MinMax,
+                              extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True})
 
 
 def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                 input_size: tuple[int, int] | None = None,
-                calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+                calibration: list[np.ndarray] | None = None, symmetric: bool = False) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out``; ``input_size`` (the network's H, W) fixes the shape,
     ``None`` keeps H and W dynamic. Returns the input and output tensor specs."""
     net = network_for_scale(model, scale)
@@ -76,7 +91,7 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
             with tempfile.TemporaryDirectory() as d:
                 fp32 = Path(d) / "fp32.onnx"
                 _to_onnx(net, channels, input_size, fp32)
-                _quantize(fp32, tmp, calibration)
+                _quantize(fp32, tmp, calibration, symmetric)
         elif precision == "fp16":
             _to_onnx(net, channels, input_size, tmp)
             _to_fp16(tmp)
@@ -86,3 +101,151 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
     f = 1 if model.spec.upsampling == "pre" else scale
     return (TensorSpec(INPUT, "NCHW", "float32", channels, h, w),
             TensorSpec(OUTPUT, "NCHW", "float32", channels, h * f if h else None, w * f if w else None))
+
+
+# --- the shared-trunk artifact: one graph, the scale chosen by an input ------------------------------
+#
+# ONNX Runtime executes every node of a graph whatever outputs are asked for, so "one output per
+# scale" would run every head. Instead the graph is trunk -> If(scale) -> tail: the trunk and the tail
+# are stored and run once, and the If runs only the chosen scale's branch (its Upscale head and the
+# nearest-upsampled input). The parts are exported (and, for INT8, calibrated and quantized) one by
+# one with torch.onnx, then joined; names inside each part get the part's prefix.
+
+class _Part(nn.Module):
+    """One method of a multi-scale model (``trunk``, ``branch``, ``tail``) as a module to export."""
+
+    def __init__(self, model: nn.Module, method: str, *args):
+        super().__init__()
+        self.model, self.method, self.args = model, method, args
+
+    def forward(self, *xs: torch.Tensor):
+        return getattr(self.model, self.method)(*xs, *self.args)
+
+
+_FEATURES, _UPSCALED, _BASE = "features", "upscaled", "base"
+
+
+def _prefixed(graph, prefix: str, keep: set[str]):
+    """``graph`` with every name it defines (node outputs, initializers, node names) prefixed,
+    except the names in ``keep``; names it only reads from outside stay as they are."""
+    import onnx
+
+    g = onnx.GraphProto()
+    g.CopyFrom(graph)
+    defined = {o for n in g.node for o in n.output} | {i.name for i in g.initializer}
+    rename = {name: prefix + name for name in defined if name and name not in keep}
+    for init in g.initializer:
+        init.name = rename.get(init.name, init.name)
+    for node in g.node:
+        node.name = prefix + node.name
+        node.input[:] = [rename.get(n, n) for n in node.input]
+        node.output[:] = [rename.get(n, n) for n in node.output]
+    for info in list(g.value_info) + list(g.output):
+        info.name = rename.get(info.name, info.name)
+    return g
+
+
+def _switch(scales: tuple[int, ...], branches: dict, outputs: list[str]) -> list:
+    """Nodes that run ``branches[s]`` for the ``s`` fed as the scale input, writing ``outputs``
+    (two scales or more). The last scale is the final else: the runner checks the scale against
+    the manifest."""
+    from onnx import TensorProto, helper
+
+    s, rest = scales[0], scales[1:]
+    if len(rest) == 1:
+        otherwise = branches[rest[0]]
+    else:
+        inner = [f"not_x{s}/{name}" for name in outputs]
+        otherwise = helper.make_graph(_switch(rest, branches, inner), f"not_x{s}", [],
+                                      [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in inner])
+    return [
+        helper.make_node("Constant", [], [f"is_x{s}/k"], name=f"is_x{s}/k",
+                         value=helper.make_tensor("k", TensorProto.INT64, [], [s])),
+        helper.make_node("Equal", [SCALE, f"is_x{s}/k"], [f"is_x{s}"], name=f"is_x{s}"),
+        helper.make_node("If", [f"is_x{s}"], outputs, name=f"switch_x{s}", then_branch=branches[s],
+                         else_branch=otherwise),
+    ]
+
+
+def _assemble(trunk, branches: dict, tail, scales: tuple[int, ...]):
+    """One model from the parts (ModelProtos): trunk -> If chain over ``scales`` -> tail."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    subgraphs = {}
+    for s, part in branches.items():
+        g = _prefixed(part.graph, f"x{s}/", keep=set())
+        subgraphs[s] = helper.make_graph(list(g.node), f"x{s}", [], list(g.output), list(g.initializer),
+                                         value_info=list(g.value_info))
+    t = _prefixed(trunk.graph, "trunk/", keep={_FEATURES})
+    r = _prefixed(tail.graph, "tail/", keep={OUTPUT})
+    nodes = list(t.node) + _switch(scales, subgraphs, [_UPSCALED, _BASE]) + list(r.node)
+    scale_input = helper.make_tensor_value_info(SCALE, TensorProto.INT64, [])
+    graph = helper.make_graph(nodes, "edgesr_shared", [t.input[0], scale_input], list(r.output),
+                              list(t.initializer) + list(r.initializer))
+    opsets: dict[str, int] = {}
+    for part in (trunk, tail, *branches.values()):
+        for o in part.opset_import:
+            opsets[o.domain] = max(opsets.get(o.domain, 0), o.version)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()],
+                              producer_name="edgesr")
+    model.ir_version = trunk.ir_version
+    onnx.checker.check_model(model)
+    return model
+
+
+def _shared_calibration(model: nn.Module, calibration: dict[int, list[np.ndarray]]) -> dict[str, list[dict]]:
+    """Feeds for each part, from running the PyTorch parts on each scale's calibration inputs."""
+    feeds: dict[str, list[dict]] = {"trunk": [], "tail": []}
+    with torch.no_grad():
+        for s, xs in calibration.items():
+            feeds[f"x{s}"] = []
+            for x in xs:
+                t = torch.from_numpy(x)
+                f = model.trunk(t)
+                up, base = model.branch(t, f, s)
+                feeds["trunk"].append({INPUT: x})
+                feeds[f"x{s}"].append({INPUT: x, _FEATURES: f.numpy()})
+                feeds["tail"].append({_UPSCALED: up.numpy(), _BASE: base.numpy()})
+    return feeds
+
+
+def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
+                       input_size: tuple[int, int] | None = None,
+                       calibration: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
+    """Write a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an int64
+    scalar). Returns the heads and the name of the scale input."""
+    onnx = require("onnx", "onnx")
+    if precision == "int8" and not calibration:
+        raise ValueError("int8 export needs calibration inputs")
+    model = model.eval()
+    channels = model.spec.channels
+    x = torch.rand(1, channels, *(input_size or (64, 64)))
+    with torch.no_grad():
+        feats = model.trunk(x)
+        outs = {s: model.branch(x, feats, s) for s in scales}
+    parts = {"trunk": (_Part(model, "trunk"), (x,), [INPUT], [_FEATURES], input_size is None)}
+    for s in scales:
+        parts[f"x{s}"] = (_Part(model, "branch", s), (x, feats), [INPUT, _FEATURES], [_UPSCALED, _BASE],
+                          input_size is None)
+    # the tail sees a different size per scale: dynamic even when the input size is fixed
+    parts["tail"] = (_Part(model, "tail"), outs[scales[0]], [_UPSCALED, _BASE], [OUTPUT], True)
+    feeds = _shared_calibration(model, calibration) if precision == "int8" else {}
+    with atomic_output(out) as tmp, tempfile.TemporaryDirectory() as d:
+        protos = {}
+        for key, (net, samples, ins, outs_, dynamic) in parts.items():
+            path = Path(d) / f"{key}.onnx"
+            _export_graph(net, samples, ins, outs_, dynamic, path)
+            if precision == "int8":
+                _quantize(path, path.with_suffix(".q.onnx"), feeds[key])
+                path = path.with_suffix(".q.onnx")
+            protos[key] = onnx.load(str(path))
+        joined = _assemble(protos["trunk"], {s: protos[f"x{s}"] for s in scales}, protos["tail"], tuple(scales))
+        onnx.save(joined, str(tmp))
+        if precision == "fp16":
+            _to_fp16(tmp)
+    h, w = input_size or (None, None)
+    inp = TensorSpec(INPUT, "NCHW", "float32", channels, h, w)
+    heads = tuple(Head(s, "", inp, TensorSpec(OUTPUT, "NCHW", "float32", channels, h * s if h else None,
+                                              w * s if w else None)) for s in scales)
+    return heads, SCALE

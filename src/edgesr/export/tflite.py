@@ -19,19 +19,29 @@ from torch import nn
 from edgesr._deps import require
 from edgesr.errors import ExportError
 from edgesr.export.common import atomic_output, network_for_scale
-from edgesr.export.manifest import TensorSpec
+from edgesr.export.manifest import Head, TensorSpec
 
 
-def _convert(net: nn.Module, channels: int, size: tuple[int, int], path: Path) -> None:
+def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], path: Path) -> None:
+    """One network, or one signature per entry of ``nets`` (weights they share are stored once)."""
     litert_torch = require("litert_torch", "tflite", "litert-torch")
-    nhwc = litert_torch.to_channel_last_io(net, args=[0], outputs=[0]).eval()
+    sample = (torch.rand(1, *size, channels),)
+    nhwc = {name: litert_torch.to_channel_last_io(net, args=[0], outputs=[0]).eval() for name, net in nets.items()}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        edge = litert_torch.convert(nhwc, (torch.rand(1, *size, channels),))
+        if len(nhwc) == 1:
+            edge = litert_torch.convert(next(iter(nhwc.values())), sample)
+        else:
+            converter = litert_torch.Converter()
+            for name, net in nhwc.items():
+                converter.signature(name, net, sample)
+            edge = converter.convert()
     edge.export(str(path))
 
 
-def _quantize(src: Path, dst: Path, precision: str, calibration: list[np.ndarray] | None) -> None:
+def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[np.ndarray]] | None) -> None:
+    """FP16 weights, or full-integer INT8 calibrated on every signature (``calibration`` maps each
+    signature's key, or "" for the only one, to its NCHW inputs)."""
     require("ai_edge_quantizer", "tflite", "ai-edge-quantizer")
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import qtyping, quantizer, recipe, recipe_manager
@@ -47,48 +57,78 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: list[np.ndarray
     else:
         qt.load_quantization_recipe(recipe.static_wi8_ai8())
         signatures = Interpreter(model_path=str(src)).get_signature_list()
-        key = next(iter(signatures))
-        name = signatures[key]["inputs"][0]
-        data = {key: [{name: x.transpose(0, 2, 3, 1).astype(np.float32)} for x in calibration]}
+        data = {}
+        for key, io in signatures.items():
+            xs = calibration[key] if key in calibration else calibration[""]
+            data[key] = [{io["inputs"][0]: x.transpose(0, 2, 3, 1).astype(np.float32)} for x in xs]
         result = qt.quantize(qt.calibrate(data))
     result.export_model(str(dst), overwrite=True)
 
 
-def _io_specs(path: Path, channels: int) -> tuple[TensorSpec, TensorSpec]:
+def _spec(detail: dict) -> TensorSpec:
+    _, h, w, c = (int(v) for v in detail["shape"])
+    dtype = np.dtype(detail["dtype"]).name
+    scale, zero = detail["quantization"]
+    quant = (float(scale), int(zero)) if dtype in ("int8", "uint8") else None
+    return TensorSpec(detail["name"], "NHWC", dtype, c, h, w, quantization=quant)
+
+
+def _io_specs(path: Path) -> dict[str, tuple[TensorSpec, TensorSpec]]:
+    """Input and output specs of every signature; tensor names are the signature's own names."""
     from ai_edge_litert.interpreter import Interpreter
 
     it = Interpreter(model_path=str(path))
-    specs = []
-    for detail in (it.get_input_details()[0], it.get_output_details()[0]):
-        _, h, w, c = (int(v) for v in detail["shape"])
-        dtype = np.dtype(detail["dtype"]).name
-        scale, zero = detail["quantization"]
-        quant = (float(scale), int(zero)) if dtype in ("int8", "uint8") else None
-        specs.append(TensorSpec(detail["name"], "NHWC", dtype, c, h, w, quantization=quant))
-    if any(s.dtype in ("float32", "float16") for s in specs) != all(s.dtype in ("float32", "float16") for s in specs):
-        raise ExportError(f"{path.name}: mixed float and integer I/O")
-    return specs[0], specs[1]
+    specs = {}
+    for key in it.get_signature_list():
+        runner = it.get_signature_runner(key)
+        (in_name, in_detail), = runner.get_input_details().items()
+        (out_name, out_detail), = runner.get_output_details().items()
+        inp, out = _spec({**in_detail, "name": in_name}), _spec({**out_detail, "name": out_name})
+        if (inp.dtype in ("float32", "float16")) != (out.dtype in ("float32", "float16")):
+            raise ExportError(f"{path.name}: mixed float and integer I/O")
+        specs[key] = (inp, out)
+    return specs
+
+
+def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str, input_size: tuple[int, int] | None,
+           calibration: dict[str, list[np.ndarray]] | None) -> dict[str, tuple[TensorSpec, TensorSpec]]:
+    if input_size is None:
+        raise ExportError("tflite needs a fixed input size")
+    if precision == "int8" and not calibration:
+        raise ExportError("int8 export needs calibration inputs")
+    with atomic_output(out) as tmp:
+        if precision == "fp32":
+            _convert(nets, channels, input_size, tmp)
+        else:
+            with tempfile.TemporaryDirectory() as d:
+                fp32 = Path(d) / "fp32.tflite"
+                _convert(nets, channels, input_size, fp32)
+                _quantize(fp32, tmp, precision, calibration)
+        specs = _io_specs(tmp)
+    for key, (inp, outp) in specs.items():
+        if precision == "int8" and not (inp.dtype == outp.dtype == "int8"):
+            raise ExportError(f"int8 export left {inp.dtype} input / {outp.dtype} output; expected full integer")
+    return specs
 
 
 def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                   input_size: tuple[int, int] | None = None,
                   calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W)."""
-    if input_size is None:
-        raise ExportError("tflite needs a fixed input size")
-    net = network_for_scale(model, scale)
-    channels = model.spec.channels
-    with atomic_output(out) as tmp:
-        if precision == "fp32":
-            _convert(net, channels, input_size, tmp)
-        else:
-            if precision == "int8" and not calibration:
-                raise ExportError("int8 export needs calibration inputs")
-            with tempfile.TemporaryDirectory() as d:
-                fp32 = Path(d) / "fp32.tflite"
-                _convert(net, channels, input_size, fp32)
-                _quantize(fp32, tmp, precision, calibration)
-        inp, outp = _io_specs(tmp, channels)
-    if precision == "int8" and not (inp.dtype == outp.dtype == "int8"):
-        raise ExportError(f"int8 export left {inp.dtype} input / {outp.dtype} output; expected full integer")
+    specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
+                   {"": calibration} if calibration else None)
+    (inp, outp), = specs.values()
     return inp, outp
+
+
+def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
+                         input_size: tuple[int, int] | None = None,
+                         calibration: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], None]:
+    """One model with a signature per scale ("x2", "x3", ...); the signatures share the trunk's
+    weight buffers. For INT8 every signature is calibrated on the same inputs (all scales' together): the
+    quantizer writes a shared buffer once per signature, so the trunk's ranges must agree."""
+    nets = {f"x{s}": network_for_scale(model, s) for s in scales}
+    pool = [x for xs in (calibration or {}).values() for x in xs]
+    calib = {f"x{s}": pool for s in scales} if pool else None
+    specs = _write(nets, model.spec.channels, out, precision, input_size, calib)
+    return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgesr.errors import EdgesrError
+from edgesr.errors import EdgesrError, ScaleError
 from edgesr.models.registry import ModelSpec
 
 
@@ -32,6 +32,16 @@ class Runner:
         self.tile, self.overlap = tile, overlap
         self.factor = 1 if spec.upsampling == "pre" else scale
         self.active = False
+
+    def switch(self, scale: int) -> None:
+        """Serve another scale of a shared-trunk artifact without reloading what the scales share."""
+        raise ScaleError(f"this {self.name} runner serves x{self.scale} only; open a runner for x{scale}")
+
+    def _set_scale(self, scale: int, scales: tuple[int, ...]) -> None:
+        if scale not in scales:
+            raise ScaleError(f"this artifact serves {', '.join(f'x{s}' for s in scales)}, not x{scale}")
+        self.scale = scale
+        self.factor = 1 if self.spec.upsampling == "pre" else scale
 
     def activate(self) -> None:
         self.active = True

@@ -18,11 +18,13 @@ class LiteRTRunner(Runner):
     name = "litert"
 
     def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0):
-        fixed = (manifest.input.height, manifest.input.width)
+        self.head = manifest.head(scale)
+        fixed = (self.head.input.height, self.head.input.width)
         super().__init__(manifest.spec(), scale, tile=fixed, overlap=manifest.receptive_radius or 0, fixed=True)
         self.artifact, self.manifest = Path(artifact), manifest
         self.threads = threads
         self.interpreter = None
+        self._signature = None
 
     def activate(self) -> None:
         require("ai_edge_litert", "tflite", "ai-edge-litert")
@@ -31,26 +33,43 @@ class LiteRTRunner(Runner):
         from ai_edge_litert.interpreter import Interpreter
 
         self.interpreter = Interpreter(model_path=str(self.artifact), num_threads=self.threads or os.cpu_count() or 1)
-        self.interpreter.allocate_tensors()
-        self._in = self.interpreter.get_input_details()[0]["index"]
-        self._out = self.interpreter.get_output_details()[0]["index"]
+        self._signature = None
+        if self.head.entry:  # a shared-trunk artifact: this scale's signature
+            self._signature = self.interpreter.get_signature_runner(self.head.entry)
+        else:
+            self.interpreter.allocate_tensors()
+            self._in = self.interpreter.get_input_details()[0]["index"]
+            self._out = self.interpreter.get_output_details()[0]["index"]
         super().activate()
 
+    def switch(self, scale: int) -> None:
+        if not self.manifest.heads:
+            super().switch(scale)
+        self._set_scale(scale, self.manifest.scales)
+        self.head = self.manifest.head(scale)  # another signature of the same interpreter
+        if self.interpreter is not None:
+            self._signature = self.interpreter.get_signature_runner(self.head.entry)
+
     def deactivate(self) -> None:
-        self.interpreter = None
+        self.interpreter = self._signature = None
         super().deactivate()
 
+    def _invoke(self, a: np.ndarray) -> np.ndarray:
+        if self._signature is not None:
+            return self._signature(**{self.head.input.name: a})[self.head.output.name]
+        self.interpreter.set_tensor(self._in, a)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._out)
+
     def _run(self, x: np.ndarray) -> np.ndarray:
-        spec_in, spec_out = self.manifest.input, self.manifest.output
+        spec_in, spec_out = self.head.input, self.head.output
         outs = []
         for item in x:  # the artifact has batch 1
             a = item.transpose(1, 2, 0)[None]
             if spec_in.quantization:
                 s, z = spec_in.quantization
                 a = np.clip(np.round(a / s) + z, -128, 127).astype(np.int8)
-            self.interpreter.set_tensor(self._in, a.astype(spec_in.dtype, copy=False))
-            self.interpreter.invoke()
-            y = self.interpreter.get_tensor(self._out)
+            y = self._invoke(np.ascontiguousarray(a.astype(spec_in.dtype, copy=False)))
             if spec_out.quantization:
                 s, z = spec_out.quantization
                 y = (y.astype(np.float32) - z) * s

@@ -1,4 +1,5 @@
-"""Runs an ONNX artifact with ONNX Runtime (CPU by default)."""
+"""Runs an ONNX artifact with ONNX Runtime: on CPU, or on an NVIDIA GPU through the CUDA execution
+provider (``device="cuda"``; needs the onnxruntime-gpu wheel instead of onnxruntime)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,27 @@ from pathlib import Path
 import numpy as np
 
 from edgesr._deps import require
+from edgesr.errors import ArtifactError
 from edgesr.export.manifest import Manifest
 from edgesr.runtimes.base import Runner
+
+
+DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
-    def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0,
-                 providers: tuple[str, ...] = ("CPUExecutionProvider",), tile: tuple[int, int] | None = None):
+    def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0, device: str = "cpu",
+                 tile: tuple[int, int] | None = None):
         fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
         super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
                          fixed=fixed is not None)
         self.artifact, self.manifest = Path(artifact), manifest
         self.bytes_per_pixel = manifest.activation_bytes_per_pixel
-        self.threads, self.providers = threads, providers
+        if device not in DEVICES:
+            raise ArtifactError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+        self.threads, self.device = threads, device
         self.session = None
 
     def activate(self) -> None:
@@ -30,12 +37,24 @@ class OnnxRuntimeRunner(Runner):
         if self.threads:
             options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(self.artifact), options, providers=list(self.providers))
+        provider = DEVICES[self.device]
+        if provider not in ort.get_available_providers():
+            raise ArtifactError(f"onnxruntime here has no {provider}; for device={self.device!r} install "
+                                "onnxruntime-gpu in place of onnxruntime, on a machine with an NVIDIA GPU")
+        self.session = ort.InferenceSession(str(self.artifact), options, providers=[provider])
         super().activate()
+
+    def switch(self, scale: int) -> None:
+        if not self.manifest.scale_input:
+            super().switch(scale)
+        self._set_scale(scale, self.manifest.scales)  # the same session: the scale is an input
 
     def deactivate(self) -> None:
         self.session = None
         super().deactivate()
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run([self.manifest.output.name], {self.manifest.input.name: x})[0]
+        feed = {self.manifest.input.name: x}
+        if self.manifest.scale_input:  # a shared-trunk artifact: the same session serves every scale
+            feed[self.manifest.scale_input] = np.array(self.scale, dtype=np.int64)
+        return self.session.run([self.manifest.output.name], feed)[0]

@@ -20,6 +20,7 @@ class TrainConfig:
     model: str
     scales: tuple[int, ...] = (4,)  # one for single-scale models; several take turns for masrn
     model_options: dict[str, Any] = field(default_factory=dict)
+    init: str | None = None  # warm start: a .safetensors whose tensors matching in name and shape are loaded
     train_sets: tuple[str, ...] = ("291",)
     data_root: str | None = None  # default: $EDGESR_DATA
     patch_size: int = 96  # HR patch side; LR patches are patch_size / scale

@@ -98,6 +98,25 @@ def build_model(cfg: TrainConfig) -> nn.Module:
     return create_model(cfg.model, scale=cfg.scales[0] if spec.per_scale else None, **cfg.model_options)
 
 
+def warm_start(model: nn.Module, path: str) -> dict[str, int]:
+    """Load the tensors of ``path`` that match ``model``'s in name and shape; the others keep their
+    fresh initialisation. Returns how many were loaded and skipped."""
+    from safetensors.torch import load_file
+
+    if not Path(path).is_file():
+        raise ConfigError(f"init: {path} does not exist; give a .safetensors file of weights or remove init")
+    try:
+        tensors = load_file(path)
+    except Exception as exc:  # safetensors raises its own error types, which vary by version
+        raise ConfigError(f"init: {path} is not a readable .safetensors file ({exc})") from exc
+    own = model.state_dict()
+    match = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
+    if not match:
+        raise ConfigError(f"init: no tensor of {path} matches {type(model).__name__} in name and shape")
+    model.load_state_dict(match, strict=False)
+    return {"loaded": len(match), "skipped": len(tensors) - len(match), "fresh": len(own) - len(match)}
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
@@ -108,7 +127,9 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
-        self.model = build_model(cfg).to(self.device)
+        self.model = build_model(cfg)
+        self.warm_start = warm_start(self.model, cfg.init) if cfg.init else None
+        self.model = self.model.to(self.device)
         self.spec = self.model.spec
         for s in cfg.scales:
             if s not in self.spec.scales:
@@ -203,13 +224,14 @@ class Trainer:
             self.resume()
         elif (self.out / CHECKPOINT).exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
-        if self.rank == 0 and not resume:
+        if self.rank == 0:  # on resume the config may differ only in `iterations` (an extended run)
             (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
                                self.spec.upsampling == "pre", cfg.data_root)
-        self._log({"event": "start", "iteration": self.iteration, "images": sampler.images,
+        self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
-                   "device": str(self.device), "hardware": hardware(self.device, self.world)})
+                   "device": str(self.device), "hardware": hardware(self.device, self.world),
+                   **({"warm_start": {"from": cfg.init, **self.warm_start}} if self.warm_start else {})})
         bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
         self.model.train()
         last_psnr = self.best
