@@ -106,16 +106,28 @@ def main() -> None:
                 row.update(_switch_ms(shared, singles, args.rounds))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    RESULTS.mkdir(exist_ok=True)
     meta = {"command": "python benchmarks/shared_artifacts.py --weights " + args.weights,
             "weights": args.weights, "images": "Set5 (Y, shave = scale)", "rounds": args.rounds}
-    (RESULTS / "shared_artifacts.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+    write_results(rows, meta, merge=bool(args.formats))
+
+
+def write_results(rows: list[dict], meta: dict, merge: bool = False) -> None:
+    """Write the JSON and Markdown results; with ``merge`` (a --formats run), rows of other formats
+    already in the results file are kept."""
+    path = RESULTS / "shared_artifacts.json"
+    if merge and path.is_file():
+        new = {(r["format"], r["precision"]) for r in rows}
+        old = [r for r in json.loads(path.read_text())["rows"] if (r["format"], r["precision"]) not in new]
+        order = [(f, p) for f, p, _ in FORMATS]
+        rows = sorted(old + rows, key=lambda r: order.index((r["format"], r["precision"])))
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     lines = [f"# Shared-trunk masrn artifact vs single-scale artifacts\n", f"`{meta['command']}`\n",
              "| format | precision | input | shared KB | x2 / x3 / x4 single KB | shared / x2 | shared / x4 | "
              "shared / three | PSNR x2 / x3 / x4: shared (single, torch) | switch ms (open single ms) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        psnr = " / ".join(f"{v['shared']:.2f} ({v['single']:.2f}, {v['torch']:.2f})" for v in r["psnr"].values()) \
+        psnr = " / ".join(f"{v['shared']:.3f} ({v['single']:.3f}, {v['torch']:.3f})" for v in r["psnr"].values()) \
             if "psnr" in r else "not run here"
         switch = f"{r['shared_switch_ms']:.0f} ({r['single_open_and_run_ms']:.0f})" if "psnr" in r else "-"
         singles = " / ".join(f"{v / 1024:.0f}" for v in r["single_bytes"].values())

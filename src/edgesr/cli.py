@@ -221,6 +221,126 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
                        tile=(tile, tile) if tile else None)
 
 
+@main.command("bench")
+@click.option("--model", "-m", "model_name", default="masrn", show_default=True)
+@click.option("--scales", default="4", show_default=True, metavar="2,3,4",
+              help="Scales to bench; several scales of masrn share one artifact per format.")
+@click.option("--formats", default=None, metavar="onnx,tflite,...",
+              help="Formats to bench [default: every format whose converter is installed].")
+@click.option("--precisions", default=None, metavar="fp32,fp16,int8", help="[default: every precision of each format]")
+@click.option("--device", "device_name", default="local", show_default=True,
+              help="Where the artifacts run: local (this machine).")
+@click.option("--dataset", "-d", default="Set5", show_default=True)
+@click.option("--input-size", default="256x256", show_default=True, metavar="HxW",
+              help="LR input of the latency runs (and the fixed shape of fixed-shape exports).")
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A .safetensors file (default: the shipped weights).")
+@click.option("--min-runs", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--min-seconds", type=click.FloatRange(0), default=2.0, show_default=True)
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("edgesr-bench"),
+              show_default=True, help="Folder for bench.md, bench.json, bench.csv and bench.png.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the JSON here instead of OUTPUT/bench.json.")
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
+@_data_root_option
+def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, device_name: str,
+              dataset: str, input_size: str, weights: Path | None, min_runs: int, min_seconds: float, out_dir: Path,
+              json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
+    """Export, run and score every format and precision against the PyTorch FP32 baseline."""
+    from edgesr.bench.harness import BenchOptions, bench
+    from edgesr.bench.report import markdown, write_csv, write_json, write_plot
+
+    if device_name != "local":
+        raise click.BadParameter(f"unknown device {device_name!r}; this version runs on local only",
+                                 param_hint="--device")
+    try:
+        chosen = tuple(int(v) for v in scales.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected scales such as 2,3,4, got {scales!r}", param_hint="--scales") from None
+    opts = BenchOptions(model=model_name, scales=chosen, dataset=dataset,
+                        formats=tuple(formats.split(",")) if formats else None,
+                        precisions=tuple(precisions.split(",")) if precisions else None,
+                        data_root=str(data_root) if data_root else None,
+                        input_size=_parse_size(input_size, "--input-size"),
+                        weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds)
+    if cache is not None:
+        opts.cache = cache
+    report = bench(opts, log=lambda line: click.echo(line, err=True))
+    report["command"] = "edgesr " + " ".join(sys.argv[1:])
+    table = markdown(report)
+    click.echo(table)
+    (out_dir).mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.md").write_text(f"`{report['command']}`\n\n" + table)
+    written = [write_json(report, json_path or out_dir / "bench.json"), write_csv(report, out_dir / "bench.csv")]
+    plot = write_plot(report, out_dir / "bench.png")
+    written += [plot] if plot else []
+    click.echo(f"wrote {', '.join(str(p) for p in written)}" + ("" if plot else " (no plot: pip install matplotlib)"))
+
+
+@main.command("compare")
+@click.argument("first")
+@click.argument("second")
+@click.option("--dataset", "-d", default="Set5", show_default=True)
+@click.option("--scale", "-s", type=SCALE, default=None, help="Required when neither side is an artifact.")
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Weights for a model side (default: the shipped weights).")
+@_data_root_option
+def compare_cmd(first: str, second: str, dataset: str, scale: int | None, weights: Path | None,
+                data_root: Path | None) -> None:
+    """Two artifacts, or a model and an artifact, on the same inputs: largest absolute difference and
+    PSNR between their outputs, per image."""
+    import numpy as np
+
+    from edgesr.data.datasets import find_images
+    from edgesr.data.degrade import degrade
+    from edgesr.data.io import read_image
+    from edgesr.evaluation.metrics import psnr_y
+
+    sides = [_side(name, scale, weights) for name in (first, second)]
+    scales = {s for _, s in sides if s is not None}
+    if len(scales) > 1:
+        raise click.UsageError(f"the two sides serve different scales: {sorted(scales)}; pass --scale")
+    scale = scale or (scales.pop() if scales else None)
+    if scale is None:
+        raise click.UsageError("--scale is required when neither side is an artifact")
+    runners = [_runner(name, scale, weights) for name in (first, second)]
+    images = find_images(dataset, data_root)
+    click.echo(f"{first} vs {second}, x{scale} on {images.name}")
+    click.echo(f"{'image':<24}{'max |diff|':>12}{'PSNR dB':>10}")
+    worst = 0
+    with runners[0] as a, runners[1] as b:
+        for path in images.files:
+            lr, _ = degrade(read_image(path), scale)
+            ya, yb = a.infer(lr), b.infer(lr)
+            diff = int(np.abs(ya.image.astype(np.int16) - yb.image.astype(np.int16)).max())
+            worst = max(worst, diff)
+            p = psnr_y(ya.y, yb.y)
+            click.echo(f"{path.stem:<24}{diff:>12}{p:>10.2f}")
+    click.echo(f"largest absolute difference: {worst} (uint8 levels)")
+
+
+def _side(name: str, scale: int | None, weights: Path | None) -> tuple[str, int | None]:
+    """("artifact" | "model", the scale an artifact serves)."""
+    path = Path(name)
+    if path.exists():
+        from edgesr.export.manifest import read_manifest
+
+        manifest = read_manifest(path)
+        return "artifact", scale if scale in manifest.scales else manifest.scales[0]
+    from edgesr.models.registry import get_spec
+
+    get_spec(name)  # an unknown name is an error that lists the models
+    return "model", None
+
+
+def _runner(name: str, scale: int, weights: Path | None):
+    path = Path(name)
+    if path.exists():
+        return _open_upscaler(None, path, scale, None, None)
+    return _open_upscaler(name, None, scale, weights, None)
+
+
 @main.command("train")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (YAML value).")

@@ -62,7 +62,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                  precision: str | None = None, weights: str | os.PathLike | None = None,
                  lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
                  calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
-                 profile: tuple | None = None) -> Path:
+                 profile: tuple | None = None, check: bool = True) -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
 
     ``scale`` is one scale, or several for a multi-scale model: then ONE artifact holds the shared
@@ -129,16 +129,18 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         heads=heads, scale_input=scale_input,
     )
     write_manifest(artifact, manifest)
-    if row.runs_here and not row.needs_gpu:
-        check = _check(artifact, model, scales, check_set, data_root)
+    if not check:
+        outcome = {"skipped": "not asked for"}
+    elif row.runs_here and not row.needs_gpu:
+        outcome = _check(artifact, model, scales, check_set, data_root)
     else:
-        check = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
+        outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
     if fmt == "coreml":  # what can be checked without running it
         from edgesr.export.coreml import describe
 
         package = describe(artifact)
-        check["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
+        outcome["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
                             "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
                                           for k, v in package["functions"].items()}}
-    write_manifest(artifact, Manifest(**{**manifest.__dict__, "check": check}))
+    write_manifest(artifact, Manifest(**{**manifest.__dict__, "check": outcome}))
     return artifact

@@ -1,0 +1,1 @@
+"""edgesr bench: every format on a device against the PyTorch baseline."""

@@ -1,0 +1,242 @@
+"""``edgesr bench``: export what is needed (cached), run each artifact in a fresh process, score its
+outputs on the host, and compare with the PyTorch FP32 baseline. One failing format never stops
+the others: its row says what failed."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgesr import __version__
+from edgesr.data.datasets import ImageSet, find_images
+from edgesr.data.degrade import degrade
+from edgesr.data.io import read_image, write_image
+from edgesr.errors import DataError, EdgesrError
+from edgesr.evaluation.evaluate import score_image
+from edgesr.export.formats import FORMATS
+from edgesr.export.manifest import artifact_bytes, read_manifest, sha256
+from edgesr.inference import SRImage
+
+# dPSNR against the baseline beyond which an artifact fails validation, by precision
+TOLERANCE_DB = {"fp32": 0.02, "fp16": 0.05, "int8": 0.3, "palette6": 0.5}
+# the module whose presence means a format's converter is installed
+CONVERTER = {"onnx": "onnxruntime", "tflite": "litert_torch", "coreml": "coremltools", "tensorrt": "tensorrt"}
+PASSED, FAILED_VALIDATION, EXPORT_FAILED, NOT_RUN, NOT_INSTALLED = (
+    "passed", "exported but failed validation", "export failed", "exported, not run here", "not installed")
+
+
+@dataclass
+class BenchOptions:
+    model: str = "masrn"
+    scales: tuple[int, ...] = (4,)
+    formats: tuple[str, ...] | None = None  # None: every format whose converter is installed
+    precisions: tuple[str, ...] | None = None
+    dataset: str = "Set5"
+    data_root: str | None = None
+    input_size: tuple[int, int] = (256, 256)  # LR input of the latency runs (and fixed-shape exports)
+    weights: str | None = None
+    cache: Path = field(default_factory=lambda: Path(os.environ.get("EDGESR_CACHE", Path.home() / ".cache" / "edgesr"))
+                        / "bench")
+    calib_images: int = 32
+    warmup: int = 2
+    min_runs: int = 5
+    min_seconds: float = 2.0
+
+
+def _installed(fmt: str) -> bool:
+    return importlib.util.find_spec(CONVERTER[fmt]) is not None
+
+
+def plan(opts: BenchOptions) -> list[tuple[str, str]]:
+    """(format, precision) pairs to bench: every precision of the chosen (or installed) formats."""
+    for name in opts.formats or ():
+        if name not in FORMATS:
+            raise EdgesrError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}")
+    pairs = []
+    for name, row in FORMATS.items():
+        if opts.formats is not None and name not in opts.formats:
+            continue
+        pairs += [(name, p) for p in row.precisions if opts.precisions is None or p in opts.precisions]
+    if not pairs:
+        raise EdgesrError("no format takes the precisions asked for; see README, Targets")
+    return pairs
+
+
+def benchmark_images(dataset: str, data_root: str | None) -> tuple[ImageSet, str]:
+    """The benchmark set, or, when no set is found, the photographs scikit-image ships, labelled as such."""
+    try:
+        images = find_images(dataset, data_root)
+        return images, images.name
+    except DataError as exc:
+        missing = str(exc)
+    try:
+        from skimage import data as photos
+    except ImportError:
+        raise DataError(f"{missing}; and scikit-image (whose photographs are the fallback) is not installed: "
+                        "pip install scikit-image, or point --data-root at the benchmark sets") from None
+    folder = Path(tempfile.mkdtemp(prefix="edgesr-photos-"))
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "camera"):
+        write_image(folder / f"{name}.png", getattr(photos, name)())
+    return ImageSet("scikit-image photos", tuple(sorted(folder.glob("*.png")))), \
+        "scikit-image photos (no benchmark set found; not Set5)"
+
+
+def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> str:
+    from edgesr.models.weights import shipped_weights
+
+    weights = opts.weights or shipped_weights(opts.model, scales[0])
+    fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
+    text = json.dumps({"model": opts.model, "weights": sha256(weights) if weights else None, "format": fmt,
+                       "precision": precision, "scales": list(scales), "input": fixed,
+                       "calib": opts.calib_images, "edgesr": __version__}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def export_cached(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> Path:
+    """The artifact for these options, exported once and reused while weights and options match."""
+    from edgesr.export.api import export_model
+
+    folder = opts.cache / _cache_key(opts, fmt, precision, scales)
+    for candidate in folder.glob(f"*{FORMATS[fmt].suffix}") if folder.is_dir() else ():
+        try:
+            read_manifest(candidate)
+            return candidate
+        except EdgesrError:
+            pass
+    lr_size = None if FORMATS[fmt].dynamic else opts.input_size
+    return export_model(opts.model, scales if len(scales) > 1 else scales[0], fmt, folder, precision=precision,
+                        weights=opts.weights, lr_size=lr_size, calib_images=opts.calib_images,
+                        data_root=opts.data_root, check=False)
+
+
+def run_worker(request: dict, workdir: Path) -> dict:
+    """One measurement in a fresh Python process (so its memory figures are its own)."""
+    req_path = workdir / "request.json"
+    req_path.write_text(json.dumps(request))
+    proc = subprocess.run([sys.executable, "-m", "edgesr.bench.worker", str(req_path)],
+                          capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"ok": False, "error": f"worker exited with {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def _score(out_dir: Path, hrs: dict[str, np.ndarray], scale: int) -> tuple[float, float]:
+    psnrs, ssims = [], []
+    for name, hr in hrs.items():
+        y = np.load(out_dir / f"{name}.npy")
+        p, s = score_image(SRImage(image=np.empty(0, np.uint8), y=y), hr, scale)
+        psnrs.append(p)
+        ssims.append(s)
+    return float(np.mean(psnrs)), float(np.mean(ssims))
+
+
+def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> dict:
+    """Every planned (format, precision) at every scale, plus the baseline; returns the report dict."""
+    import torch
+
+    from edgesr.models.registry import check_model_scale, get_spec
+
+    spec = get_spec(opts.model)
+    for s in opts.scales:
+        check_model_scale(spec, s)
+    images, label = benchmark_images(opts.dataset, opts.data_root)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    timing = {"input_size": list(opts.input_size), "warmup": opts.warmup, "min_runs": opts.min_runs,
+              "min_seconds": opts.min_seconds}
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="edgesr-bench-") as tmp:
+        tmp = Path(tmp)
+        hrs, lr_dirs = {}, {}
+        for s in opts.scales:  # LR inputs made once, on the host, with the evaluation's own degradation
+            lr_dirs[s], hrs[s] = tmp / f"lr_x{s}", {}
+            for path in images.files:
+                lr, hr = degrade(read_image(path), s)
+                write_image(lr_dirs[s] / f"{path.stem}.png", lr)
+                hrs[s][path.stem] = hr
+        baseline = {}
+        for s in opts.scales:
+            log(f"baseline: PyTorch fp32 on {device}, x{s}")
+            out = tmp / f"torch_x{s}"
+            res = run_worker({"kind": "torch", "model": opts.model, "weights": opts.weights, "scale": s,
+                              "device": device, "lr_dir": str(lr_dirs[s]), "out_dir": str(out), **timing}, tmp)
+            if not res.get("ok"):
+                raise EdgesrError(f"the PyTorch baseline failed: {res.get('error')}")
+            psnr, ssim = _score(out, hrs[s], s)
+            baseline[s] = {**res, "psnr": psnr, "ssim": ssim}
+            rows.append(_row("pytorch", "fp32", s, PASSED, "", None, baseline[s], baseline[s], device))
+        for fmt, precision in plan(opts):
+            rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log)
+    return {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
+            "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
+            "device": "local", "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
+
+
+def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log) -> list[dict]:
+    row_fmt = FORMATS[fmt]
+    if opts.formats is None and not _installed(fmt):
+        return [_row(fmt, precision, s, NOT_INSTALLED, f"pip install 'edgesr[{row_fmt.extra}]'", None, None,
+                     baseline[s], device) for s in opts.scales]
+    shared = len(opts.scales) > 1 and row_fmt.shared is not None
+    groups = [tuple(opts.scales)] if shared else [(s,) for s in opts.scales]
+    rows = []
+    for group in groups:
+        log(f"{fmt} {precision} x{'/'.join(map(str, group))}: export")
+        try:
+            artifact = export_cached(opts, fmt, precision, group)
+        except Exception as exc:  # any converter failure becomes this row's status
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            rows += [_row(fmt, precision, s, EXPORT_FAILED, reason, None, None, baseline[s], device) for s in group]
+            continue
+        size = artifact_bytes(artifact) / 1e6
+        for s in group:
+            if not row_fmt.runs_here or (row_fmt.needs_gpu and device != "cuda"):
+                why = f"{row_fmt.runtime} runs on {'an NVIDIA GPU' if row_fmt.needs_gpu else ', '.join(row_fmt.host_os)}"
+                rows.append(_row(fmt, precision, s, NOT_RUN, why, size, None, baseline[s], device, artifact))
+                continue
+            log(f"{fmt} {precision} x{s}: run")
+            out = tmp / f"{fmt}_{precision}_x{s}"
+            res = run_worker({"kind": "artifact", "artifact": str(artifact), "format": fmt, "scale": s,
+                              "device": "cuda" if row_fmt.needs_gpu else None, "lr_dir": str(lr_dirs[s]),
+                              "out_dir": str(out), **timing}, tmp)
+            if not res.get("ok"):
+                rows.append(_row(fmt, precision, s, FAILED_VALIDATION, res.get("error", ""), size, None,
+                                 baseline[s], device, artifact))
+                continue
+            psnr, ssim = _score(out, hrs[s], s)
+            measured = {**res, "psnr": psnr, "ssim": ssim}
+            dpsnr = psnr - baseline[s]["psnr"]
+            tolerance = TOLERANCE_DB.get(precision, 0.5)
+            status, reason = PASSED, ""
+            if dpsnr < -tolerance:
+                status, reason = FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {precision}"
+            rows.append(_row(fmt, precision, s, status, reason, size, measured, baseline[s], device, artifact))
+    return rows
+
+
+def _row(fmt, precision, scale, status, reason, size_mb, measured, base, device, artifact=None) -> dict:
+    row = {"format": fmt, "precision": precision, "scale": scale, "status": status, "reason": reason,
+           "size_mb": size_mb, "artifact": str(artifact) if artifact else None, "psnr": None, "ssim": None,
+           "dpsnr": None, "latency_ms": None, "p90_ms": None, "fps": None, "load_ms": None,
+           "peak_rss_mb": None, "peak_gpu_mb": None, "latency_vs_pytorch": None,
+           "runs_on": device if fmt == "pytorch" else None}
+    if measured:
+        row.update({k: measured.get(k) for k in ("psnr", "ssim", "latency_ms", "p90_ms", "load_ms", "peak_rss_mb",
+                                                 "peak_gpu_mb")})
+        row["fps"] = 1000.0 / measured["latency_ms"]
+        row["dpsnr"] = measured["psnr"] - base["psnr"]
+        row["latency_vs_pytorch"] = measured["latency_ms"] / base["latency_ms"]
+        if fmt != "pytorch":
+            row["runs_on"] = "cuda" if FORMATS[fmt].needs_gpu else "cpu"
+    return row

@@ -1,0 +1,84 @@
+"""``edgesr bench`` results as a table (text / Markdown), JSON, CSV and a PNG plot of latency
+against PSNR. Files are written to a temporary name and renamed, so none is left half-written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("scale", "scale", "x{}"),
+           ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
+           ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
+           ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "vs PyTorch", "{:.2f}x"),
+           ("peak_rss_mb", "peak MB", "{:.0f}"), ("load_ms", "load ms", "{:.0f}")]
+
+
+def _cell(row: dict, key: str, fmt: str) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return fmt.format(value)
+
+
+def markdown(report: dict) -> str:
+    lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
+             f"{report['input_size']} LR input; dPSNR against the baseline at the same scale.", "",
+             "| " + " | ".join(title for _, title, _ in COLUMNS) + " | reason |",
+             "|" + "---|" * (len(COLUMNS) + 1)]
+    for row in report["rows"]:
+        cells = [_cell(row, key, fmt) for key, _, fmt in COLUMNS] + [row.get("reason") or ""]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(report: dict, path: Path) -> Path:
+    clean = json.loads(json.dumps(report), parse_constant=lambda _: None)  # no Infinity/NaN in JSON
+    return _atomic_write(path, (json.dumps(clean, indent=2) + "\n").encode())
+
+
+def write_csv(report: dict, path: Path) -> Path:
+    keys = list(report["rows"][0]) if report["rows"] else [k for k, _, _ in COLUMNS]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=keys)
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    return _atomic_write(path, buf.getvalue().encode())
+
+
+def write_plot(report: dict, path: Path) -> Path | None:
+    """Latency (log scale) against PSNR, one point per measured row; None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    measured = [r for r in report["rows"] if r.get("latency_ms") and r.get("psnr") is not None]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for r in measured:
+        ax.scatter(r["latency_ms"], r["psnr"], marker="s" if r["format"] == "pytorch" else "o")
+        ax.annotate(f"{r['format']} {r['precision']} x{r['scale']}", (r["latency_ms"], r["psnr"]), fontsize=7,
+                    xytext=(4, 3), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"median latency, ms (one {report['input_size']} LR input)")
+    ax.set_ylabel(f"PSNR (Y), dB, {report['dataset']}")
+    ax.set_title(f"edgesr bench: {report['model']}, baseline {report['baseline']}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return _atomic_write(path, buf.getvalue())

@@ -1,0 +1,90 @@
+"""edgesr bench end to end on a small case: real exports, real worker processes, real scoring."""
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, plan
+from edgesr.cli import main
+
+pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, weights, data_root):
+    out = tmp_path_factory.mktemp("bench")
+    result = CliRunner().invoke(main, [
+        "bench", "--model", "espcn", "--scales", "2", "--formats", "onnx,tensorrt", "--precisions", "fp32,fp16,int8",
+        "--weights", str(weights["espcn"]), "--input-size", "32x32", "--min-runs", "2", "--min-seconds", "0",
+        "--data-root", str(data_root), "--output", str(out), "--cache", str(out / "cache")])
+    assert result.exit_code == 0, result.output
+    return out, json.loads((out / "bench.json").read_text())
+
+
+def test_rows_baseline_and_statuses(report, weights, data_root):
+    from edgesr.data.datasets import find_images
+    from edgesr.evaluation.evaluate import evaluate
+    from edgesr.inference import torch_upscaler
+    from edgesr.models.weights import load_model
+    _, data = report
+    rows = {(r["format"], r["precision"]): r for r in data["rows"]}
+    assert data["dataset"] == "Set5" and "this CPU" in data["baseline"]
+    base = rows[("pytorch", "fp32")]
+    assert base["dpsnr"] == 0 and base["latency_vs_pytorch"] == 1
+    # scored on the host from the worker's saved outputs: the same number as `edgesr eval`
+    direct = evaluate(torch_upscaler(load_model("espcn", 2, weights["espcn"])), find_images("Set5", str(data_root)), 2)
+    assert base["psnr"] == pytest.approx(direct.psnr, abs=1e-9)
+    fp32 = rows[("onnx", "fp32")]
+    assert fp32["status"] == PASSED and abs(fp32["dpsnr"]) < 0.01
+    assert fp32["latency_ms"] > 0 and fp32["fps"] == pytest.approx(1000 / fp32["latency_ms"])
+    assert fp32["peak_rss_mb"] > 50 and fp32["size_mb"] > 0 and fp32["load_ms"] > 0
+    assert rows[("onnx", "int8")]["psnr"] is not None
+    # asked for explicitly but not installable here: the row says why, the others still ran
+    trt = rows[("tensorrt", "fp16")]
+    assert trt["status"] == EXPORT_FAILED and "pypi.nvidia.com" in trt["reason"]
+
+
+def test_files_written(report):
+    out, data = report
+    with open(out / "bench.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(data["rows"])
+    assert (out / "bench.md").read_text().count("| onnx |") == 3
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_exports_are_cached(report, weights, data_root):
+    out, _ = report
+    cached = sorted((out / "cache").rglob("*.onnx"))
+    assert len(cached) == 3
+    before = [p.stat().st_mtime_ns for p in cached]
+    opts = BenchOptions(model="espcn", scales=(2,), formats=("onnx",), precisions=("fp32",), weights=str(weights["espcn"]),
+                        data_root=str(data_root), input_size=(32, 32), min_runs=1, min_seconds=0, cache=out / "cache")
+    bench(opts)
+    assert [p.stat().st_mtime_ns for p in cached] == before
+
+
+def test_plan_and_uninstalled_formats():
+    assert ("coreml", "palette6") in plan(BenchOptions())
+    with pytest.raises(Exception, match="unknown format"):
+        plan(BenchOptions(formats=("nope",)))
+    assert NOT_INSTALLED == "not installed"
+
+
+def test_falls_back_to_labelled_photographs(tmp_path):
+    pytest.importorskip("skimage", reason="scikit-image is not installed")
+    from edgesr.bench.harness import benchmark_images
+    images, label = benchmark_images("Set5", str(tmp_path))  # an empty data root
+    assert "not Set5" in label and len(images) >= 3
+
+
+def test_compare_two_sides(report, weights, data_root):
+    _, data = report
+    artifact = next(r["artifact"] for r in data["rows"] if r["format"] == "onnx" and r["precision"] == "fp32")
+    result = CliRunner().invoke(main, ["compare", "espcn", artifact, "-w", str(weights["espcn"]),
+                                       "--data-root", str(data_root)])
+    assert result.exit_code == 0, result.output
+    assert "largest absolute difference: " in result.output
+    worst = int(result.output.rsplit("largest absolute difference: ", 1)[1].split()[0])
+    assert worst <= 1
