@@ -186,8 +186,11 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
 def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log) -> list[dict]:
     row_fmt = FORMATS[fmt]
     if opts.formats is None and not _installed(fmt):
-        return [_row(fmt, precision, s, NOT_INSTALLED, f"pip install 'edgesr[{row_fmt.extra}]'", None, None,
-                     baseline[s], device) for s in opts.scales]
+        if fmt == "tensorrt":
+            from edgesr.export.tensorrt import INSTALL as hint
+        else:
+            hint = f"pip install 'edgesr[{row_fmt.extra}]'"
+        return [_row(fmt, precision, s, NOT_INSTALLED, hint, None, None, baseline[s], device) for s in opts.scales]
     shared = len(opts.scales) > 1 and row_fmt.shared is not None
     groups = [tuple(opts.scales)] if shared else [(s,) for s in opts.scales]
     rows = []
@@ -202,7 +205,8 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
         size = artifact_bytes(artifact) / 1e6
         for s in group:
             if not row_fmt.runs_here or (row_fmt.needs_gpu and device != "cuda"):
-                why = f"{row_fmt.runtime} runs on {'an NVIDIA GPU' if row_fmt.needs_gpu else ', '.join(row_fmt.host_os)}"
+                where = ", ".join({"darwin": "macOS"}.get(o, o) for o in row_fmt.host_os)
+                why = f"{row_fmt.runtime} runs on {'an NVIDIA GPU with TensorRT' if row_fmt.needs_gpu else where}"
                 rows.append(_row(fmt, precision, s, NOT_RUN, why, size, None, baseline[s], device, artifact))
                 continue
             log(f"{fmt} {precision} x{s}: run")
