@@ -113,4 +113,6 @@ def shared_artifacts(tmp_path_factory, weights, data_root):
         "tflite-fp32": export_model("masrn", (2, 3, 4), "tflite", out, weights=w, lr_size=(64, 64), data_root=root),
         "tflite-int8": export_model("masrn", (2, 3, 4), "tflite", out, precision="int8", weights=w,
                                     lr_size=(64, 64), calib_images=6, data_root=root),
+        "tflite-int8-x2": export_model("masrn", 2, "tflite", out, precision="int8", weights=w, lr_size=(64, 64),
+                                       calib_images=6, data_root=root, check=False),
     }

@@ -53,6 +53,12 @@ def test_litert_signature_per_scale_shares_weights(shared_artifacts):
     assert artifact_bytes(shared_artifacts["tflite-fp32"]) < 1.15 * 4 * n_params  # each float weight once
 
 
+def test_litert_int8_stores_shared_quantization_once(shared_artifacts):
+    """Each signature quantizes the shared weights alike; their per-channel tables are written once."""
+    ratio = artifact_bytes(shared_artifacts["tflite-int8"]) / artifact_bytes(shared_artifacts["tflite-int8-x2"])
+    assert ratio < 1.3, ratio
+
+
 @pytest.mark.parametrize("kind", ["onnx-int8", "tflite-int8"])
 def test_int8_every_scale_close_to_pytorch(shared_artifacts, kind):
     manifest = read_manifest(shared_artifacts[kind])

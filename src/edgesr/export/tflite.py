@@ -65,17 +65,45 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
     result.export_model(str(dst), overwrite=True)
 
 
-def _compact_names(path: Path) -> None:
-    """Replace tensor names (litert-torch writes each tensor's full module path, ~200 bytes, once per
-    signature) by their index. Signatures keep their own input and output names, which is what
-    callers use; in a small INT8 model the names were a quarter of the file."""
+def _compact(path: Path) -> None:
+    """Make the file smaller without changing what it computes:
+
+    * tensor names (litert-torch writes each tensor's full module path, ~200 bytes, once per
+      signature) become their index; signatures keep their own input and output names, which is
+      what callers use;
+    * a constant tensor that several signatures share (one buffer) gets ONE quantization table
+      when the signatures quantized it alike, instead of a copy of its per-channel scales and zero
+      points (int64) per signature: the object API would write a table per tensor, so equal
+      tables are packed once and referenced again (a flatbuffer may point at a table twice).
+    """
+    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
+    def fingerprint(q) -> tuple:
+        arrays = tuple(None if getattr(q, f) is None else np.asarray(getattr(q, f)).tobytes()
+                       for f in ("min", "max", "scale", "zeroPoint"))
+        return arrays + (q.quantizedDimension, q.detailsType)
+
     model = flatbuffer_utils.read_model(str(path))
+    tables: dict[tuple, object] = {}
     for subgraph in model.subgraphs:
         for i, tensor in enumerate(subgraph.tensors):
             tensor.name = str(i)
-    flatbuffer_utils.write_model(model, str(path))
+            if tensor.buffer and tensor.quantization is not None:
+                key = (tensor.buffer, fingerprint(tensor.quantization))
+                tensor.quantization = tables.setdefault(key, tensor.quantization)
+    original, packed = schema.QuantizationParametersT.Pack, {}
+
+    def pack_once(table, builder):
+        if id(table) not in packed:
+            packed[id(table)] = original(table, builder)
+        return packed[id(table)]
+
+    schema.QuantizationParametersT.Pack = pack_once
+    try:
+        flatbuffer_utils.write_model(model, str(path))
+    finally:
+        schema.QuantizationParametersT.Pack = original
 
 
 def _spec(detail: dict) -> TensorSpec:
@@ -117,7 +145,7 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
                 fp32 = Path(d) / "fp32.tflite"
                 _convert(nets, channels, input_size, fp32)
                 _quantize(fp32, tmp, precision, calibration)
-        _compact_names(tmp)
+        _compact(tmp)
         specs = _io_specs(tmp)
     for key, (inp, outp) in specs.items():
         if precision == "int8" and not (inp.dtype == outp.dtype == "int8"):
