@@ -228,8 +228,11 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
 @click.option("--formats", default=None, metavar="onnx,tflite,...",
               help="Formats to bench [default: every format whose converter is installed].")
 @click.option("--precisions", default=None, metavar="fp32,fp16,int8", help="[default: every precision of each format]")
-@click.option("--device", "device_name", default="local", show_default=True,
-              help="Where the artifacts run: local (this machine).")
+@click.option("--device", "device_name", default="local", show_default=True, metavar="local|PROFILE",
+              help="Where the artifacts run: this machine, or a device profile (a name in ./devices, "
+                   "$EDGESR_DEVICES or --devices-dir, or a .toml path).")
+@click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A folder of device profiles (TOML).")
 @click.option("--dataset", "-d", default="Set5", show_default=True)
 @click.option("--input-size", default="256x256", show_default=True, metavar="HxW",
               help="LR input of the latency runs (and the fixed shape of fixed-shape exports).")
@@ -245,15 +248,13 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
               help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
 @_data_root_option
 def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, device_name: str,
+              devices_dir: Path | None,
               dataset: str, input_size: str, weights: Path | None, min_runs: int, min_seconds: float, out_dir: Path,
               json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
     """Export, run and score every format and precision against the PyTorch FP32 baseline."""
     from edgesr.bench.harness import BenchOptions, bench
     from edgesr.bench.report import markdown, write_csv, write_json, write_plot
 
-    if device_name != "local":
-        raise click.BadParameter(f"unknown device {device_name!r}; this version runs on local only",
-                                 param_hint="--device")
     try:
         chosen = tuple(int(v) for v in scales.split(","))
     except ValueError:
@@ -263,7 +264,8 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
                         precisions=tuple(precisions.split(",")) if precisions else None,
                         data_root=str(data_root) if data_root else None,
                         input_size=_parse_size(input_size, "--input-size"),
-                        weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds)
+                        weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds,
+                        device=device_name, devices_dir=str(devices_dir) if devices_dir else None)
     if cache is not None:
         opts.cache = cache
     report = bench(opts, log=lambda line: click.echo(line, err=True))

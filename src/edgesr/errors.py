@@ -41,3 +41,7 @@ class ArtifactError(EdgesrError):
 
 class ExportError(EdgesrError):
     """An export that cannot be made with the options given, or whose output fails its check."""
+
+
+class DeviceError(EdgesrError):
+    """A device profile that cannot be used, or a device that cannot be reached or fails a run."""

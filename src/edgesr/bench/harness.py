@@ -21,6 +21,7 @@ from edgesr import __version__
 from edgesr.data.datasets import ImageSet, find_images
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
+from edgesr.devices.profiles import load_profile
 from edgesr.errors import DataError, EdgesrError
 from edgesr.evaluation.evaluate import score_image
 from edgesr.export.formats import FORMATS
@@ -48,6 +49,8 @@ class BenchOptions:
     cache: Path = field(default_factory=lambda: Path(os.environ.get("EDGESR_CACHE", Path.home() / ".cache" / "edgesr"))
                         / "bench")
     calib_images: int = 32
+    device: str = "local"  # or a device profile: a name in devices/ or a .toml path
+    devices_dir: str | None = None
     warmup: int = 2
     min_runs: int = 5
     min_seconds: float = 2.0
@@ -151,6 +154,15 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     spec = get_spec(opts.model)
     for s in opts.scales:
         check_model_scale(spec, s)
+    profile = load_profile(opts.device, opts.devices_dir)
+    remote = None
+    if profile.kind != "local":
+        from edgesr.devices.remote import probe
+        from edgesr.devices.transports import open_transport
+
+        transport = open_transport(profile)
+        remote = Remote(transport, probe(transport))
+        log(f"device {profile.label}: " + ", ".join(f"{k} {v}" for k, v in remote.offers.items()))
     images, label = benchmark_images(opts.dataset, opts.data_root)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     timing = {"input_size": list(opts.input_size), "warmup": opts.warmup, "min_runs": opts.min_runs,
@@ -177,13 +189,46 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
             baseline[s] = {**res, "psnr": psnr, "ssim": ssim}
             rows.append(_row("pytorch", "fp32", s, PASSED, "", None, baseline[s], baseline[s], device))
         for fmt, precision in plan(opts):
-            rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log)
-    return {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
-            "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
-            "device": "local", "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
+            rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote)
+    report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
+              "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
+              "device": profile.label, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
+    if remote:
+        report["device_offers"] = remote.offers
+    return report
 
 
-def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log) -> list[dict]:
+@dataclass
+class Remote:
+    """The device the artifacts run on, when it is not this machine, and what it offers."""
+
+    transport: object
+    offers: dict
+
+    def why_not(self, fmt: str) -> str | None:
+        from edgesr.devices.remote import REMOTE_FORMATS
+
+        if fmt not in REMOTE_FORMATS:
+            return f"the on-device runner takes {' and '.join(REMOTE_FORMATS)} artifacts"
+        if not self.offers.get(fmt):
+            hint = {"tflite": "pip install ai-edge-litert (or tflite-runtime) there",
+                    "onnx": "pip install onnxruntime there"}[fmt]
+            return f"device {self.transport.profile.name} has no {FORMATS[fmt].runtime} runtime: {hint}"
+        return None
+
+
+def _run_artifact(remote, artifact, fmt, scale, lr_dir, out, timing, tmp) -> dict:
+    """One artifact at one scale, on this machine (a fresh worker process) or on the device."""
+    if remote is not None:
+        from edgesr.devices.remote import run_remote
+
+        return run_remote(remote.transport, artifact, scale, lr_dir, out, timing)
+    return run_worker({"kind": "artifact", "artifact": str(artifact), "format": fmt, "scale": scale,
+                       "device": "cuda" if FORMATS[fmt].needs_gpu else None, "lr_dir": str(lr_dir),
+                       "out_dir": str(out), **timing}, tmp)
+
+
+def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote=None) -> list[dict]:
     row_fmt = FORMATS[fmt]
     if opts.formats is None and not _installed(fmt):
         if fmt == "tensorrt":
@@ -204,16 +249,18 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
             continue
         size = artifact_bytes(artifact) / 1e6
         for s in group:
-            if not row_fmt.runs_here or (row_fmt.needs_gpu and device != "cuda"):
+            why = None
+            if remote is not None:
+                why = remote.why_not(fmt)
+            elif not row_fmt.runs_here or (row_fmt.needs_gpu and device != "cuda"):
                 where = ", ".join({"darwin": "macOS"}.get(o, o) for o in row_fmt.host_os)
                 why = f"{row_fmt.runtime} runs on {'an NVIDIA GPU with TensorRT' if row_fmt.needs_gpu else where}"
+            if why:
                 rows.append(_row(fmt, precision, s, NOT_RUN, why, size, None, baseline[s], device, artifact))
                 continue
-            log(f"{fmt} {precision} x{s}: run")
+            log(f"{fmt} {precision} x{s}: run" + (f" on {remote.transport.profile.name}" if remote else ""))
             out = tmp / f"{fmt}_{precision}_x{s}"
-            res = run_worker({"kind": "artifact", "artifact": str(artifact), "format": fmt, "scale": s,
-                              "device": "cuda" if row_fmt.needs_gpu else None, "lr_dir": str(lr_dirs[s]),
-                              "out_dir": str(out), **timing}, tmp)
+            res = _run_artifact(remote, artifact, fmt, s, lr_dirs[s], out, timing, tmp)
             if not res.get("ok"):
                 rows.append(_row(fmt, precision, s, FAILED_VALIDATION, res.get("error", ""), size, None,
                                  baseline[s], device, artifact))
@@ -225,7 +272,11 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
             status, reason = PASSED, ""
             if dpsnr < -tolerance:
                 status, reason = FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {precision}"
-            rows.append(_row(fmt, precision, s, status, reason, size, measured, baseline[s], device, artifact))
+            row = _row(fmt, precision, s, status, reason, size, measured, baseline[s], device, artifact)
+            if remote is not None:
+                row["runs_on"] = remote.transport.profile.name
+                row["runtime"] = res.get("runtime")
+            rows.append(row)
     return rows
 
 
@@ -234,7 +285,7 @@ def _row(fmt, precision, scale, status, reason, size_mb, measured, base, device,
            "size_mb": size_mb, "artifact": str(artifact) if artifact else None, "psnr": None, "ssim": None,
            "dpsnr": None, "latency_ms": None, "p90_ms": None, "fps": None, "load_ms": None,
            "peak_rss_mb": None, "peak_gpu_mb": None, "latency_vs_pytorch": None,
-           "runs_on": device if fmt == "pytorch" else None}
+           "runs_on": device if fmt == "pytorch" else None, "runtime": None}
     if measured:
         row.update({k: measured.get(k) for k in ("psnr", "ssim", "latency_ms", "p90_ms", "load_ms", "peak_rss_mb",
                                                  "peak_gpu_mb")})

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("scale", "scale", "x{}"),
-           ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
+           ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
            ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
            ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "latency / PyTorch", "{:.2f}"),
            ("peak_rss_mb", "peak MB", "{:.0f}"), ("load_ms", "load ms", "{:.0f}")]
@@ -25,8 +25,11 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 
 
 def markdown(report: dict) -> str:
+    where = "" if report.get("device", "local") == "local" else (
+        f"; artifacts run on device {report['device']}, whose latency is the network calls of one LR input "
+        "(pre- and post-processing and scoring on the host)")
     lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
-             f"{report['input_size']} LR input; dPSNR against the baseline at the same scale.", "",
+             f"{report['input_size']} LR input; dPSNR against the baseline at the same scale{where}.", "",
              "| " + " | ".join(title for _, title, _ in COLUMNS) + " | reason |",
              "|" + "---|" * (len(COLUMNS) + 1)]
     for row in report["rows"]:

@@ -13,34 +13,16 @@ from __future__ import annotations
 
 import importlib
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from edgesr.devices.ondevice import peak_rss_mb, time_runs
+
 RUNTIME_MODULES = {"onnx": "onnxruntime", "tflite": "ai_edge_litert.interpreter", "coreml": "coremltools",
                    "tensorrt": "tensorrt"}
-
-
-def peak_rss_mb() -> float | None:
-    """This process's own high-water RSS (VmHWM). Linux's ru_maxrss is not it: it carries over what
-    the parent held when it forked (exec keeps the larger of the two)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    try:
-        import resource
-
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-    except (ImportError, OSError):
-        return None
 
 
 def _open(req: dict):
@@ -76,19 +58,13 @@ def measure(req: dict) -> dict:
     h, w = req["input_size"]
     shape = (h, w) if runner.spec.colour == "y" and req.get("gray") else (h, w, 3)
     lr = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    for _ in range(req.get("warmup", 2)):
-        runner.infer(lr)
-    _sync(req)
-    times: list[float] = []
-    begin = time.perf_counter()
-    while len(times) < req.get("min_runs", 5) or time.perf_counter() - begin < req.get("min_seconds", 2.0):
-        t = time.perf_counter()
+
+    def step():
         runner.infer(lr)
         _sync(req)
-        times.append((time.perf_counter() - t) * 1000)
-    ordered = sorted(times)
-    result = {"load_ms": load_ms, "runs": len(times), "latency_ms": statistics.median(times),
-              "p90_ms": ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
+
+    result = {"load_ms": load_ms, **time_runs(step, req.get("warmup", 2), req.get("min_runs", 5),
+                                              req.get("min_seconds", 2.0)),
               "peak_rss_mb": peak_rss_mb()}
     if req.get("device") == "cuda":
         import torch
