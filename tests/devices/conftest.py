@@ -80,3 +80,4 @@ def ssh_profile(sshd, board_python, tmp_path_factory):
     path = d / "testboard.toml"
     path.write_text(text)
     return path
+

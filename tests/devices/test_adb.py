@@ -1,16 +1,15 @@
 """The adb transport, written against the real adb command line. Runs on a device only when one is
 attached; what needs none runs everywhere."""
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from edgesr.devices.profiles import profile_from_dict
 from edgesr.devices.transports import AdbTransport, open_transport
 from edgesr.errors import DeviceError
+from tests.devices.helpers import bench_on_device
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,17 +28,9 @@ def _attached() -> list[str]:
 
 @pytest.mark.skipif(not _attached(), reason="no Android device attached (adb devices lists none, or adb is not installed)")
 def test_bench_on_an_android_device(weights, data_root, tmp_path):
-    from edgesr.cli import main
-
     profile = tmp_path / "phone.toml"
     text = (REPO / "devices" / "pixel.toml").read_text()
     profile.write_text(text.replace("# serial = \"XXXXXXXX\"", f"serial = \"{_attached()[0]}\""))
-    out = tmp_path / "bench"
-    result = CliRunner().invoke(main, [
-        "bench", "--model", "espcn", "--scales", "2", "--formats", "tflite", "--precisions", "fp32",
-        "--weights", str(weights["espcn"]), "--input-size", "32x32", "--min-runs", "2", "--min-seconds", "0",
-        "--device", str(profile), "--data-root", str(data_root), "--output", str(out),
-        "--cache", str(tmp_path / "cache")])
-    assert result.exit_code == 0, result.output
-    row = [r for r in json.loads((out / "bench.json").read_text())["rows"] if r["format"] == "tflite"][0]
+    report = bench_on_device(profile, weights, data_root, tmp_path, "tflite", "fp32")
+    row = [r for r in report["rows"] if r["format"] == "tflite"][0]
     assert row["status"] == "passed" and abs(row["dpsnr"]) < 0.01

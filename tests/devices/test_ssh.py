@@ -1,19 +1,16 @@
 """The ssh transport against a real OpenSSH server on 127.0.0.1 (see conftest)."""
 
-import json
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
-from edgesr.cli import main
 from edgesr.devices.profiles import load_profile
 from edgesr.devices.remote import probe, run_remote
 from edgesr.devices.transports import open_transport
 from edgesr.errors import DeviceError
+from tests.devices.helpers import bench_on_device
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +72,9 @@ def test_remote_outputs_match_a_local_run(transport, tflite_artifacts, shared_ar
                 assert remote.shape == local.y.shape
                 if board_python == sys.executable:  # the same runtime on the same CPU: the same pixels
                     assert np.array_equal(remote, local.y)
-                else:  # another runtime version's int8 kernels: at most a rounding step apart, rarely
-                    assert np.abs(remote - local.y).max() <= 1.0 and np.mean(remote != local.y) < 0.05
+                else:  # another runtime version's int8 kernels: a rounding step apart (per RGB channel), rarely
+                    diff = np.abs(remote - local.y)
+                    assert diff.max() <= 3.0 and np.mean(diff > 0) < 0.05, (diff.max(), np.mean(diff > 0))
     assert not list(Path(transport.profile.workdir).glob("edgesr-*"))  # the device is left clean
 
 
@@ -117,14 +115,7 @@ def test_missing_python_on_the_device_is_named(ssh_profile, tmp_path):
 
 def test_bench_on_the_ssh_device(ssh_profile, weights, data_root, tmp_path):
     """`edgesr bench --device PROFILE` end to end: the table says where each row ran."""
-    out = tmp_path / "bench"
-    result = CliRunner().invoke(main, [
-        "bench", "--model", "espcn", "--scales", "2", "--formats", "onnx,tflite,coreml", "--precisions", "fp32,int8",
-        "--weights", str(weights["espcn"]), "--input-size", "32x32", "--min-runs", "2", "--min-seconds", "0",
-        "--device", str(ssh_profile), "--data-root", str(data_root), "--output", str(out),
-        "--cache", str(tmp_path / "cache")])
-    assert result.exit_code == 0, result.output
-    report = json.loads((out / "bench.json").read_text())
+    report = bench_on_device(ssh_profile, weights, data_root, tmp_path, "onnx,tflite,coreml", "fp32,int8")
     assert report["device"].startswith("testboard (OpenSSH")
     rows = {(r["format"], r["precision"]): r for r in report["rows"]}
     assert rows[("pytorch", "fp32")]["runs_on"] == "cpu"  # the baseline stays on the host
@@ -141,4 +132,4 @@ def test_bench_on_the_ssh_device(ssh_profile, weights, data_root, tmp_path):
         assert "has no onnxruntime runtime" in onnx["reason"]
     coreml = rows[("coreml", "fp32")]
     assert coreml["status"] == "exported, not run here" and "on-device runner takes" in coreml["reason"]
-    assert "artifacts run on device testboard" in (out / "bench.md").read_text()
+    assert "artifacts run on device testboard" in (tmp_path / "bench" / "bench.md").read_text()
