@@ -97,7 +97,7 @@ def test_a_changed_artifact_is_refused_on_the_device(transport, tflite_artifacts
 
 
 def test_unreachable_host_is_one_clear_error(ssh_profile, tmp_path):
-    text = ssh_profile.read_text().replace("port = ", "port = 1 #")
+    text = "\n".join(line if not line.startswith("port") else "port = 1" for line in ssh_profile.read_text().splitlines())
     bad = tmp_path / "closed.toml"
     bad.write_text(text)
     with pytest.raises(DeviceError, match=r"ssh to 127\.0\.0\.1:1 failed: .*check host, port, user and key"):
