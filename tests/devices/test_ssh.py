@@ -72,9 +72,10 @@ def test_remote_outputs_match_a_local_run(transport, tflite_artifacts, shared_ar
                 assert remote.shape == local.y.shape
                 if board_python == sys.executable:  # the same runtime on the same CPU: the same pixels
                     assert np.array_equal(remote, local.y)
-                else:  # another runtime version's int8 kernels: a rounding step apart (per RGB channel), rarely
-                    diff = np.abs(remote - local.y)
-                    assert diff.max() <= 3.0 and np.mean(diff > 0) < 0.05, (diff.max(), np.mean(diff > 0))
+                else:  # another runtime version's int8 kernels round differently: a step apart per RGB
+                    diff = np.abs(remote - local.y)  # channel at most (a misplaced tile would be far off)
+                    psnr = 10 * np.log10(255.0 ** 2 / max(np.mean(diff ** 2), 1e-12))
+                    assert diff.max() <= 3.0 and psnr > 44, (diff.max(), psnr)
     assert not list(Path(transport.profile.workdir).glob("edgesr-*"))  # the device is left clean
 
 
