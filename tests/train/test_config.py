@@ -49,3 +49,12 @@ def test_bad_files(tmp_path):
     (tmp_path / "bad.yaml").write_text("model: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_scale_turns():
+    from edgesr.train.config import make_config as mk
+
+    assert mk({"model": "masrn", "scales": [2, 3, 4]}).turns == (2, 3, 4)
+    assert mk({"model": "masrn", "scales": [2, 3, 4], "scale_turns": [2, 3, 4, 3]}).turns == (2, 3, 4, 3)
+    with pytest.raises(ConfigError, match="scale_turns .* must use every scale"):
+        mk({"model": "masrn", "scales": [2, 3, 4], "scale_turns": [2, 3]})

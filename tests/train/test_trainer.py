@@ -177,3 +177,34 @@ def test_warm_start_loads_what_matches(tmp_path, data_root):
         Trainer(_cfg(tmp_path, data_root, init=str(tmp_path / "missing.safetensors")))
     with pytest.raises(ConfigError, match="no tensor"):
         Trainer(_cfg(tmp_path, data_root, init=str(init)))  # espcn shares nothing with masrn
+
+
+def test_scale_turns_choose_the_batches(tmp_path, data_root):
+    cfg = _cfg(tmp_path, data_root, model="masrn", scales=[2, 3], scale_turns=[2, 2, 2, 3], iterations=3,
+               val_every=100, model_options={"features": 8, "blocks": 1, "refine_features": 4}, ema=None)
+    assert cfg.turns == (2, 2, 2, 3)
+    train(cfg, progress=False)
+    trained = load_file(str(tmp_path / "run" / "last.safetensors"))
+    import torch
+
+    from edgesr.train.trainer import build_model
+    torch.manual_seed(cfg.seed)
+    fresh = build_model(cfg).state_dict()  # the trainer's own initial weights
+    assert not (trained["upscale.x2.0.weight"] == fresh["upscale.x2.0.weight"]).all()
+    assert (trained["upscale.x3.0.weight"] == fresh["upscale.x3.0.weight"]).all()  # no x3 turn in 3 batches
+
+
+def test_resume_a_run_saved_before_a_config_key_existed(tmp_path, data_root):
+    """A checkpoint whose config lacks a key added later (at its default) still resumes."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    cfg = _cfg(tmp_path, data_root, iterations=6)
+    train(cfg, progress=False, until=3)
+    ckpt = tmp_path / "run" / CHECKPOINT
+    with safe_open(str(ckpt), framework="pt") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    state = json.loads(meta["state"])
+    del state["config"]["scale_turns"]
+    save_file(tensors, str(ckpt), metadata={**meta, "state": json.dumps(state)})
+    assert train(cfg, resume=True, progress=False).iterations == 6

@@ -19,6 +19,9 @@ from edgesr.errors import ConfigError
 class TrainConfig:
     model: str
     scales: tuple[int, ...] = (4,)  # one for single-scale models; several take turns for masrn
+    # the order the scales take turns in, batch by batch (default: each of `scales` once), e.g.
+    # [2, 3, 4, 3] gives x3 half the batches
+    scale_turns: tuple[int, ...] | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
     init: str | None = None  # warm start: a .safetensors whose tensors matching in name and shape are loaded
     train_sets: tuple[str, ...] = ("291",)
@@ -49,6 +52,8 @@ class TrainConfig:
             (self.loss in ("l1", "l2"), f"loss must be l1 or l2, got {self.loss!r}"),
             (self.schedule in ("cosine", "step", "constant"), f"schedule must be cosine, step or constant, got {self.schedule!r}"),
             (len(self.scales) > 0, "scales must name at least one scale"),
+            (self.scale_turns is None or (set(self.scale_turns) == set(self.scales)),
+             f"scale_turns {self.scale_turns} must use every scale of {self.scales} and no other"),
             (all(self.patch_size % s == 0 for s in self.scales), f"patch_size {self.patch_size} must be divisible by every scale {self.scales}"),
             (self.batch_size > 0 and self.iterations > 0 and self.lr > 0, "batch_size, iterations and lr must be positive"),
             (self.ema is None or 0 < self.ema < 1, f"ema must be between 0 and 1, got {self.ema}"),
@@ -57,6 +62,11 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+    @property
+    def turns(self) -> tuple[int, ...]:
+        """The scale of batch i is ``turns[i % len(turns)]``."""
+        return self.scale_turns or self.scales
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)

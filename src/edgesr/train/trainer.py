@@ -158,7 +158,8 @@ class Trainer:
 
     def resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer, ema=self.ema)
-        saved = {k: v for k, v in state["config"].items() if k != "iterations"}
+        defaults = type(self.cfg)(model=self.cfg.model).to_dict()  # keys added since the run began
+        saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k != "iterations"}
         mine = {k: v for k, v in self.cfg.to_dict().items() if k != "iterations"}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
@@ -237,7 +238,7 @@ class Trainer:
         last_psnr = self.best
         window_start, window_iters, losses = time.perf_counter(), 0, []
         while self.iteration < stop:
-            scale = cfg.scales[self.iteration % len(cfg.scales)]
+            scale = cfg.turns[self.iteration % len(cfg.turns)]
             inp, target = sampler.batch(self.rng, scale, self.batch)
             losses.append(self.step(inp, target, scale))
             self.iteration += 1
