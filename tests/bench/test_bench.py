@@ -51,6 +51,7 @@ def test_files_written(report):
     with open(out / "bench.csv") as f:
         assert len(list(csv.DictReader(f))) == len(data["rows"])
     assert (out / "bench.md").read_text().count("| onnx |") == 3
+    assert "artifacts run on device" not in (out / "bench.md").read_text()  # local rows time the whole infer
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -192,7 +192,7 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
             rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote)
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
               "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
-              "device": profile.label, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
+              "device": profile.label, "device_kind": profile.kind, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
     if remote:
         report["device_offers"] = remote.offers
     return report

@@ -25,7 +25,7 @@ def _cell(row: dict, key: str, fmt: str) -> str:
 
 
 def markdown(report: dict) -> str:
-    where = "" if report.get("device", "local") == "local" else (
+    where = "" if report.get("device_kind", "local") == "local" else (
         f"; artifacts run on device {report['device']}, whose latency is the network calls of one LR input "
         "(pre- and post-processing and scoring on the host)")
     lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
