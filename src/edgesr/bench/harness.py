@@ -206,14 +206,13 @@ class Remote:
     offers: dict
 
     def why_not(self, fmt: str) -> str | None:
+        from edgesr.devices.ondevice import INSTALL
         from edgesr.devices.remote import REMOTE_FORMATS
 
         if fmt not in REMOTE_FORMATS:
             return f"the on-device runner takes {' and '.join(REMOTE_FORMATS)} artifacts"
         if not self.offers.get(fmt):
-            hint = {"tflite": "pip install ai-edge-litert (or tflite-runtime) there",
-                    "onnx": "pip install onnxruntime there"}[fmt]
-            return f"device {self.transport.profile.name} has no {FORMATS[fmt].runtime} runtime: {hint}"
+            return f"device {self.transport.profile.name} has no {FORMATS[fmt].runtime} runtime: {INSTALL[fmt]} there"
         return None
 
 

@@ -25,6 +25,11 @@ import time
 import numpy as np
 
 
+# what to install on the device for each format (the host's bench table quotes these too)
+INSTALL = {"tflite": "pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
+           "onnx": "pip install onnxruntime"}
+
+
 def peak_rss_mb():
     """This process's high-water RSS in MB (Linux and Android: VmHWM), or None where unknown."""
     try:
@@ -63,8 +68,7 @@ def tflite_interpreter(prefer="auto"):
         except ImportError:
             continue
         return cls, "%s %s" % (name, getattr(module, "__version__", "?"))
-    raise RuntimeError("no TFLite interpreter on this device: pip install ai-edge-litert "
-                       "(or tflite-runtime, on boards whose Python it supports)")
+    raise RuntimeError("no TFLite interpreter on this device: " + INSTALL["tflite"])
 
 
 class TFLite:
@@ -96,7 +100,7 @@ class OnnxRuntime:
         try:
             import onnxruntime as ort
         except ImportError:
-            raise RuntimeError("no ONNX Runtime on this device: pip install onnxruntime") from None
+            raise RuntimeError("no ONNX Runtime on this device: " + INSTALL["onnx"]) from None
         self.runtime = "onnxruntime %s" % ort.__version__
         options = ort.SessionOptions()
         if threads:
