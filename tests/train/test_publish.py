@@ -22,3 +22,27 @@ def test_publish_and_table(tmp_path, data_root):
     table = results_table(dest)
     assert "| x3 | Set5 | 30.39 | 33.16 | 33.66 |" in table and f"{psnr:.2f}" in table
     assert "| espcn_x3 | 1 x CPU test | 10 | 0.01 h |" in table
+
+
+def _fake_run(run, cfg, iterations, seconds, hardware):
+    run.mkdir(parents=True)
+    save_weights(create_model("espcn", scale=3), run / "last.safetensors")
+    (run / "config.json").write_text(json.dumps({"model": "espcn", "scales": [3], **cfg}))
+    (run / "log.jsonl").write_text(
+        json.dumps({"event": "start", "world_size": 1, "device": "cpu", "hardware": hardware}) + "\n"
+        + json.dumps({"iteration": iterations, "loss": 0.1, "elapsed": seconds}) + "\n")
+
+
+def test_publish_counts_the_warm_start_chain(tmp_path, data_root):
+    """A fine-tune of a fine-tune: iterations and time are the chain's, each run listed, oldest first."""
+    _fake_run(tmp_path / "runs" / "a", {}, 100, 3600.0, "1 x CPU a")
+    _fake_run(tmp_path / "runs" / "b", {"init": "runs/a/last.safetensors"}, 50, 1800.0, "1 x CPU b")
+    _fake_run(tmp_path / "runs" / "c", {"init": "runs/b/last.safetensors"}, 20, 720.0, "1 x CPU b")
+    dest = tmp_path / "pretrained"
+    info = json.loads(publish_weights(tmp_path / "runs" / "c", which="last", data_root=str(data_root),
+                                      dest=dest, sets=("Set5",)).read_text())
+    assert info["iterations"] == 170 and info["train_seconds"] == 6120.0
+    assert [s["iterations"] for s in info["stages"]] == [100, 50, 20]
+    assert info["hardware"] == ["1 x CPU a", "1 x CPU b"]
+    assert "| espcn_x3 | 1 x CPU a, 1 x CPU b | 170 (100 + 50 + 20 in 3 runs) | 1.70 h |" in results_table(dest)
+    assert not list(dest.glob(".*part"))

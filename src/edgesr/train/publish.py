@@ -2,7 +2,8 @@
 
 ``publish_weights`` evaluates a run's weights on every benchmark set and scale with the evaluation
 code itself and writes ``pretrained/NAME.safetensors`` plus ``pretrained/NAME.json`` (scores,
-training hardware, iterations and time, config). ``results_table`` renders those files as the
+training hardware, iterations and time, config). A run warm-started from another run's weights
+(``init``) reports the whole chain: iterations, time and hardware summed over the runs, each listed. ``results_table`` renders those files as the
 README's markdown table beside the published figures.
 """
 
@@ -35,30 +36,66 @@ def measure_weights(model_name: str, weights: Path, scales: tuple[int, ...], dat
     return scores
 
 
+def _stage(run: Path) -> dict:
+    """One training run's own share: iterations, seconds and hardware from its log."""
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
+    trained = [r for r in rows if "elapsed" in r]
+    starts = [r for r in rows if r.get("event") == "start"]
+    return {"run": run.as_posix(), "iterations": trained[-1]["iteration"] if trained else 0,
+            "train_seconds": trained[-1]["elapsed"] if trained else 0,
+            "hardware": sorted({s.get("hardware") or f"{s['world_size']} x {s['device']}" for s in starts})}
+
+
+def _init_run(init: str | None, run: Path) -> Path | None:
+    """The training run whose weights ``init`` names (relative to the working folder, else to the
+    folder holding the runs' parent), when that run's config and log are still there."""
+    if not init:
+        return None
+    for base in (Path.cwd(), run.resolve().parent.parent):
+        parent = (base / init).parent
+        if (parent / "config.json").is_file() and (parent / "log.jsonl").is_file():
+            return parent
+    return None
+
+
+def lineage(run: Path) -> list[dict]:
+    """The runs that made ``run``'s weights, the first warm start first: each run whose ``init``
+    names another run's weights continues that run's training, so its cost includes theirs."""
+    stages, seen = [], set()
+    current: Path | None = run
+    while current is not None and current.resolve() not in seen:
+        seen.add(current.resolve())
+        stages.insert(0, _stage(current))
+        current = _init_run(json.loads((current / "config.json").read_text()).get("init"), current)
+    return stages
+
+
 def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_root: str | None = None,
                     which: str = "best", dest: Path = PRETRAINED_DIR, sets: tuple[str, ...] = BENCHMARKS) -> Path:
     run = Path(run_dir)
     cfg_path, weights = run / "config.json", run / f"{which}.safetensors"
-    if not cfg_path.is_file() or not weights.is_file():
-        raise ConfigError(f"{run} is not a finished training run (needs config.json and {weights.name})")
+    if not cfg_path.is_file() or not weights.is_file() or not (run / "log.jsonl").is_file():
+        raise ConfigError(f"{run} is not a finished training run (needs config.json, log.jsonl and {weights.name})")
     cfg = json.loads(cfg_path.read_text())
     model = cfg["model"]
     scales = tuple(cfg["scales"]) if get_spec(model).per_scale or get_spec(model).multi_scale else (2, 3, 4)
     name = name or (f"{model}_x{scales[0]}" if get_spec(model).per_scale else model)
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    trained = [r for r in rows if "elapsed" in r]
-    starts = [r for r in rows if r.get("event") == "start"]
+    stages = lineage(run)
     info = {
         "model": model, "scales": list(scales), "weights": f"{name}.safetensors", "source_weights": which,
-        "iterations": trained[-1]["iteration"] if trained else 0,
-        "train_seconds": trained[-1]["elapsed"] if trained else 0,
-        "hardware": sorted({s.get("hardware") or f"{s['world_size']} x {s['device']}" for s in starts}),
+        "iterations": sum(s["iterations"] for s in stages),
+        "train_seconds": round(sum(s["train_seconds"] for s in stages), 1),
+        "hardware": sorted({h for s in stages for h in s["hardware"]}),
+        "stages": stages,
         "config": cfg,
         "scores": measure_weights(model, weights, scales, data_root, sets),
     }
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(weights, dest / f"{name}.safetensors")
-    (dest / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    tmp_w, tmp_j = dest / f".{name}.safetensors.part", dest / f".{name}.json.part"
+    shutil.copyfile(weights, tmp_w)
+    tmp_j.write_text(json.dumps(info, indent=2) + "\n")
+    os.replace(tmp_w, dest / f"{name}.safetensors")
+    os.replace(tmp_j, dest / f"{name}.json")
     return dest / f"{name}.json"
 
 
@@ -78,7 +115,9 @@ def results_table(src: Path = PRETRAINED_DIR) -> str:
             lines.append(f"| x{scale} | {dataset} | " + " | ".join(cells) + " |")
     lines += ["", "| weights | hardware | iterations | training time |", "|---|---|---|---|"]
     for i in infos:
-        lines.append(f"| {Path(i['weights']).stem} | {', '.join(i['hardware'])} | {i['iterations']} | "
+        runs = i.get("stages", [])
+        via = f" ({' + '.join(str(s['iterations']) for s in runs)} in {len(runs)} runs)" if len(runs) > 1 else ""
+        lines.append(f"| {Path(i['weights']).stem} | {', '.join(i['hardware'])} | {i['iterations']}{via} | "
                      f"{i['train_seconds'] / 3600:.2f} h |")
     return "\n".join(lines) + "\n"
 
