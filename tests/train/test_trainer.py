@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from edgesr.errors import ConfigError
@@ -77,6 +78,11 @@ def test_resume_refuses_another_config(tmp_path, data_root):
     train(_cfg(tmp_path, data_root, iterations=3), progress=False)
     with pytest.raises(ConfigError, match="differs in lr"):
         train(_cfg(tmp_path, data_root, iterations=6, lr=0.5), resume=True, progress=False)
+    threads = torch.get_num_threads()
+    try:  # a longer run on fewer threads is the same run
+        assert train(_cfg(tmp_path, data_root, iterations=4, threads=1), resume=True, progress=False).iterations == 4
+    finally:
+        torch.set_num_threads(threads)
     with pytest.raises(ConfigError, match="no checkpoint"):
         train(_cfg(tmp_path / "none", data_root), resume=True, progress=False)
 

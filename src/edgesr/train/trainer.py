@@ -70,6 +70,10 @@ class _Progress:
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
+# what a resumed run may change: its length (an extended run) and how many CPU threads it uses
+RESUME_MAY_CHANGE = ("iterations", "threads")
+
+
 def hardware(device: torch.device, world: int = 1) -> str:
     """What trains: GPU name(s), or the CPU and the threads torch uses."""
     if device.type == "cuda":
@@ -159,8 +163,9 @@ class Trainer:
     def resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer, ema=self.ema)
         defaults = type(self.cfg)(model=self.cfg.model).to_dict()  # keys added since the run began
-        saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k != "iterations"}
-        mine = {k: v for k, v in self.cfg.to_dict().items() if k != "iterations"}
+        free = RESUME_MAY_CHANGE
+        saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k not in free}
+        mine = {k: v for k, v in self.cfg.to_dict().items() if k not in free}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise ConfigError(f"cannot resume {self.out}: the config differs in {', '.join(diff)}")
@@ -225,7 +230,7 @@ class Trainer:
             self.resume()
         elif (self.out / CHECKPOINT).exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
-        if self.rank == 0:  # on resume the config may differ only in `iterations` (an extended run)
+        if self.rank == 0:  # on resume the config may differ only in RESUME_MAY_CHANGE
             (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
                                self.spec.upsampling == "pre", cfg.data_root)
