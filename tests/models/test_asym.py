@@ -71,3 +71,16 @@ def test_default_width():
     assert default_width(64, 64, 3) == 64  # the paper's Asym_VDSR
     assert default_width(1, 64, 3) == 3  # exact and cheaper than 64
     assert default_width(64, 1, 3) == 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_asym_vdsr_starts_like_vdsr(seed):
+    """At initialisation each asymmetric pair keeps the signal's scale as the 3x3 conv it stands for
+    does: Asym_VDSR's residual is of VDSR's size, not 2^9 times it (ReLU's gain on both convs)."""
+    x = torch.rand(2, 1, 48, 48)
+    stds = {}
+    for name in ("vdsr", "asym_vdsr"):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            stds[name] = float((create_model(name).eval()(x) - x).std())
+    assert 0.1 < stds["asym_vdsr"] / stds["vdsr"] < 10, stds

@@ -31,6 +31,9 @@ class VDSR(nn.Module):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+        for m in self.modules():  # no ReLU between a pair's convs: only the second takes ReLU's gain,
+            if isinstance(m, AsymConv2d):  # else every layer doubles the variance (2^18 over the body)
+                nn.init.kaiming_normal_(m.vertical.weight, nonlinearity="linear")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.tail(self.body(torch.relu(self.head(x))))
