@@ -214,3 +214,15 @@ def test_resume_a_run_saved_before_a_config_key_existed(tmp_path, data_root):
     del state["config"]["scale_turns"]
     save_file(tensors, str(ckpt), metadata={**meta, "state": json.dumps(state)})
     assert train(cfg, resume=True, progress=False).iterations == 6
+
+
+def test_channels_last_trains_the_same_network(tmp_path, data_root):
+    """NHWC activations change only the convolution kernels used: the weights after a few steps
+    agree with the NCHW run to float error, and are saved as ordinary contiguous tensors."""
+    runs = {}
+    for flag in (False, True):
+        train(_cfg(tmp_path / str(flag), data_root, iterations=3, val_every=100, channels_last=flag), progress=False)
+        runs[flag] = load_file(str(tmp_path / str(flag) / "run" / "last.safetensors"))
+    for key, value in runs[True].items():
+        assert value.is_contiguous()
+        torch.testing.assert_close(value, runs[False][key], rtol=1e-4, atol=1e-5)

@@ -46,6 +46,7 @@ class TrainConfig:
     out_dir: str = "runs/run"
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+    channels_last: bool = True  # NHWC activations: oneDNN's faster convolutions (about 1.2-1.4x on this CPU)
 
     def __post_init__(self) -> None:
         checks = [

@@ -70,8 +70,8 @@ class _Progress:
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
-# what a resumed run may change: its length (an extended run) and how many CPU threads it uses
-RESUME_MAY_CHANGE = ("iterations", "threads")
+# what a resumed run may change: its length (an extended run) and how it uses the hardware
+RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last")
 
 
 def hardware(device: torch.device, world: int = 1) -> str:
@@ -133,7 +133,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = build_model(cfg)
         self.warm_start = warm_start(self.model, cfg.init) if cfg.init else None
-        self.model = self.model.to(self.device)
+        self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.model = self.model.to(self.device, memory_format=self.memory_format)
         self.spec = self.model.spec
         for s in cfg.scales:
             if s not in self.spec.scales:
@@ -204,7 +205,8 @@ class Trainer:
     def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> float:
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.cfg, self.iteration)
-        inp, target = inp.to(self.device, non_blocking=True), target.to(self.device, non_blocking=True)
+        inp = inp.to(self.device, memory_format=self.memory_format, non_blocking=True)
+        target = target.to(self.device, memory_format=self.memory_format, non_blocking=True)
         with self.autocast():
             out = self.net(inp, scale) if self.spec.multi_scale else self.net(inp)
             diff = out.float() - target
