@@ -70,8 +70,9 @@ class _Progress:
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
-# what a resumed run may change: its length (an extended run) and how it uses the hardware
-RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last")
+# what a resumed run may change: its length (an extended run), how it uses the hardware, and how often
+# it logs and checkpoints; nothing that changes what it computes or which weights it keeps as best
+RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "log_every", "checkpoint_every")
 
 
 def hardware(device: torch.device, world: int = 1) -> str:
