@@ -233,7 +233,11 @@ class Trainer:
             self.resume()
         elif (self.out / CHECKPOINT).exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
-        if self.rank == 0:  # on resume the config may differ only in RESUME_MAY_CHANGE
+        if self.rank == 0:  # a writer killed mid-write leaves its temporary file; the finished files are whole
+            for name in (CHECKPOINT, "last.safetensors", "best.safetensors"):
+                for stale in self.out.glob(f".{name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
+            # on resume the config may differ only in RESUME_MAY_CHANGE
             (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
                                self.spec.upsampling == "pre", cfg.data_root)
