@@ -122,7 +122,7 @@ def write_results(rows: list[dict], meta: dict, merge: bool = False) -> None:
         rows = sorted(old + rows, key=lambda r: order.index((r["format"], r["precision"])))
     RESULTS.mkdir(exist_ok=True)
     path.write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
-    lines = [f"# Shared-trunk masrn artifact vs single-scale artifacts\n", f"`{meta['command']}`\n",
+    lines = ["# Shared-trunk masrn artifact vs single-scale artifacts\n", f"`{meta['command']}`\n",
              "| format | precision | input | shared KB | x2 / x3 / x4 single KB | shared / x2 | shared / x4 | "
              "shared / three | PSNR x2 / x3 / x4: shared (single, torch) | switch ms (open single ms) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
