@@ -94,8 +94,6 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    shipped = {n: PRETRAINED_DIR / f"{n}.json" for n in NAMES}
-    have_weights = all(p.is_file() for p in shipped.values())
     models = {n: create_model(n).eval() for n in NAMES}  # latency does not depend on the weights
     x = torch.rand(1, 1, args.size, args.size)
     out: dict = {"input": f"1x1x{args.size}x{args.size}", "threads": torch.get_num_threads(), "runs": args.runs}
@@ -115,7 +113,8 @@ def main() -> None:
         out[f"latency_ratio_{runtime}"] = per_model["asym_vdsr"]["median_ms"] / per_model["vdsr"]["median_ms"]
     out["param_ratio"] = out["asym_vdsr"]["params"] / out["vdsr"]["params"]
     out["mac_ratio"] = out["asym_vdsr"]["macs"] / out["vdsr"]["macs"]
-    if have_weights:
+    shipped = {n: PRETRAINED_DIR / f"{n}.json" for n in NAMES}
+    if all(p.is_file() for p in shipped.values()):
         a, v = (json.loads(shipped[n].read_text())["scores"] for n in ("asym_vdsr", "vdsr"))
         out["psnr_difference"] = {d: {s: round(a[d][s][0] - v[d][s][0], 4) for s in v[d]} for d in v}
     RESULTS.mkdir(exist_ok=True)

@@ -3,8 +3,8 @@
 ``publish_weights`` evaluates a run's weights on every benchmark set and scale with the evaluation
 code itself and writes ``pretrained/NAME.safetensors`` plus ``pretrained/NAME.json`` (scores,
 training hardware, iterations and time, config). A run warm-started from another run's weights
-(``init``) reports the whole chain: iterations, time and hardware summed over the runs, each listed. ``results_table`` renders those files as the
-README's markdown table beside the published figures.
+(``init``) reports the whole chain: iterations, time and hardware summed over the runs, each listed.
+``results_table`` renders those files as the README's markdown table beside the published figures.
 """
 
 from __future__ import annotations

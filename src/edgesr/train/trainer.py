@@ -165,9 +165,8 @@ class Trainer:
     def resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer, ema=self.ema)
         defaults = type(self.cfg)(model=self.cfg.model).to_dict()  # keys added since the run began
-        free = RESUME_MAY_CHANGE
-        saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k not in free}
-        mine = {k: v for k, v in self.cfg.to_dict().items() if k not in free}
+        saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k not in RESUME_MAY_CHANGE}
+        mine = {k: v for k, v in self.cfg.to_dict().items() if k not in RESUME_MAY_CHANGE}
         if saved != mine:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise ConfigError(f"cannot resume {self.out}: the config differs in {', '.join(diff)}")
