@@ -43,3 +43,38 @@ def test_fixed_shape_tiles_larger_images(tflite_artifacts, weights, photo):
     with open_runner(tflite_artifacts["espcn-fp32"]) as runner:
         out = runner.infer(photo)  # 48x60 through 24x24 tiles
     assert np.abs(out.y - ref.y).max() <= 1
+
+
+def test_int8_io_spans_the_value_range(tflite_artifacts):
+    """Integer input and output are pinned to [0, 1]: a step of exactly 1/255 and nothing clipped."""
+    int8 = read_manifest(tflite_artifacts["espcn-int8"])
+    for spec in (int8.input, int8.output):
+        scale, zero = spec.quantization
+        assert scale == pytest.approx(1 / 255, rel=1e-6) and zero == -128
+
+
+def test_calibration_ranges_are_the_union_over_inputs(tflite_artifacts):
+    """Each tensor's range covers every calibration input (ai-edge-quantizer alone keeps a moving
+    average that ends inside it)."""
+    from ai_edge_quantizer import quantizer, recipe
+
+    from edgesr.export.tflite import _min_max_ranges
+
+    path = str(tflite_artifacts["espcn-fp32"])
+    qt = quantizer.Quantizer(path)
+    qt.load_quantization_recipe(recipe.static_wi8_ai8())
+    rng = np.random.default_rng(0)
+    xs = [(rng.random((1, 24, 24, 1)) * k).astype(np.float32) for k in (1.0, 0.2, 0.2, 0.2)]
+    key, io = next(iter(_signatures(path).items()))
+    feeds = [{io["inputs"][0]: x} for x in xs]
+    merged = _min_max_ranges(qt, {key: feeds}, io_names=set())
+    first = qt.calibrate({key: feeds[:1]})  # the bright input alone
+    for name, qsv in first.items():
+        assert np.all(merged[name]["max"] >= qsv["max"]) and np.all(merged[name]["min"] <= qsv["min"])
+    moving = qt.calibrate({key: feeds})
+    assert any(np.any(merged[n]["max"] > moving[n]["max"] + 1e-6) for n in moving)
+
+
+def _signatures(path):
+    from ai_edge_litert.interpreter import Interpreter
+    return Interpreter(model_path=path).get_signature_list()

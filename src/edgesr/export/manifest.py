@@ -15,6 +15,7 @@ from edgesr.errors import ArtifactError
 from edgesr.models.registry import ModelSpec
 
 MANIFEST_VERSION = 1
+VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class TensorSpec:
     channels: int
     height: int | None  # None: any height (dynamic)
     width: int | None
-    value_range: tuple[float, float] = (0.0, 1.0)
+    value_range: tuple[float, float] = VALUE_RANGE
     quantization: tuple[float, int] | None = None  # (scale, zero_point) of integer I/O
     # the (H, W) it takes when neither fixed nor free: Core ML's enumerated sizes, or TensorRT's
     # optimization profile (min, opt, max)
