@@ -2,12 +2,13 @@
 (once both are shipped, trained with the same budget) PSNR per set and scale.
 Writes benchmarks/results/asym_vs_vdsr.json.
 
-    python benchmarks/asym_vs_vdsr.py [--size 256] [--runs 7]
+    python benchmarks/asym_vs_vdsr.py [--size 256] [--runs 7] [--data-root DIR]
 
-Latency: float32, one 1x1xSxS Y input (the network's input is the bicubic-upscaled image), the
-runtime's default threads, one warm-up call each, then runs alternating between the two models;
-median and p90. Runtimes: PyTorch eager; ONNX Runtime (CPU) and LiteRT (XNNPACK) on edgesr's fp32
-exports of the same networks, each where installed.
+Latency: one 1x1xSxS Y input (the network's input is the bicubic-upscaled image), the runtime's
+default threads, one warm-up call each, then runs alternating between the two models; median and
+p90. Runtimes: PyTorch eager FP32; ONNX Runtime (CPU) and LiteRT (XNNPACK) on edgesr's FP32 and
+INT8 exports of the same networks (INT8 calibrated on T91 crops from the data root), each where
+installed. The networks carry the shipped weights when there are some (INT8 ranges depend on them).
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+from edgesr.errors import EdgesrError, ModelError
+from edgesr.export.calibration import calibration_inputs
 from edgesr.models import create_model
 from edgesr.models.profile import count_macs, count_parameters
-from edgesr.models.weights import PRETRAINED_DIR
+from edgesr.models.weights import PRETRAINED_DIR, load_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NAMES = ("vdsr", "asym_vdsr")
@@ -49,7 +52,8 @@ def _alternate(calls: dict[str, Callable[[], object]], runs: int) -> dict[str, d
     return {name: {"median_ms": statistics.median(t), "p90_ms": _p90(t)} for name, t in times.items()}
 
 
-def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path) -> dict[str, Callable[[], object]]:
+def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
+                calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
     import onnxruntime as ort
 
     from edgesr.export.onnx import export_onnx
@@ -58,26 +62,31 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path) -> dic
     calls = {}
     for name, model in models.items():
         path = tmp / f"{name}.onnx"
-        export_onnx(model, path, scale=4, input_size=(size, size))
+        export_onnx(model, path, scale=4, input_size=(size, size), precision="int8" if calibration else "fp32",
+                    calibration=calibration[name] if calibration else None)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: x}
         calls[name] = lambda s=session, f=feed: s.run(None, f)
     return calls
 
 
-def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path) -> dict[str, Callable[[], object]]:
+def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
+                  calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
     from edgesr.devices.ondevice import tflite_interpreter
     from edgesr.export.tflite import export_tflite
 
     interpreter_cls, _ = tflite_interpreter()
-    x = np.random.default_rng(0).random((1, size, size, 1), dtype=np.float32)  # NHWC
     calls = {}
     for name, model in models.items():
         path = tmp / f"{name}.tflite"
-        export_tflite(model, path, scale=4, input_size=(size, size))
+        export_tflite(model, path, scale=4, input_size=(size, size), precision="int8" if calibration else "fp32",
+                      calibration=calibration[name] if calibration else None)
         interpreter = interpreter_cls(model_path=str(path))
         interpreter.allocate_tensors()
-        index = interpreter.get_input_details()[0]["index"]
+        detail = interpreter.get_input_details()[0]
+        index = detail["index"]
+        x = np.random.default_rng(0).integers(-128, 128, (1, size, size, 1)).astype(detail["dtype"]) \
+            if calibration else np.random.default_rng(0).random((1, size, size, 1), dtype=np.float32)  # NHWC
 
         def call(i=interpreter, k=index):
             i.set_tensor(k, x)
@@ -89,12 +98,31 @@ def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path) -> d
 RUNTIMES = {"onnxruntime": (_onnx_calls, "onnx"), "litert": (_litert_calls, "tflite")}
 
 
+def _models() -> dict[str, torch.nn.Module]:
+    """Both networks with their shipped weights, or freshly initialised where none are shipped."""
+    out = {}
+    for name in NAMES:
+        try:
+            out[name] = load_model(name, 4)
+        except ModelError:
+            out[name] = create_model(name).eval()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--data-root", help="folder holding T91 (INT8 calibration); default: $EDGESR_DATA")
     args = ap.parse_args()
-    models = {n: create_model(n).eval() for n in NAMES}  # latency does not depend on the weights
+    models = _models()
+    try:
+        lr = (args.size // 4, args.size // 4)
+        calibration = {n: calibration_inputs(m, 4, count=32, lr_size=lr, data_root=args.data_root)
+                       for n, m in models.items()}
+    except EdgesrError as exc:
+        calibration = None
+        out_note = f"int8 not run: {exc}"
     x = torch.rand(1, 1, args.size, args.size)
     out: dict = {"input": f"1x1x{args.size}x{args.size}", "threads": torch.get_num_threads(), "runs": args.runs}
     for name, m in models.items():
@@ -102,11 +130,16 @@ def main() -> None:
     with torch.inference_mode():
         latency = {"pytorch": _alternate({n: (lambda m=m: m(x)) for n, m in models.items()}, args.runs)}
     for runtime, (calls, extra) in RUNTIMES.items():
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                latency[runtime] = _alternate(calls(models, args.size, Path(tmp)), args.runs)
-        except (ImportError, RuntimeError) as exc:
-            out[runtime] = f"not run ({exc}): pip install 'edgesr[{extra}]'"
+        for precision, calib in (("fp32", None), ("int8", calibration)):
+            if precision == "int8" and calib is None:
+                out[f"{runtime}_int8"] = out_note
+                continue
+            key = runtime if precision == "fp32" else f"{runtime}_int8"
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    latency[key] = _alternate(calls(models, args.size, Path(tmp), calib), args.runs)
+            except (ImportError, RuntimeError, EdgesrError) as exc:
+                out[key] = f"not run ({exc}): pip install 'edgesr[{extra}]'"
     for runtime, per_model in latency.items():
         for name, t in per_model.items():
             out[name][f"{runtime}_ms_median"], out[name][f"{runtime}_ms_p90"] = t["median_ms"], t["p90_ms"]
