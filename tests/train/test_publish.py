@@ -46,3 +46,21 @@ def test_publish_counts_the_warm_start_chain(tmp_path, data_root):
     assert info["hardware"] == ["1 x CPU a", "1 x CPU b"]
     assert "| espcn_x3 | 1 x CPU a, 1 x CPU b | 170 (100 + 50 + 20 in 3 runs) | 1.70 h |" in results_table(dest)
     assert not list(dest.glob(".*part"))
+
+
+def test_scores_are_kept_per_set_and_scale_for_the_same_weights(tmp_path, data_root):
+    """A cut publish resumes: what was scored for these weights is read back, not scored again;
+    other weights (another sha256) are scored afresh."""
+    from edgesr.train.publish import measure_weights
+
+    weights, cache = tmp_path / "w.safetensors", tmp_path / "scores.json"
+    save_weights(create_model("espcn", scale=3), weights)
+    first = measure_weights("espcn", weights, (3,), str(data_root), ("Set5",), cache=cache)
+    kept = json.loads(cache.read_text())
+    assert kept["scores"] == first and len(kept["weights_sha256"]) == 64
+    kept["scores"]["Set5"]["x3"] = [99.0, 0.5]  # a marker: read back means not scored again
+    cache.write_text(json.dumps(kept))
+    assert measure_weights("espcn", weights, (3,), str(data_root), ("Set5",), cache=cache) == {"Set5": {"x3": [99.0, 0.5]}}
+    save_weights(create_model("espcn", scale=3), weights)  # new weights: the marker no longer applies
+    again = measure_weights("espcn", weights, (3,), str(data_root), ("Set5",), cache=cache)
+    assert again["Set5"]["x3"][0] < 99
