@@ -116,13 +116,13 @@ def main() -> None:
     ap.add_argument("--data-root", help="folder holding T91 (INT8 calibration); default: $EDGESR_DATA")
     args = ap.parse_args()
     models = _models()
+    lr = (args.size // 4, args.size // 4)
+    calibration, no_int8 = None, ""
     try:
-        lr = (args.size // 4, args.size // 4)
         calibration = {n: calibration_inputs(m, 4, count=32, lr_size=lr, data_root=args.data_root)
                        for n, m in models.items()}
     except EdgesrError as exc:
-        calibration = None
-        out_note = f"int8 not run: {exc}"
+        no_int8 = f"int8 not run: {exc}"
     x = torch.rand(1, 1, args.size, args.size)
     out: dict = {"input": f"1x1x{args.size}x{args.size}", "threads": torch.get_num_threads(), "runs": args.runs}
     for name, m in models.items():
@@ -130,11 +130,10 @@ def main() -> None:
     with torch.inference_mode():
         latency = {"pytorch": _alternate({n: (lambda m=m: m(x)) for n, m in models.items()}, args.runs)}
     for runtime, (calls, extra) in RUNTIMES.items():
-        for precision, calib in (("fp32", None), ("int8", calibration)):
-            if precision == "int8" and calib is None:
-                out[f"{runtime}_int8"] = out_note
+        for key, calib in ((runtime, None), (f"{runtime}_int8", calibration)):
+            if key != runtime and calib is None:
+                out[key] = no_int8
                 continue
-            key = runtime if precision == "fp32" else f"{runtime}_int8"
             try:
                 with tempfile.TemporaryDirectory() as tmp:
                     latency[key] = _alternate(calls(models, args.size, Path(tmp), calib), args.runs)

@@ -115,11 +115,10 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
         "scores": measure_weights(model, weights, scales, data_root, sets, cache=run / "scores.json"),
     }
     dest.mkdir(parents=True, exist_ok=True)
-    tmp_w, tmp_j = dest / f".{name}.safetensors.part", dest / f".{name}.json.part"
+    tmp_w = dest / f".{name}.safetensors.part"
     shutil.copyfile(weights, tmp_w)
-    tmp_j.write_text(json.dumps(info, indent=2) + "\n")
     os.replace(tmp_w, dest / f"{name}.safetensors")
-    os.replace(tmp_j, dest / f"{name}.json")
+    _write_atomic(dest / f"{name}.json", json.dumps(info, indent=2) + "\n")
     return dest / f"{name}.json"
 
 
