@@ -6,7 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, plan
+from edgesr.bench import harness
+from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, code_digest, plan
 from edgesr.cli import main
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
@@ -64,6 +65,21 @@ def test_exports_are_cached(report, weights, data_root):
                         data_root=str(data_root), input_size=(32, 32), min_runs=1, min_seconds=0, cache=out / "cache")
     bench(opts)
     assert [p.stat().st_mtime_ns for p in cached] == before
+
+
+def test_cache_key_follows_code_and_converters(tmp_path, monkeypatch, weights):
+    (tmp_path / "export").mkdir()
+    source = tmp_path / "export" / "onnx.py"
+    source.write_text("OPSET = 17\n")
+    before = code_digest(tmp_path, ("export",))
+    source.write_text("OPSET = 18\n")
+    assert code_digest(tmp_path, ("export",)) != before
+    # the installed converter versions are part of the key: an upgrade exports afresh
+    assert {"torch", "onnxruntime", "code"} <= set(harness.toolchain("onnx"))
+    opts = BenchOptions(model="espcn", scales=(2,), weights=str(weights["espcn"]), input_size=(32, 32))
+    key = harness._cache_key(opts, "onnx", "fp32", (2,))
+    monkeypatch.setattr(harness, "toolchain", lambda fmt: {"code": "0", "onnxruntime": "0.0"})
+    assert harness._cache_key(opts, "onnx", "fp32", (2,)) != key
 
 
 def test_plan_and_uninstalled_formats():

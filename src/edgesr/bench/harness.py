@@ -4,7 +4,9 @@ the others: its row says what failed."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -17,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgesr import __version__
+import edgesr
 from edgesr.data.datasets import ImageSet, find_images
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
@@ -94,6 +96,44 @@ def benchmark_images(dataset: str, data_root: str | None) -> tuple[ImageSet, str
         "scikit-image photos (no benchmark set found; not Set5)"
 
 
+# the parts of edgesr whose code decides what an exported artifact holds
+EXPORT_CODE = ("export", "models", "data")
+
+
+def code_digest(root: Path, folders: tuple[str, ...]) -> str:
+    """sha256 over the Python sources under ``root/folder`` (names and contents, in a fixed order)."""
+    h = hashlib.sha256()
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "-"
+
+
+@functools.lru_cache(maxsize=None)
+def toolchain(fmt: str) -> dict[str, str]:
+    """What an artifact depends on besides the bench options: edgesr's export code and the installed
+    versions of torch and of the format's converter packages (its pip extra). A change in any of
+    them exports afresh instead of reusing an artifact the current code would not write."""
+    packages = {"torch", CONVERTER[fmt].replace("_", "-")}
+    try:
+        requires = importlib.metadata.requires("edgesr") or []
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        requires = []
+    for req in requires:
+        name, _, marker = req.partition(";")
+        if f'extra == "{FORMATS[fmt].extra}"' in marker.replace("'", '"'):
+            packages.add(name.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip())
+    found = {name: _dist_version(name) for name in sorted(packages)}
+    return {"code": code_digest(Path(edgesr.__file__).parent, EXPORT_CODE)[:16], **found}
+
+
 def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> str:
     from edgesr.models.weights import shipped_weights
 
@@ -101,7 +141,7 @@ def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, 
     fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
     text = json.dumps({"model": opts.model, "weights": sha256(weights) if weights else None, "format": fmt,
                        "precision": precision, "scales": list(scales), "input": fixed,
-                       "calib": opts.calib_images, "edgesr": __version__}, sort_keys=True)
+                       "calib": opts.calib_images, "toolchain": toolchain(fmt)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
