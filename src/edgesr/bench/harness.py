@@ -10,6 +10,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,11 @@ def _dist_version(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
+def _export_code() -> str:
+    return code_digest(Path(edgesr.__file__).parent, EXPORT_CODE)[:16]
+
+
+@functools.lru_cache(maxsize=None)
 def toolchain(fmt: str) -> dict[str, str]:
     """What an artifact depends on besides the bench options: edgesr's export code and the installed
     versions of torch and of the format's converter packages (its pip extra). A change in any of
@@ -129,9 +135,8 @@ def toolchain(fmt: str) -> dict[str, str]:
     for req in requires:
         name, _, marker = req.partition(";")
         if f'extra == "{FORMATS[fmt].extra}"' in marker.replace("'", '"'):
-            packages.add(name.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip())
-    found = {name: _dist_version(name) for name in sorted(packages)}
-    return {"code": code_digest(Path(edgesr.__file__).parent, EXPORT_CODE)[:16], **found}
+            packages.add(re.match(r"[A-Za-z0-9._-]+", name.strip()).group())
+    return {"code": _export_code(), **{name: _dist_version(name) for name in sorted(packages)}}
 
 
 def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> str:
