@@ -43,6 +43,7 @@ def test_publish_counts_the_warm_start_chain(tmp_path, data_root):
                                       dest=dest, sets=("Set5",)).read_text())
     assert info["iterations"] == 170 and info["train_seconds"] == 6120.0
     assert [s["iterations"] for s in info["stages"]] == [100, 50, 20]
+    assert [s["run"] for s in info["stages"]][:2] == ["runs/a", "runs/b"]  # as the configs name them
     assert info["hardware"] == ["1 x CPU a", "1 x CPU b"]
     assert "| espcn_x3 | 1 x CPU a, 1 x CPU b | 170 (100 + 50 + 20 in 3 runs) | 1.70 h |" in results_table(dest)
     assert not list(dest.glob(".*part"))

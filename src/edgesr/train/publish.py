@@ -60,12 +60,13 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _stage(run: Path) -> dict:
-    """One training run's own share: iterations, seconds and hardware from its log."""
+def _stage(run: Path, label: str) -> dict:
+    """One training run's own share: iterations, seconds and hardware from its log. ``label`` names
+    the run as the configs do (a relative path), never as this machine's absolute one."""
     rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
     trained = [r for r in rows if "elapsed" in r]
     starts = [r for r in rows if r.get("event") == "start"]
-    return {"run": run.as_posix(), "iterations": trained[-1]["iteration"] if trained else 0,
+    return {"run": label, "iterations": trained[-1]["iteration"] if trained else 0,
             "train_seconds": trained[-1]["elapsed"] if trained else 0,
             "hardware": sorted({s.get("hardware") or f"{s['world_size']} x {s['device']}" for s in starts})}
 
@@ -87,10 +88,13 @@ def lineage(run: Path) -> list[dict]:
     names another run's weights continues that run's training, so its cost includes theirs."""
     stages, seen = [], set()
     current: Path | None = run
+    label = run.as_posix()
     while current is not None and current.resolve() not in seen:
         seen.add(current.resolve())
-        stages.insert(0, _stage(current))
-        current = _init_run(json.loads((current / "config.json").read_text()).get("init"), current)
+        stages.insert(0, _stage(current, label))
+        init = json.loads((current / "config.json").read_text()).get("init")
+        current = _init_run(init, current)
+        label = Path(init).parent.as_posix() if init else ""
     return stages
 
 
