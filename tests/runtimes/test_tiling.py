@@ -48,6 +48,16 @@ def test_small_image_is_padded():
     assert out.shape == (1, 1, 5, 7) and (out == 2).all()
 
 
+@pytest.mark.parametrize("pad, seen", [("edge", [4, 4, 4]), ("symmetric", [4, 3, 2]), ("constant", [0, 0, 0]),
+                                       ("reflect", [3, 2, 1])])
+def test_small_image_padding_mode(pad, seen):
+    """What the network sees past the border of an image smaller than a tile follows ``pad``."""
+    tiles = []
+    x = np.arange(5, dtype=np.float32).reshape(1, 1, 1, 5)
+    out = tiled_run(lambda a: tiles.append(a) or a, x, (1, 8), overlap=0, factor=1, pad=pad)
+    assert (out == x).all() and tiles[0][0, 0, 0, 5:].tolist() == seen
+
+
 def test_too_large_for_memory_is_refused_and_tiling_fits(monkeypatch):
     import edgesr.runtimes.base as base
     from edgesr.errors import EdgesrError

@@ -22,15 +22,18 @@ def _starts(length: int, tile: int, core: int) -> list[int]:
     return list(range(0, length, core)) if length > tile else [0]
 
 
-def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, factor: int) -> np.ndarray:
-    """Run ``run`` (NCHW -> NCHW, output ``factor`` times larger) over tiles of ``tile`` (H, W)."""
+def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, factor: int,
+              pad: str = "edge") -> np.ndarray:
+    """Run ``run`` (NCHW -> NCHW, output ``factor`` times larger) over tiles of ``tile`` (H, W).
+    An image smaller than a tile is padded up to it with numpy's ``pad`` mode (measured in
+    ``benchmarks/tile_padding.py``)."""
     n, c, h, w = x.shape
     th, tw = tile
     if 2 * overlap >= min(th, tw):
         raise ValueError(f"overlap {overlap} leaves no core in a {th}x{tw} tile")
     pad_h, pad_w = max(0, th - h), max(0, tw - w)
     if pad_h or pad_w:  # smaller than one tile: pad (the padded border is not bit-exact)
-        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+        x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode=pad)
     ph, pw = x.shape[2:]
     core_h, core_w = th - 2 * overlap, tw - 2 * overlap
     out = None
