@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from functools import partial
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -22,7 +21,6 @@ MODES = ("edge", "symmetric", "reflect", "constant")
 def main() -> None:
     import torch
 
-    import edgesr.runtimes.tiling as tiling
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
     from edgesr.models.weights import load_model
@@ -34,21 +32,18 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(2)
     images = find_images("Set5", args.data_root)
-    original, rows = tiling.tiled_run, []
-    try:
-        for scale in (2, 3, 4):
-            model = load_model("masrn", scale)
-            with TorchRunner(model, scale) as full:
-                reference = evaluate(lambda lr, s: full.infer(lr), images, scale).psnr
-            with TorchRunner(model, scale, tile=(args.tile, args.tile)) as tiled:
-                row = {"scale": scale, "tile": list(tiled.tile), "overlap": tiled.overlap, "full_frame": round(reference, 4)}
-                for mode in MODES:
-                    tiling.tiled_run = partial(original, pad=mode)
-                    row[mode] = round(evaluate(lambda lr, s: tiled.infer(lr), images, scale).psnr - reference, 4)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-    finally:
-        tiling.tiled_run = original
+    rows = []
+    for scale in (2, 3, 4):
+        model = load_model("masrn", scale)
+        with TorchRunner(model, scale) as full:
+            reference = evaluate(lambda lr, s: full.infer(lr), images, scale).psnr
+        with TorchRunner(model, scale, tile=(args.tile, args.tile)) as tiled:
+            row = {"scale": scale, "tile": list(tiled.tile), "overlap": tiled.overlap, "full_frame": round(reference, 4)}
+            for mode in MODES:
+                tiled.pad = mode
+                row[mode] = round(evaluate(lambda lr, s: tiled.infer(lr), images, scale).psnr - reference, 4)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "tile_padding.json"
     out.write_text(json.dumps({"model": "masrn (shipped)", "set": "Set5", "unit": "dB against full frame",

@@ -18,6 +18,7 @@ from edgesr.models.registry import ModelSpec
 
 class Runner:
     name = "base"
+    pad = "edge"  # how an input smaller than one tile is padded up to it (numpy pad mode)
 
     def __init__(self, spec: ModelSpec, scale: int, tile: tuple[int, int] | None = None, overlap: int = 0,
                  fixed: bool = False):
@@ -75,7 +76,8 @@ class Runner:
         if self.tile is not None and x.shape[2:] != tuple(self.tile):
             from edgesr.runtimes.tiling import tiled_run
 
-            out = tiled_run(self._run, x, self.tile, min(self.overlap, (min(self.tile) - 1) // 2), self.factor)
+            out = tiled_run(self._run, x, self.tile, min(self.overlap, (min(self.tile) - 1) // 2), self.factor,
+                            pad=self.pad)
         else:
             out = self._run(x)
         return np.asarray(out, dtype=np.float32)

@@ -25,8 +25,8 @@ def _starts(length: int, tile: int, core: int) -> list[int]:
 def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, factor: int,
               pad: str = "edge") -> np.ndarray:
     """Run ``run`` (NCHW -> NCHW, output ``factor`` times larger) over tiles of ``tile`` (H, W).
-    An image smaller than a tile is padded up to it with numpy's ``pad`` mode (measured in
-    ``benchmarks/tile_padding.py``)."""
+    An image smaller than a tile is padded up to it with numpy's ``pad`` mode (a runner's ``pad``;
+    the modes are measured in ``benchmarks/tile_padding.py``)."""
     n, c, h, w = x.shape
     th, tw = tile
     if 2 * overlap >= min(th, tw):
