@@ -194,6 +194,9 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     """Every planned (format, precision) at every scale, plus the baseline; returns the report dict."""
     import torch
 
+    from edgesr.devices.ondevice import cpu_info
+    from edgesr.export.api import _tool_versions
+
     from edgesr.models.registry import check_model_scale, get_spec
 
     spec = get_spec(opts.model)
@@ -237,7 +240,8 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
             rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote)
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
               "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
-              "device": profile.label, "device_kind": profile.kind, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}", "rows": rows}
+              "device": profile.label, "device_kind": profile.kind, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}",
+              "host_cpu": cpu_info(), "tools": _tool_versions(), "rows": rows}
     if remote:
         report["device_offers"] = remote.offers
     return report

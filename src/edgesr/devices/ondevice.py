@@ -118,10 +118,36 @@ class OnnxRuntime:
 RUNTIMES = {"tflite": TFLite, "onnx": OnnxRuntime}
 
 
+# CPU flags that change which integer kernels a runtime picks (and so what an INT8 model computes):
+# x86 without VNNI adds u8 x s8 products in pairs with 16-bit saturation; Arm's dot-product
+# instructions and x86's VNNI/AMX accumulate in 32 bits
+INTEGER_KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp", "i8mm",
+                        "sve")
+
+
+def cpu_info():
+    """The CPU's model and the flags in ``INTEGER_KERNEL_FLAGS`` it has, from /proc/cpuinfo
+    (Linux and Android); elsewhere the platform's processor string."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key in ("model name", "hardware", "cpu model") and value.strip():
+                    model = value.strip() if model in ("", platform.machine(), platform.processor()) else model
+                elif key in ("flags", "features"):
+                    flags.update(value.split())
+    except OSError:
+        pass
+    return {"model": model, "machine": platform.machine(),
+            "int_flags": [f for f in INTEGER_KERNEL_FLAGS if f in flags]}
+
+
 def probe():
-    """What this device offers: Python, machine, numpy and each runtime found (None where absent)."""
+    """What this device offers: Python, machine, CPU, numpy and each runtime found (None where absent)."""
     found = {"python": platform.python_version(), "machine": platform.machine(), "numpy": np.__version__,
-             "cpus": os.cpu_count()}
+             "cpus": os.cpu_count(), "cpu": cpu_info()}
     try:
         found["tflite"] = tflite_interpreter()[1]
     except RuntimeError:

@@ -23,12 +23,15 @@ from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.weights import load_model, shipped_weights
 from edgesr.runtimes.tiling import receptive_radius
 
-_TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxslim", "litert-torch", "ai-edge-quantizer",
-          "coremltools", "tensorrt")
+_TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim", "litert-torch",
+          "ai-edge-litert", "ai-edge-quantizer", "torchao", "coremltools", "tensorrt")
 
 
 def _tool_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    from edgesr.devices.ondevice import cpu_info  # standard library only
+
+    cpu = cpu_info()
+    versions = {"python": platform.python_version(), "cpu": cpu["model"], "cpu_int_flags": " ".join(cpu["int_flags"])}
     for name in _TOOLS:
         try:
             versions[name] = metadata.version(name)
@@ -127,6 +130,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=_tool_versions(),
         heads=heads, scale_input=scale_input,
+        quantization=row.int8_scheme if precision == "int8" else "",
     )
     write_manifest(artifact, manifest)
     if not check:

@@ -71,8 +71,13 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
         activations = quant.QuantType.QInt8 if symmetric else quant.QuantType.QUInt8
+        # uint8 activations x full-range int8 weights overflow the 16-bit pair sums of ONNX Runtime's
+        # x86 kernels on CPUs without VNNI (masrn lost 0.95-2.5 dB on Set5 there, 0.14-0.33 with
+        # VNNI); 7-bit weights cannot overflow them (2 * 255 * 63 < 2**15) and cost nothing
+        # measurable on Set5 (benchmarks/int8_cpus/)
         quant.quantize_static(str(pre), str(dst), Reader(), quant_format=quant.QuantFormat.QDQ, per_channel=True,
                               activation_type=activations, weight_type=quant.QuantType.QInt8,
+                              reduce_range=not symmetric,
                               calibrate_method=quant.CalibrationMethod.MinMax,
                               extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True})
 
