@@ -1,5 +1,5 @@
 # host: fp32 onnx per scale, quantized variants, Set5 LR inputs and HR Y
-import sys, numpy as np, torch, tempfile
+import os, sys, numpy as np, torch
 from pathlib import Path
 from edgesr.models.weights import load_model
 from edgesr.export.onnx import _to_onnx, INPUT
@@ -8,10 +8,9 @@ from edgesr.export.calibration import calibration_inputs
 from edgesr.data.datasets import find_images
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image
-from edgesr.data.color import to_y
 import onnxruntime.quantization as quant
 from onnxruntime.quantization.shape_inference import quant_pre_process
-import os; root = os.environ.get("EDGESR_DATA", "../../../shared/datasets")
+root = os.environ.get("EDGESR_DATA", "../../../shared/datasets")
 model = load_model("masrn", 2)
 schemes = {
  "u8s8": dict(activation_type=quant.QuantType.QUInt8, weight_type=quant.QuantType.QInt8, reduce_range=False, extra_options={"WeightSymmetric": True}),

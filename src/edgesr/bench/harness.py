@@ -195,8 +195,7 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     import torch
 
     from edgesr.devices.ondevice import cpu_info
-    from edgesr.export.api import _tool_versions
-
+    from edgesr.export.api import tool_versions
     from edgesr.models.registry import check_model_scale, get_spec
 
     spec = get_spec(opts.model)
@@ -241,7 +240,7 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
               "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
               "device": profile.label, "device_kind": profile.kind, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}",
-              "host_cpu": cpu_info(), "tools": _tool_versions(), "rows": rows}
+              "host_cpu": cpu_info(), "tools": tool_versions(), "rows": rows}
     if remote:
         report["device_offers"] = remote.offers
     return report

@@ -128,18 +128,19 @@ INTEGER_KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"
 def cpu_info():
     """The CPU's model and the flags in ``INTEGER_KERNEL_FLAGS`` it has, from /proc/cpuinfo
     (Linux and Android); elsewhere the platform's processor string."""
-    model, flags = platform.processor() or platform.machine(), set()
+    models, flags = [], set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 key, _, value = line.partition(":")
                 key = key.strip().lower()
                 if key in ("model name", "hardware", "cpu model") and value.strip():
-                    model = value.strip() if model in ("", platform.machine(), platform.processor()) else model
+                    models.append(value.strip())
                 elif key in ("flags", "features"):
                     flags.update(value.split())
     except OSError:
         pass
+    model = models[0] if models else platform.processor() or platform.machine()
     return {"model": model, "machine": platform.machine(),
             "int_flags": [f for f in INTEGER_KERNEL_FLAGS if f in flags]}
 

@@ -27,7 +27,7 @@ _TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnx
           "ai-edge-litert", "ai-edge-quantizer", "torchao", "coremltools", "tensorrt")
 
 
-def _tool_versions() -> dict[str, str]:
+def tool_versions() -> dict[str, str]:
     from edgesr.devices.ondevice import cpu_info  # standard library only
 
     cpu = cpu_info()
@@ -128,7 +128,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         receptive_radius=max(receptive_radius(network_for_scale(model, s), model.spec.channels, factor or s)
                              for s in scales),
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
-        weights_sha256=sha256(weights_path) if weights_path else None, tools=_tool_versions(),
+        weights_sha256=sha256(weights_path) if weights_path else None, tools=tool_versions(),
         heads=heads, scale_input=scale_input,
         quantization=row.int8_scheme if precision == "int8" else "",
     )
