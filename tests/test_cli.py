@@ -127,7 +127,7 @@ def test_export_and_eval_artifact(cli, tmp_path, weights, data_root):
     res = cli.invoke(main, ["export", "-m", "espcn", "-s", "2", "-f", "onnx", "-w", str(weights["espcn"]),
                             "-o", str(tmp_path), "--data-root", str(data_root)])
     assert res.exit_code == 0, res.output
-    assert "output vs PyTorch on Set5" in res.output
+    assert "on Set5: " in res.output and "dB PSNR against PyTorch" in res.output
     artifact = tmp_path / "espcn_x2_fp32_dynamic.onnx"
     res = cli.invoke(main, ["eval", "--artifact", str(artifact), "-d", "Set5", "--data-root", str(data_root)])
     assert res.exit_code == 0, res.output

@@ -115,19 +115,23 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
 @click.option("--format", "-f", "fmt", required=True, help="onnx, tflite, coreml or tensorrt (see README, Targets).")
 @click.option("--precision", "-p", default=None,
-              help="fp32, fp16 or int8 (coreml: also palette6), as the format allows [default: fp32; tensorrt fp16].")
+              help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: also "
+                   "palette6), as the format allows [default: fp32; tensorrt fp16].")
+@click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
+              help="int8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones (ptq); "
+                   "auto: qat where shipped.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--input-size", default=None, metavar="HxW[,HxW...]",
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
 @click.option("--profile", default=None, metavar="MIN,OPT,MAX",
               help="tensorrt: the optimization profile's input sizes, e.g. 16x16,256x256,1024x1024.")
 @click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
-@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8).")
+@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a16).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @_data_root_option
 def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
-               weights: Path | None, input_size: str | None, profile: str | None, dynamic: bool, calib_data: str,
+               quant: str, weights: Path | None, input_size: str | None, profile: str | None, dynamic: bool, calib_data: str,
                calib_images: int, out_dir: Path, data_root: Path | None) -> None:
     """Export a model to an artifact and its manifest (<artifact>.json)."""
     from edgesr.export.api import export_model
@@ -153,10 +157,15 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
         extra["profile"] = tuple(shapes)
     artifact = export_model(model_name, chosen, fmt, out_dir, precision=precision, weights=weights,
                             lr_size=sizes[0] if sizes and len(sizes) == 1 else sizes, calib_data=calib_data,
-                            calib_images=calib_images, data_root=str(data_root) if data_root else None, **extra)
-    check = read_manifest(artifact).check
+                            calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
+                            **extra)
+    manifest = read_manifest(artifact)
+    check = manifest.check
     psnr = check.get("psnr_vs_torch")
-    detail = f"output vs PyTorch on {check['dataset']}: {psnr:.2f} dB" if psnr is not None else check.get("skipped", "")
+    detail = (f"on {check['dataset']}: {check['dpsnr']:+.3f} dB PSNR against PyTorch, output {psnr:.2f} dB from PyTorch's"
+              if psnr is not None else check.get("skipped", ""))
+    if manifest.quant_method:
+        detail += f"; {manifest.quant_method.upper()} weights"
     click.echo(f"wrote {artifact} ({artifact_bytes(artifact) / 1e6:.2f} MB); {detail}")
 
 
@@ -227,7 +236,9 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
               help="Scales to bench; several scales of masrn share one artifact per format.")
 @click.option("--formats", default=None, metavar="onnx,tflite,...",
               help="Formats to bench [default: every format whose converter is installed].")
-@click.option("--precisions", default=None, metavar="fp32,fp16,int8", help="[default: every precision of each format]")
+@click.option("--precisions", default=None, metavar="fp32,fp16,int8,w8a16", help="[default: every precision of each format]")
+@click.option("--quant", default="auto", show_default=True, metavar="auto|ptq|qat[,...]",
+              help="int8/w8a16 rows from QAT or float (PTQ) weights; several give a row each (auto: QAT where shipped).")
 @click.option("--device", "device_name", default="local", show_default=True, metavar="local|PROFILE",
               help="Where the artifacts run: this machine, or a device profile (a name in ./devices, "
                    "$EDGESR_DEVICES or --devices-dir, or a .toml path).")
@@ -247,7 +258,7 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
 @_data_root_option
-def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, device_name: str,
+def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, quant: str, device_name: str,
               devices_dir: Path | None,
               dataset: str, input_size: str, weights: Path | None, min_runs: int, min_seconds: float, out_dir: Path,
               json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
@@ -262,6 +273,7 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
     opts = BenchOptions(model=model_name, scales=chosen, dataset=dataset,
                         formats=tuple(formats.split(",")) if formats else None,
                         precisions=tuple(precisions.split(",")) if precisions else None,
+                        quant=tuple(quant.split(",")),
                         data_root=str(data_root) if data_root else None,
                         input_size=_parse_size(input_size, "--input-size"),
                         weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds,

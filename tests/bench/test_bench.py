@@ -83,7 +83,13 @@ def test_cache_key_follows_code_and_converters(tmp_path, monkeypatch, weights):
 
 
 def test_plan_and_uninstalled_formats():
-    assert ("coreml", "palette6") in plan(BenchOptions())
+    assert ("coreml", "palette6", "") in plan(BenchOptions())
+    # quantized precisions get a row per method asked for; float ones one row
+    rows = plan(BenchOptions(formats=("onnx",), quant=("ptq", "qat")))
+    assert rows == [("onnx", "fp32", ""), ("onnx", "fp16", ""), ("onnx", "int8", "ptq"), ("onnx", "int8", "qat"),
+                    ("onnx", "w8a16", "ptq"), ("onnx", "w8a16", "qat")]
+    with pytest.raises(Exception, match="unknown quantization method"):
+        plan(BenchOptions(quant=("gptq",)))
     with pytest.raises(Exception, match="unknown format"):
         plan(BenchOptions(formats=("nope",)))
     assert NOT_INSTALLED == "not installed"

@@ -27,12 +27,10 @@ from edgesr.data.io import read_image, write_image
 from edgesr.devices.profiles import load_profile
 from edgesr.errors import DataError, EdgesrError
 from edgesr.evaluation.evaluate import score_image
-from edgesr.export.formats import FORMATS
+from edgesr.export.formats import FORMATS, LOSS_BOUND_DB
 from edgesr.export.manifest import artifact_bytes, read_manifest, sha256
 from edgesr.inference import SRImage
 
-# dPSNR against the baseline beyond which an artifact fails validation, by precision
-TOLERANCE_DB = {"fp32": 0.02, "fp16": 0.05, "int8": 0.3, "palette6": 0.5}
 # the module whose presence means a format's converter is installed
 CONVERTER = {"onnx": "onnxruntime", "tflite": "litert_torch", "coreml": "coremltools", "tensorrt": "tensorrt"}
 PASSED, FAILED_VALIDATION, EXPORT_FAILED, NOT_RUN, NOT_INSTALLED = (
@@ -45,6 +43,8 @@ class BenchOptions:
     scales: tuple[int, ...] = (4,)
     formats: tuple[str, ...] | None = None  # None: every format whose converter is installed
     precisions: tuple[str, ...] | None = None
+    # for int8 and w8a16: the weights to quantize, each giving its own rows (auto: QAT where shipped)
+    quant: tuple[str, ...] = ("auto",)
     dataset: str = "Set5"
     data_root: str | None = None
     input_size: tuple[int, int] = (256, 256)  # LR input of the latency runs (and fixed-shape exports)
@@ -63,8 +63,15 @@ def _installed(fmt: str) -> bool:
     return importlib.util.find_spec(CONVERTER[fmt]) is not None
 
 
-def plan(opts: BenchOptions) -> list[tuple[str, str]]:
-    """(format, precision) pairs to bench: every precision of the chosen (or installed) formats."""
+def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
+    """(format, precision, quantization method) to bench: every precision of the chosen (or installed)
+    formats, the quantized ones once per method of ``opts.quant`` ("" for float precisions)."""
+    from edgesr.export.api import QUANT_METHODS
+    from edgesr.export.formats import CALIBRATED
+
+    for method in opts.quant:
+        if method not in QUANT_METHODS:
+            raise EdgesrError(f"unknown quantization method {method!r}; known: {', '.join(QUANT_METHODS)}")
     for name in opts.formats or ():
         if name not in FORMATS:
             raise EdgesrError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}")
@@ -72,7 +79,8 @@ def plan(opts: BenchOptions) -> list[tuple[str, str]]:
     for name, row in FORMATS.items():
         if opts.formats is not None and name not in opts.formats:
             continue
-        pairs += [(name, p) for p in row.precisions if opts.precisions is None or p in opts.precisions]
+        pairs += [(name, p, q) for p in row.precisions if opts.precisions is None or p in opts.precisions
+                  for q in (opts.quant if p in CALIBRATED else ("",))]
     if not pairs:
         raise EdgesrError("no format takes the precisions asked for; see README, Targets")
     return pairs
@@ -139,22 +147,22 @@ def toolchain(fmt: str) -> dict[str, str]:
     return {"code": _export_code(), **{name: _dist_version(name) for name in sorted(packages)}}
 
 
-def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> str:
+def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...], quant: str = "") -> str:
     from edgesr.models.weights import shipped_weights
 
     weights = opts.weights or shipped_weights(opts.model, scales[0])
     fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
     text = json.dumps({"model": opts.model, "weights": sha256(weights) if weights else None, "format": fmt,
                        "precision": precision, "scales": list(scales), "input": fixed,
-                       "calib": opts.calib_images, "toolchain": toolchain(fmt)}, sort_keys=True)
+                       "calib": opts.calib_images, "toolchain": toolchain(fmt), "quant": quant}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def export_cached(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...]) -> Path:
+def export_cached(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...], quant: str = "") -> Path:
     """The artifact for these options, exported once and reused while weights and options match."""
     from edgesr.export.api import export_model
 
-    folder = opts.cache / _cache_key(opts, fmt, precision, scales)
+    folder = opts.cache / _cache_key(opts, fmt, precision, scales, quant)
     for candidate in folder.glob(f"*{FORMATS[fmt].suffix}") if folder.is_dir() else ():
         try:
             read_manifest(candidate)
@@ -164,7 +172,7 @@ def export_cached(opts: BenchOptions, fmt: str, precision: str, scales: tuple[in
     lr_size = None if FORMATS[fmt].dynamic else opts.input_size
     return export_model(opts.model, scales if len(scales) > 1 else scales[0], fmt, folder, precision=precision,
                         weights=opts.weights, lr_size=lr_size, calib_images=opts.calib_images,
-                        data_root=opts.data_root, check=False)
+                        data_root=opts.data_root, check=False, quant=quant or "auto")
 
 
 def run_worker(request: dict, workdir: Path) -> dict:
@@ -235,8 +243,9 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
             psnr, ssim = _score(out, hrs[s], s)
             baseline[s] = {**res, "psnr": psnr, "ssim": ssim}
             rows.append(_row("pytorch", "fp32", s, PASSED, "", None, baseline[s], baseline[s], device))
-        for fmt, precision in plan(opts):
-            rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote)
+        for fmt, precision, quant in plan(opts):
+            rows += _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote,
+                                  quant)
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label,
               "baseline": f"PyTorch FP32 on {'the desktop GPU (' + torch.cuda.get_device_name() + ')' if device == 'cuda' else 'this CPU'}",
               "device": profile.label, "device_kind": profile.kind, "input_size": f"{opts.input_size[0]}x{opts.input_size[1]}",
@@ -275,7 +284,18 @@ def _run_artifact(remote, artifact, fmt, scale, lr_dir, out, timing, tmp) -> dic
                        "out_dir": str(out), **timing}, tmp)
 
 
-def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote=None) -> list[dict]:
+def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote=None,
+                  quant: str = "") -> list[dict]:
+    rows = _bench_rows(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote, quant)
+    for row in rows:  # the method the artifact was made with (auto resolved), else the one asked for
+        method = quant
+        if row["artifact"]:
+            method = read_manifest(Path(row["artifact"])).quant_method or quant
+        row["quant"] = "" if method == "auto" and not row["artifact"] else method
+    return rows
+
+
+def _bench_rows(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, device, log, remote, quant) -> list[dict]:
     row_fmt = FORMATS[fmt]
     if opts.formats is None and not _installed(fmt):
         if fmt == "tensorrt":
@@ -287,9 +307,9 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
     groups = [tuple(opts.scales)] if shared else [(s,) for s in opts.scales]
     rows = []
     for group in groups:
-        log(f"{fmt} {precision} x{'/'.join(map(str, group))}: export")
+        log(f"{fmt} {precision}{' ' + quant if quant else ''} x{'/'.join(map(str, group))}: export")
         try:
-            artifact = export_cached(opts, fmt, precision, group)
+            artifact = export_cached(opts, fmt, precision, group, quant)
         except Exception as exc:  # any converter failure becomes this row's status
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             rows += [_row(fmt, precision, s, EXPORT_FAILED, reason, None, None, baseline[s], device) for s in group]
@@ -306,7 +326,7 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
                 rows.append(_row(fmt, precision, s, NOT_RUN, why, size, None, baseline[s], device, artifact))
                 continue
             log(f"{fmt} {precision} x{s}: run" + (f" on {remote.transport.profile.name}" if remote else ""))
-            out = tmp / f"{fmt}_{precision}_x{s}"
+            out = tmp / f"{fmt}_{precision}_{quant}_x{s}"
             res = _run_artifact(remote, artifact, fmt, s, lr_dirs[s], out, timing, tmp)
             if not res.get("ok"):
                 rows.append(_row(fmt, precision, s, FAILED_VALIDATION, res.get("error", ""), size, None,
@@ -315,7 +335,7 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
             psnr, ssim = _score(out, hrs[s], s)
             measured = {**res, "psnr": psnr, "ssim": ssim}
             dpsnr = psnr - baseline[s]["psnr"]
-            tolerance = TOLERANCE_DB.get(precision, 0.5)
+            tolerance = LOSS_BOUND_DB.get(precision, 0.5)
             status, reason = PASSED, ""
             if dpsnr < -tolerance:
                 status, reason = FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {precision}"
@@ -328,7 +348,7 @@ def _bench_format(opts, fmt, precision, lr_dirs, hrs, baseline, timing, tmp, dev
 
 
 def _row(fmt, precision, scale, status, reason, size_mb, measured, base, device, artifact=None) -> dict:
-    row = {"format": fmt, "precision": precision, "scale": scale, "status": status, "reason": reason,
+    row = {"format": fmt, "precision": precision, "quant": "", "scale": scale, "status": status, "reason": reason,
            "size_mb": size_mb, "artifact": str(artifact) if artifact else None, "psnr": None, "ssim": None,
            "dpsnr": None, "latency_ms": None, "p90_ms": None, "fps": None, "load_ms": None,
            "peak_rss_mb": None, "peak_gpu_mb": None, "latency_vs_pytorch": None,

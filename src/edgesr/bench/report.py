@@ -10,7 +10,7 @@ import math
 import os
 from pathlib import Path
 
-COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("scale", "scale", "x{}"),
+COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant", "weights", "{}"), ("scale", "scale", "x{}"),
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
            ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
            ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "latency / PyTorch", "{:.2f}"),

@@ -6,17 +6,26 @@ from __future__ import annotations
 from edgesr.data.datasets import ImageSet
 from edgesr.data.degrade import check_scale, degrade
 from edgesr.data.io import read_image
-from edgesr.evaluation.evaluate import EvalResult, ImageScore, Upscaler
+from edgesr.evaluation.evaluate import EvalResult, ImageScore, Upscaler, score_image
 from edgesr.evaluation.metrics import psnr_y, shave_pair, ssim_y
 
 
 def compare_upscalers(candidate: Upscaler, reference: Upscaler, images: ImageSet, scale: int,
                       name: str = "") -> EvalResult:
     """Score ``candidate``'s output against ``reference``'s on every image (shave = scale)."""
+    return compare_with_truth(candidate, reference, images, scale, name)[0]
+
+
+def compare_with_truth(candidate: Upscaler, reference: Upscaler, images: ImageSet, scale: int,
+                       name: str = "") -> tuple[EvalResult, float]:
+    """``compare_upscalers``'s result, and the candidate's dPSNR against the HR images: its PSNR on
+    the set minus the reference's (negative when it is worse), from the same outputs."""
     scale = check_scale(scale)
-    scores = []
+    scores, delta = [], 0.0
     for path in images.files:
-        lr, _ = degrade(read_image(path), scale)
-        y_c, y_r = shave_pair(candidate(lr, scale).y, reference(lr, scale).y, scale)
+        lr, hr = degrade(read_image(path), scale)
+        out_c, out_r = candidate(lr, scale), reference(lr, scale)
+        y_c, y_r = shave_pair(out_c.y, out_r.y, scale)
         scores.append(ImageScore(path.stem, psnr_y(y_c, y_r), ssim_y(y_c, y_r)))
-    return EvalResult(name, images.name, scale, tuple(scores))
+        delta += score_image(out_c, hr, scale)[0] - score_image(out_r, hr, scale)[0]
+    return EvalResult(name, images.name, scale, tuple(scores)), delta / max(1, len(scores))

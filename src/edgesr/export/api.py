@@ -4,6 +4,7 @@ export-time check (PSNR of the artifact's output against PyTorch's on real image
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import platform
 from importlib import metadata
@@ -12,15 +13,15 @@ from typing import Sequence
 
 from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError
-from edgesr.evaluation.compare import compare_upscalers
+from edgesr.evaluation.compare import compare_with_truth
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
-from edgesr.export.formats import DEFAULT_FIXED_SIZE, check_precision, get_format
+from edgesr.export.formats import CALIBRATED, DEFAULT_FIXED_SIZE, LOSS_BOUND_DB, check_precision, get_format
 from edgesr.export.manifest import Manifest, sha256, write_manifest
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import check_model_scale, get_spec
 from edgesr.models.profile import activation_bytes_per_pixel
-from edgesr.models.weights import load_model, shipped_weights
+from edgesr.models.weights import is_qat, load_model, shipped_weights
 from edgesr.runtimes.tiling import receptive_radius
 
 _TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim", "litert-torch",
@@ -41,8 +42,8 @@ def tool_versions() -> dict[str, str]:
 
 
 def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_root: str | None) -> dict:
-    """PSNR/SSIM of the artifact's output against PyTorch's, per scale; the top-level numbers are
-    the worst scale's."""
+    """PSNR/SSIM of the artifact's output against PyTorch's and its dPSNR against the HR images
+    (artifact minus PyTorch), per scale; the top-level numbers are the worst scale's."""
     from edgesr.runtimes.registry import open_runner
 
     try:
@@ -52,9 +53,9 @@ def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_
     per_scale = {}
     for scale in scales:
         with open_runner(artifact, scale) as runner:
-            r = compare_upscalers(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale)
-        per_scale[f"x{scale}"] = {"psnr_vs_torch": r.psnr, "ssim_vs_torch": r.ssim}
-    worst = min(per_scale.values(), key=lambda v: v["psnr_vs_torch"])
+            r, loss = compare_with_truth(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale)
+        per_scale[f"x{scale}"] = {"psnr_vs_torch": r.psnr, "ssim_vs_torch": r.ssim, "dpsnr": loss}
+    worst = min(per_scale.values(), key=lambda v: v["dpsnr"])
     check = {"dataset": images.name, **worst, "images": len(images)}
     if len(scales) > 1:
         check["per_scale"] = per_scale
@@ -65,12 +66,17 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                  precision: str | None = None, weights: str | os.PathLike | None = None,
                  lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
                  calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
-                 profile: tuple | None = None, check: bool = True) -> Path:
+                 profile: tuple | None = None, check: bool = True, quant: str = "auto") -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
 
     ``scale`` is one scale, or several for a multi-scale model: then ONE artifact holds the shared
     parts once and every scale's head, chosen at run time. ``lr_size`` (H, W of the LR image) fixes
     the input shape; ``None`` asks for dynamic H and W, which formats that cannot do refuse.
+
+    ``quant`` chooses the weights a quantized precision starts from: ``qat`` the shipped
+    quantization-aware weights, ``ptq`` the float ones (post-training quantization), ``auto`` the
+    QAT ones where they are shipped. With ``check``, an artifact scoring more than the precision's
+    ``LOSS_BOUND_DB`` below PyTorch on ``check_set`` is removed and the export fails.
     """
     scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
     if not scales:
@@ -93,10 +99,11 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     if profile is not None and fmt != "tensorrt":
         raise ExportError("an optimization profile is for tensorrt exports only")
     lr_size = sizes[0] if sizes else None
+    weights, method = _choose_weights(model_name, spec, scales[0], precision, weights, quant)
     model = load_model(model_name, scales[0], weights)
     weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
     calibration = {}
-    if precision == "int8":  # the calibration images split between the scales
+    if precision in CALIBRATED:  # the calibration images split between the scales
         count = max(1, calib_images // len(scales))
         calibration = {s: calibration_inputs(model, s, calib_data, count, lr_size or (64, 64), data_root)
                        for s in scales}
@@ -130,7 +137,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=tool_versions(),
         heads=heads, scale_input=scale_input,
-        quantization=row.int8_scheme if precision == "int8" else "",
+        quantization=row.scheme(precision), quant_method=method,
     )
     write_manifest(artifact, manifest)
     if not check:
@@ -147,4 +154,37 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                             "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
                                           for k, v in package["functions"].items()}}
     write_manifest(artifact, Manifest(**{**manifest.__dict__, "check": outcome}))
+    bound = LOSS_BOUND_DB.get(precision)
+    if bound is not None and outcome.get("dpsnr", 0.0) < -bound:
+        from edgesr.export.manifest import manifest_path
+
+        for path in (artifact, manifest_path(artifact)):
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        hint = ("" if precision not in CALIBRATED else
+                "; try --quant qat (weights trained for it), -p w8a16, or more --calib-images" if method == "ptq" else
+                "; try -p w8a16 or more --calib-images")
+        raise ExportError(f"{fmt} {precision} {model_name} x{tag} scored {outcome['dpsnr']:+.3f} dB against PyTorch on "
+                          f"{outcome['dataset']}, beyond the {precision} bound of -{bound} dB; nothing was written{hint}")
     return artifact
+
+
+QUANT_METHODS = ("auto", "ptq", "qat")
+
+
+def _choose_weights(model_name: str, spec, scale: int, precision: str, weights, quant: str):
+    """The weights file to load (None: the shipped float weights) and the quantization method it means."""
+    if quant not in QUANT_METHODS:
+        raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
+    if precision not in CALIBRATED:
+        if quant == "qat":
+            raise ExportError(f"--quant qat is for quantized precisions ({', '.join(CALIBRATED)}), not {precision}")
+        return weights, ""
+    if weights is not None:  # the user's file: its metadata says whether a QAT run saved it
+        return weights, "qat" if quant == "qat" or (quant == "auto" and is_qat(weights)) else "ptq"
+    if quant == "ptq":
+        return None, "ptq"
+    qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True)
+    if qat is None and quant == "qat":
+        raise ExportError(f"no quantization-aware weights are shipped for {model_name}; train them with a qat: "
+                          "section in the training config and pass --weights, or use --quant ptq")
+    return (qat, "qat") if qat is not None else (None, "ptq")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from edgesr.errors import ExportError
@@ -24,7 +24,8 @@ class ExportFormat:
     shared: str | None = None  # "module:function" writing one artifact for several scales (shared trunk)
     enumerated: bool = False  # a fixed-shape format that can hold several input sizes
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
-    int8_scheme: str = ""  # what its INT8 artifacts compute in, and what that assumes (written to the manifest)
+    # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
+    schemes: dict[str, str] = field(default_factory=dict)
 
     def exporter(self, shared: bool = False) -> Callable:
         target = self.shared if shared else self.function
@@ -32,6 +33,9 @@ class ExportFormat:
             raise ExportError(f"{self.name} cannot hold several scales in one artifact: {self.shared_note}")
         module, func = target.split(":")
         return getattr(importlib.import_module(module), func)
+
+    def scheme(self, precision: str) -> str:
+        return self.schemes.get(precision, "")
 
     @property
     def runs_here(self) -> bool:
@@ -42,32 +46,46 @@ FORMATS: dict[str, ExportFormat] = {
     f.name: f
     for f in (
         ExportFormat("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx",
-                     ("fp32", "fp16", "int8"), runtime="onnxruntime", dynamic=True,
+                     ("fp32", "fp16", "int8", "w8a16"), runtime="onnxruntime", dynamic=True,
                      shared="edgesr.export.onnx:export_onnx_shared",
-                     int8_scheme="QDQ; activations uint8 asymmetric per tensor (min/max); weights int8 symmetric "
+                     schemes={"int8": "QDQ; activations uint8 asymmetric per tensor (min/max); weights int8 symmetric "
                                  "per channel in 7 bits (reduce_range), so that x86 CPUs without VNNI, whose u8 x s8 "
                                  "kernels add pairs of products with 16-bit saturation, compute what VNNI and Arm "
-                                 "CPUs compute"),
+                                 "CPUs compute",
+                              "w8a16": "QDQ (opset 21); activations uint16 asymmetric per tensor (min/max); weights "
+                                       "int8 symmetric per channel (8 bits). ONNX Runtime's CPU provider has no 16-bit "
+                                       "convolution: it dequantizes and runs float kernels (the numbers of an NPU's "
+                                       "W8A16, not its speed)"}),
         ExportFormat("tflite", ".tflite", "edgesr.export.tflite:export_tflite", "tflite",
-                     ("fp32", "fp16", "int8"), runtime="litert", dynamic=False,
+                     ("fp32", "fp16", "int8", "w8a16"), runtime="litert", dynamic=False,
                      shared="edgesr.export.tflite:export_tflite_shared",
-                     int8_scheme="full integer; activations and image I/O int8 asymmetric per tensor (min/max, "
+                     schemes={"int8": "full integer; activations and image I/O int8 asymmetric per tensor (min/max, "
                                  "image range pinned to [0, 1]); weights int8 symmetric per channel (8 bits); "
-                                 "XNNPACK accumulates in 32 bits on x86 and Arm"),
+                                 "XNNPACK accumulates in 32 bits on x86 and Arm",
+                              "w8a16": "full integer 16x8; activations and image I/O int16 symmetric per tensor "
+                                       "(min/max, image range pinned to [0, 1]); weights int8 symmetric per channel. "
+                                       "LiteRT's CPU kernels for 16x8 are reference kernels, not XNNPACK: the numbers "
+                                       "of an NPU's W8A16, not its speed"}),
         ExportFormat("coreml", ".mlpackage", "edgesr.export.coreml:export_coreml", "coreml",
                      ("fp32", "fp16", "int8", "palette6"), runtime="coreml", dynamic=False, host_os=("darwin",),
                      shared="edgesr.export.coreml:export_coreml_shared", enumerated=True,
-                     int8_scheme="weights only: int8 symmetric per channel, dequantized on load; activations "
-                                 "stay float16/float32"),
+                     schemes={"int8": "weights only: int8 symmetric per channel, dequantized on load; "
+                                      "activations stay float16/float32"}),
         ExportFormat("tensorrt", ".engine", "edgesr.export.tensorrt:export_tensorrt", "tensorrt",
                      ("fp16", "int8"), runtime="tensorrt", dynamic=True, needs_gpu=True,
-                     int8_scheme="explicit quantization from an ONNX QDQ graph; activations and weights int8 "
-                                 "symmetric (zero point 0), weights per channel",
+                     schemes={"int8": "explicit quantization from an ONNX QDQ graph; activations and weights "
+                                      "int8 symmetric (zero point 0), weights per channel"},
                      shared_note="a TensorRT If needs equal output shapes in both branches, and each scale's "
                                  "output has its own shape; export one engine per scale"),
     )
 }
 
+
+# precisions whose export quantizes activations, so it needs calibration images
+CALIBRATED = ("int8", "w8a16")
+# how far below PyTorch FP32 (dPSNR on the check set, dB) an artifact may score: beyond it an export
+# fails and leaves nothing behind, and edgesr bench marks the row "failed validation"
+LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "w8a16": 0.05, "int8": 0.3, "palette6": 0.5}
 
 DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
 

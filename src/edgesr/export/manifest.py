@@ -61,7 +61,8 @@ class Manifest:
     check: dict[str, Any] = field(default_factory=dict)
     heads: tuple[Head, ...] = ()  # shared-trunk artifacts: one per scale (input/output are the first's)
     scale_input: str | None = None  # the int64 scalar input that chooses the scale, where there is one
-    quantization: str = ""  # INT8: the integer scheme and what it assumes of the CPU that runs it
+    quantization: str = ""  # INT8 / W8A16: the integer scheme and what it assumes of the CPU that runs it
+    quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     version: int = MANIFEST_VERSION
 
     def head(self, scale: int) -> Head:

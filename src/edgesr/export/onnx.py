@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -14,8 +15,10 @@ from torch import nn
 from edgesr._deps import require
 from edgesr.export.common import atomic_output, network_for_scale
 from edgesr.export.manifest import Head, TensorSpec
+from edgesr.export.ranges import merge, onnx_ranges, range_points
 
 INPUT, OUTPUT, SCALE = "input", "output", "scale"
+_ACTIVATION_BITS = {"int8": 8, "w8a16": 16}
 
 
 def _to_onnx(net: nn.Module, channels: int, size: tuple[int, int] | None, path: Path) -> None:
@@ -53,10 +56,14 @@ def _to_fp16(path: Path) -> None:
 
 
 def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[str, np.ndarray]],
-              symmetric: bool = False) -> None:
-    """Static QDQ INT8; ``calibration`` holds input arrays, or feeds (name -> array) for several inputs.
-    Activations are asymmetric uint8 (best on CPU), or with ``symmetric`` int8 with zero points of 0
-    (what TensorRT takes)."""
+              symmetric: bool = False, activation_bits: int = 8,
+              ranges: Callable[[Path], dict[str, tuple[float, float]]] | None = None) -> None:
+    """Static QDQ with int8 weights; ``calibration`` holds input arrays, or feeds (name -> array) for
+    several inputs. Activations are asymmetric uint8 (best on CPU), or with ``symmetric`` int8 with
+    zero points of 0 (what TensorRT takes), or with ``activation_bits`` 16 uint16 (W8A16; the graph
+    moves to opset 21, the first with 16-bit QuantizeLinear). ``ranges`` gives the activation ranges
+    edgesr computed (``edgesr.export.ranges``) for the tensors of the pre-processed graph it is
+    handed; the calibration's min/max stays for the others."""
     quant = require("onnxruntime.quantization", "onnx", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -70,16 +77,21 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+                     for name, (lo, hi) in (ranges(pre) if ranges else {}).items()}
         activations = quant.QuantType.QInt8 if symmetric else quant.QuantType.QUInt8
+        if activation_bits == 16:
+            activations = quant.QuantType.QUInt16
         # uint8 activations x full-range int8 weights overflow the 16-bit pair sums of ONNX Runtime's
         # x86 kernels on CPUs without VNNI (masrn lost 0.95-2.5 dB on Set5 there, 0.14-0.33 with
         # VNNI); 7-bit weights cannot overflow them (2 * 255 * 63 < 2**15) and cost nothing
         # measurable on Set5 (benchmarks/int8_cpus/)
         quant.quantize_static(str(pre), str(dst), Reader(), quant_format=quant.QuantFormat.QDQ, per_channel=True,
                               activation_type=activations, weight_type=quant.QuantType.QInt8,
-                              reduce_range=not symmetric,
+                              reduce_range=not symmetric and activation_bits == 8,
                               calibrate_method=quant.CalibrationMethod.MinMax,
-                              extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True})
+                              extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True,
+                                             **({"TensorQuantOverrides": overrides} if overrides else {})})
 
 
 def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
@@ -90,13 +102,17 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
     net = network_for_scale(model, scale)
     channels = model.spec.channels
     with atomic_output(out) as tmp:
-        if precision == "int8":
+        if precision in ("int8", "w8a16"):
             if not calibration:
-                raise ValueError("int8 export needs calibration inputs")
+                raise ValueError(f"{precision} export needs calibration inputs")
             with tempfile.TemporaryDirectory() as d:
                 fp32 = Path(d) / "fp32.onnx"
                 _to_onnx(net, channels, input_size, fp32)
-                _quantize(fp32, tmp, calibration, symmetric)
+                ranges = None
+                if precision == "int8":  # W8A16's 65536 levels need no clipping: min/max
+                    points = range_points(model, scale, calibration)
+                    ranges = lambda pre: onnx_ranges(pre, {INPUT: calibration[0]}, points)  # noqa: E731
+                _quantize(fp32, tmp, calibration, symmetric, _ACTIVATION_BITS[precision], ranges)
         elif precision == "fp16":
             _to_onnx(net, channels, input_size, tmp)
             _to_fp16(tmp)
@@ -215,14 +231,39 @@ def _shared_calibration(model: nn.Module, calibration: dict[int, list[np.ndarray
     return feeds
 
 
+def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], scales: tuple[int, ...]) -> dict:
+    """Per part, a function giving its tensors' ranges: each scale's rounding points probed with
+    that scale's first calibration input; the trunk and the tail, which every scale runs, take the
+    union of the scales' ranges."""
+    probes = {}
+    for s in scales:
+        x = torch.as_tensor(calibration[s][0])
+        with torch.no_grad():
+            feats = model.trunk(x)
+            up, base = model.branch(x, feats, s)
+        probes[s] = (range_points(model, s, calibration[s]), x.numpy(), feats.numpy(), up.numpy(), base.numpy())
+
+    def trunk(pre):
+        return merge([onnx_ranges(pre, {INPUT: x}, pts) for pts, x, *_ in probes.values()])
+
+    def tail(pre):
+        return merge([onnx_ranges(pre, {_UPSCALED: up, _BASE: base}, pts) for pts, _, _, up, base in probes.values()])
+
+    def branch(s):
+        pts, x, feats, _, _ = probes[s]
+        return lambda pre: onnx_ranges(pre, {INPUT: x, _FEATURES: feats}, pts)
+
+    return {"trunk": trunk, "tail": tail, **{f"x{s}": branch(s) for s in scales}}
+
+
 def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                        input_size: tuple[int, int] | None = None,
                        calibration: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
     """Write a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an int64
     scalar). Returns the heads and the name of the scale input."""
     onnx = require("onnx", "onnx")
-    if precision == "int8" and not calibration:
-        raise ValueError("int8 export needs calibration inputs")
+    if precision in _ACTIVATION_BITS and not calibration:
+        raise ValueError(f"{precision} export needs calibration inputs")
     model = model.eval()
     channels = model.spec.channels
     x = torch.rand(1, channels, *(input_size or (64, 64)))
@@ -235,14 +276,16 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
                           input_size is None)
     # the tail sees a different size per scale: dynamic even when the input size is fixed
     parts["tail"] = (_Part(model, "tail"), outs[scales[0]], [_UPSCALED, _BASE], [OUTPUT], True)
-    feeds = _shared_calibration(model, calibration) if precision == "int8" else {}
+    feeds = _shared_calibration(model, calibration) if precision in _ACTIVATION_BITS else {}
+    ranges = _shared_ranges(model, calibration, scales) if precision == "int8" else {}
     with atomic_output(out) as tmp, tempfile.TemporaryDirectory() as d:
         protos = {}
         for key, (net, samples, ins, outs_, dynamic) in parts.items():
             path = Path(d) / f"{key}.onnx"
             _export_graph(net, samples, ins, outs_, dynamic, path)
-            if precision == "int8":
-                _quantize(path, path.with_suffix(".q.onnx"), feeds[key])
+            if precision in _ACTIVATION_BITS:
+                _quantize(path, path.with_suffix(".q.onnx"), feeds[key], activation_bits=_ACTIVATION_BITS[precision],
+                          ranges=ranges.get(key))
                 path = path.with_suffix(".q.onnx")
             protos[key] = onnx.load(str(path))
         joined = _assemble(protos["trunk"], {s: protos[f"x{s}"] for s in scales}, protos["tail"], tuple(scales))

@@ -20,6 +20,9 @@ from edgesr._deps import require
 from edgesr.errors import ExportError
 from edgesr.export.common import atomic_output, network_for_scale
 from edgesr.export.manifest import VALUE_RANGE, Head, TensorSpec
+from edgesr.export.ranges import merge, range_points, tflite_ranges
+
+_IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
 
 
 def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], path: Path) -> None:
@@ -39,9 +42,13 @@ def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], p
     edge.export(str(path))
 
 
-def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[np.ndarray]] | None) -> None:
-    """FP16 weights, or full-integer INT8 calibrated on every signature (``calibration`` maps each
-    signature's key, or "" for the only one, to its NCHW inputs)."""
+def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[np.ndarray]] | None,
+              points: dict[str, list] | None = None) -> None:
+    """FP16 weights, or full-integer INT8 (or W8A16: int16 activations) calibrated on every signature
+    (``calibration`` maps each signature's key, or "" for the only one, to its NCHW inputs). INT8
+    takes the activation ranges edgesr computed (``points``, by the same keys: see
+    ``edgesr.export.ranges``) for the tensors they match; tensors that share a name across
+    signatures (a shared trunk) get the union of their ranges, so their quantization agrees."""
     require("ai_edge_quantizer", "tflite", "ai-edge-quantizer")
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import qtyping, quantizer, recipe, recipe_manager
@@ -55,13 +62,21 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
         qt.load_quantization_recipe(manager.get_quantization_recipe())
         result = qt.quantize()
     else:
-        qt.load_quantization_recipe(recipe.static_wi8_ai8())
+        qt.load_quantization_recipe(recipe.static_wi8_ai16() if precision == "w8a16" else recipe.static_wi8_ai8())
         signatures = Interpreter(model_path=str(src)).get_signature_list()
         data = {}
         for key, io in signatures.items():
             xs = calibration[key] if key in calibration else calibration[""]
             data[key] = [{io["inputs"][0]: x.transpose(0, 2, 3, 1).astype(np.float32)} for x in xs]
-        result = qt.quantize(_min_max_ranges(qt, data, _io_tensor_names(src)))
+        ranges = _min_max_ranges(qt, data, _io_tensor_names(src))
+        if points:
+            tables = [tflite_ranges(src, key, (calibration.get(key) or calibration[""])[0], points.get(key) or points[""])
+                      for key in signatures]
+            for name, (lo, hi) in merge(tables).items():
+                if name in ranges:
+                    ranges[name] = {**ranges[name], "min": np.full_like(ranges[name]["min"], lo),
+                                    "max": np.full_like(ranges[name]["max"], hi)}
+        result = qt.quantize(ranges)
     result.export_model(str(dst), overwrite=True)
 
 
@@ -162,7 +177,7 @@ def _spec(detail: dict) -> TensorSpec:
     _, h, w, c = (int(v) for v in detail["shape"])
     dtype = np.dtype(detail["dtype"]).name
     scale, zero = detail["quantization"]
-    quant = (float(scale), int(zero)) if dtype in ("int8", "uint8") else None
+    quant = (float(scale), int(zero)) if dtype in ("int8", "uint8", "int16") else None
     return TensorSpec(detail["name"], "NHWC", dtype, c, h, w, quantization=quant)
 
 
@@ -184,11 +199,12 @@ def _io_specs(path: Path) -> dict[str, tuple[TensorSpec, TensorSpec]]:
 
 
 def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str, input_size: tuple[int, int] | None,
-           calibration: dict[str, list[np.ndarray]] | None) -> dict[str, tuple[TensorSpec, TensorSpec]]:
+           calibration: dict[str, list[np.ndarray]] | None,
+           points: dict[str, list] | None = None) -> dict[str, tuple[TensorSpec, TensorSpec]]:
     if input_size is None:
         raise ExportError("tflite needs a fixed input size")
-    if precision == "int8" and not calibration:
-        raise ExportError("int8 export needs calibration inputs")
+    if precision in _IO_DTYPE and not calibration:
+        raise ExportError(f"{precision} export needs calibration inputs")
     with atomic_output(out) as tmp:
         if precision == "fp32":
             _convert(nets, channels, input_size, tmp)
@@ -196,12 +212,13 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
             with tempfile.TemporaryDirectory() as d:
                 fp32 = Path(d) / "fp32.tflite"
                 _convert(nets, channels, input_size, fp32)
-                _quantize(fp32, tmp, precision, calibration)
+                _quantize(fp32, tmp, precision, calibration, points)
         _compact(tmp)
         specs = _io_specs(tmp)
     for key, (inp, outp) in specs.items():
-        if precision == "int8" and not (inp.dtype == outp.dtype == "int8"):
-            raise ExportError(f"int8 export left {inp.dtype} input / {outp.dtype} output; expected full integer")
+        want = _IO_DTYPE.get(precision)
+        if want and not (inp.dtype == outp.dtype == want):
+            raise ExportError(f"{precision} export left {inp.dtype} input / {outp.dtype} output; expected {want}")
     return specs
 
 
@@ -209,8 +226,9 @@ def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "
                   input_size: tuple[int, int] | None = None,
                   calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W)."""
+    points = {"": range_points(model, scale, calibration)} if precision == "int8" and calibration else None
     specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
-                   {"": calibration} if calibration else None)
+                   {"": calibration} if calibration else None, points)
     (inp, outp), = specs.values()
     return inp, outp
 
@@ -224,5 +242,6 @@ def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
     nets = {f"x{s}": network_for_scale(model, s) for s in scales}
     pool = [x for xs in (calibration or {}).values() for x in xs]
     calib = {f"x{s}": pool for s in scales} if pool else None
-    specs = _write(nets, model.spec.channels, out, precision, input_size, calib)
+    points = {f"x{s}": range_points(model, s, pool) for s in scales} if precision == "int8" and pool else None
+    specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points)
     return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

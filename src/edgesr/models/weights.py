@@ -63,14 +63,27 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
 
-def shipped_weights(name: str, scale: int | None = None) -> Path | None:
-    """The weights shipped inside the package for ``name`` (per-scale files are ``NAME_xS``)."""
-    candidates = ([f"{name}_x{scale}.safetensors"] if scale is not None else []) + [f"{name}.safetensors"]
+def shipped_weights(name: str, scale: int | None = None, qat: bool = False) -> Path | None:
+    """The weights shipped inside the package for ``name`` (per-scale files are ``NAME_xS``); with
+    ``qat``, its quantization-aware weights (``NAME_qat``), if any are shipped."""
+    stem = f"{name}_qat" if qat else name
+    candidates = ([f"{stem}_x{scale}.safetensors"] if scale is not None else []) + [f"{stem}.safetensors"]
     for file in candidates:
         path = PRETRAINED_DIR / file
         if path.is_file():
             return path
     return None
+
+
+def is_qat(path: str | os.PathLike) -> bool:
+    """Whether a weights file was saved by a quantization-aware training run (its metadata says so)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "np") as f:
+            return "qat" in (f.metadata() or {})
+    except Exception:  # unreadable files are reported by load_weights, with the path
+        return False
 
 
 def load_model(name: str, scale: int | None = None, weights: str | os.PathLike | None = None) -> nn.Module:

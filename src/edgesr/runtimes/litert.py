@@ -69,7 +69,8 @@ class LiteRTRunner(Runner):
             a = item.transpose(1, 2, 0)[None]
             if spec_in.quantization:
                 s, z = spec_in.quantization
-                a = np.clip(np.round(a / s) + z, -128, 127).astype(np.int8)
+                info = np.iinfo(spec_in.dtype)
+                a = np.clip(np.round(a / s) + z, info.min, info.max).astype(spec_in.dtype)
             y = self._call(self.head.entry, {spec_in.name: np.ascontiguousarray(a.astype(spec_in.dtype, copy=False))},
                            spec_out.name)
             if spec_out.quantization:

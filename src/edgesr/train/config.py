@@ -47,6 +47,9 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
     channels_last: bool = True  # NHWC activations: oneDNN's faster convolutions (about 1.2-1.4x on this CPU)
+    # quantization-aware training (edgesr.train.qat.QATOptions): a mapping, {} for the defaults;
+    # null trains in float
+    qat: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -63,6 +66,9 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        from edgesr.train.qat import qat_options
+
+        qat_options(self.qat)  # an unknown or ill-typed qat option is a config error now, not mid-run
 
     @property
     def turns(self) -> tuple[int, ...]:

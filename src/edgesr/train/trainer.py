@@ -4,6 +4,7 @@ and unchanged under ``torchrun`` (DistributedDataParallel; gloo on CPU, NCCL and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import copy
 import json
 import math
@@ -26,6 +27,7 @@ from edgesr.models.registry import create_model, get_spec
 from edgesr.models.weights import save_weights
 from edgesr.train.checkpoint import load_checkpoint, save_checkpoint
 from edgesr.train.config import TrainConfig
+from edgesr.train.qat import QuantSim, qat_options
 from edgesr.train.patches import PatchSampler
 
 CHECKPOINT = "last.ckpt.safetensors"
@@ -142,8 +144,14 @@ class Trainer:
                 raise ConfigError(f"{cfg.model} does not support x{s}")
         self.ema = copy.deepcopy(self.model).requires_grad_(False) if cfg.ema else None
         self.net: nn.Module = self.model
+        self.qat = qat_options(cfg.qat)
+        self.sim: QuantSim | None = None  # the network trained: the model with INT8 rounding simulated
+        self.val_sim: QuantSim | None = None  # the same around the averaged (validated) weights
+        if self.qat is not None:
+            self.sim = self.net = QuantSim(self.model, cfg.scales, self.qat, cfg.data_root)
+            self.val_sim = self.sim if self.ema is None else QuantSim(self.ema, cfg.scales, self.qat, cfg.data_root)
         if self.world > 1:
-            self.net = nn.parallel.DistributedDataParallel(self.model, find_unused_parameters=self.spec.multi_scale)
+            self.net = nn.parallel.DistributedDataParallel(self.net, find_unused_parameters=self.spec.multi_scale)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.params = list(self.model.parameters())
         self.ema_params = list(self.ema.parameters()) if self.ema is not None else []
@@ -180,8 +188,13 @@ class Trainer:
         if self.rank == 0:
             save_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer,
                             ema=self.ema, state=self._state())
-            save_weights(self.averaged, self.out / "last.safetensors",
-                         metadata={"model": self.cfg.model, "iteration": str(self.iteration)})
+            save_weights(self.averaged, self.out / "last.safetensors", metadata=self._weights_metadata())
+
+    def _weights_metadata(self) -> dict[str, str]:
+        meta = {"model": self.cfg.model, "iteration": str(self.iteration)}
+        if self.qat is not None:  # tells edgesr export these weights were trained for INT8
+            meta["qat"] = json.dumps(dataclasses.asdict(self.qat))
+        return meta
 
     def _log(self, row: dict) -> None:
         if self.rank == 0:
@@ -190,10 +203,16 @@ class Trainer:
 
     # --- steps -----------------------------------------------------------------------------------
     def validate(self) -> dict[int, float]:
+        """PSNR on the validation set; with QAT, of the network as INT8 computes it."""
         net = self.averaged.eval()
+        if self.val_sim is not None:
+            self.val_sim.calibrate()
+            net = self.val_sim.eval()
         images = find_images(self.cfg.val_set, self.cfg.data_root)
         scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
         self.model.train()
+        if self.sim is not None:
+            self.sim.train()
         return scores
 
     def autocast(self):
@@ -242,6 +261,7 @@ class Trainer:
                                self.spec.upsampling == "pre", cfg.data_root)
         self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
+                   **({"qat": dataclasses.asdict(self.qat)} if self.qat else {}),
                    "device": str(self.device), "hardware": hardware(self.device, self.world),
                    **({"warm_start": {"from": cfg.init, **self.warm_start}} if self.warm_start else {})})
         bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
@@ -249,6 +269,8 @@ class Trainer:
         last_psnr = self.best
         window_start, window_iters, losses = time.perf_counter(), 0, []
         while self.iteration < stop:
+            if self.sim is not None and (self.iteration % self.qat.range_every == 0 or not self.sim.calibrated):
+                self.sim.calibrate()
             scale = cfg.turns[self.iteration % len(cfg.turns)]
             inp, target = sampler.batch(self.rng, scale, self.batch)
             losses.append(self.step(inp, target, scale))
@@ -269,8 +291,7 @@ class Trainer:
                     improved = self.best is None or last_psnr > self.best
                     if improved:
                         self.best = last_psnr
-                        save_weights(self.averaged, self.out / "best.safetensors",
-                                     metadata={"model": cfg.model, "iteration": str(self.iteration)})
+                        save_weights(self.averaged, self.out / "best.safetensors", metadata=self._weights_metadata())
                     self._log({"iteration": self.iteration, "val_set": cfg.val_set,
                                "val_psnr": {f"x{s}": p for s, p in scores.items()}, "best": self.best})
                 window_start = time.perf_counter()

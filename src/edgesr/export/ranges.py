@@ -1,0 +1,125 @@
+"""INT8 activation ranges computed once, in PyTorch, and written into every format's artifact.
+
+The ranges come from ``edgesr.train.qat.QuantSim``: each tensor the runtimes round gets the
+``clip`` / ``1 - clip`` quantiles of its values over the calibration inputs, the image input and
+output [0, 1]. Quantization-aware training uses the same code, so an artifact carries the ranges its
+weights were trained with, whatever the format.
+
+The graphs name their tensors differently (torch.fx, ONNX, LiteRT), so the ranges travel by value:
+one calibration input runs through the float PyTorch network and through the float artifact, and
+each artifact tensor that holds the same values as a rounding point (same shape, equal to float
+error) takes that point's range. Tensors that match nothing keep the converter's own min/max.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+Point = tuple[np.ndarray, float, float]  # the value (NCHW) at a rounding point, its range
+
+
+def range_points(model: nn.Module, scale: int, calibration: list[np.ndarray], clip: float | None = None,
+                 data_root: str | None = None) -> list[Point]:
+    """Calibrate the rounding points of ``model`` at ``scale`` on ``calibration`` and probe them
+    with its first input."""
+    from edgesr.train.qat import QATOptions, QuantSim
+
+    options = QATOptions() if clip is None else QATOptions(clip=clip)
+    sim = QuantSim(model, (scale,), options, data_root)
+    sim.set_calibration(scale, calibration)
+    sim.calibrate()
+    return sim.probe(scale, torch.as_tensor(calibration[0]))
+
+
+def _match(value: np.ndarray, points: list[Point], nhwc: bool) -> Point | None:
+    """The first point holding ``value`` (also as NHWC with ``nhwc``: LiteRT's graphs hold both layouts)."""
+    for point in points:
+        refs = [point[0]] + ([point[0].transpose(0, 2, 3, 1)] if nhwc and point[0].ndim == 4 else [])
+        for ref in refs:
+            if ref.shape == value.shape:
+                tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
+                if float(np.abs(ref - value).max()) <= tol:
+                    return point
+    return None
+
+
+def merge(tables: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """One range per tensor from several tables (the union: a tensor shared by several scales)."""
+    out: dict[str, tuple[float, float]] = {}
+    for table in tables:
+        for name, (lo, hi) in table.items():
+            a, b = out.get(name, (lo, hi))
+            out[name] = (min(a, lo), max(b, hi))
+    return out
+
+
+def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -> dict[str, tuple[float, float]]:
+    """{tensor name: (lo, hi)} for the float ONNX model at ``path``, matched on ``feeds``."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    floats = {v.name for v in list(model.graph.value_info) + list(model.graph.output)
+              if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT}
+    have = {o.name for o in model.graph.output}
+    extra = [v for v in model.graph.value_info if v.name in floats and v.name not in have]
+    model.graph.output.extend(extra)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    values = dict(zip(names, session.run(names, feeds)))
+    values.update(feeds)
+    table = {}
+    for name, value in values.items():
+        if name in floats or name in feeds:
+            point = _match(np.asarray(value), points, nhwc=False)
+            if point is not None:
+                table[name] = (point[1], point[2])
+    # a ReLU after a convolution is fused into it: the convolution's output is rounded with the
+    # ReLU's range (lo = 0), so it takes that range too
+    consumers: dict[str, int] = {}
+    for node in model.graph.node:
+        for i in node.input:
+            consumers[i] = consumers.get(i, 0) + 1
+    for node in model.graph.node:
+        if node.op_type == "Relu" and node.output[0] in table and consumers.get(node.input[0]) == 1:
+            table[node.input[0]] = table[node.output[0]]
+    # ops that only move values keep their input's range (in graph order, so chains of them follow)
+    for node in model.graph.node:
+        if node.op_type in _MOVES and node.input and node.input[0] in table and node.output[0] not in table:
+            table[node.output[0]] = table[node.input[0]]
+    return table
+
+
+_MOVES = {"Tile", "DepthToSpace", "SpaceToDepth", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
+          "Identity", "Expand"}
+
+
+def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[Point]) -> dict[str, tuple[float, float]]:
+    """{tensor name: (lo, hi)} for one signature of the float LiteRT model at ``path``."""
+    import warnings
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "preserve all tensors is for debugging": it is what this needs
+        it = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True)
+    runner = it.get_signature_runner(signature)
+    (name_in, _), = runner.get_input_details().items()
+    runner(**{name_in: np.ascontiguousarray(x_nchw.transpose(0, 2, 3, 1), dtype=np.float32)})
+    subgraph = runner._subgraph_index
+    table = {}
+    for detail in it.get_tensor_details(subgraph):
+        if np.dtype(detail["dtype"]) != np.float32:
+            continue
+        try:
+            value = it.get_tensor(detail["index"], subgraph)
+        except ValueError:  # tensors with no data (constants folded away)
+            continue
+        point = _match(value, points, nhwc=True)
+        if point is not None:
+            table[detail["name"]] = (point[1], point[2])
+    return table

@@ -1,0 +1,115 @@
+"""Quantization-aware training: the simulation computes what the INT8 artifacts compute, the
+config section is checked, and the weights it saves are picked up by the exporter."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from edgesr.errors import ConfigError
+from edgesr.export.calibration import calibration_inputs
+from edgesr.models.weights import is_qat, load_model
+from edgesr.train.config import make_config
+from edgesr.train.qat import QATOptions, QuantSim, qat_options
+
+
+@pytest.fixture(scope="module")
+def shipped_masrn():
+    return load_model("masrn")
+
+
+def _sim_and_calibration(model, scale, data_root, count=8, size=(24, 24), levels=64):
+    calibration = calibration_inputs(model, scale, count=count, lr_size=size, data_root=str(data_root))
+    sim = QuantSim(model, (scale,), QATOptions(weight_levels=levels))
+    sim.set_calibration(scale, calibration)
+    sim.calibrate()
+    return sim.eval(), calibration
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tmp_path):
+    """The simulated network and the exported INT8 artifact, on the same input, differ by
+    rounding ties only: the simulation is what training optimises, so it must be what runs."""
+    pytest.importorskip("onnxruntime" if fmt == "onnx" else "litert_torch")
+    from edgesr.runtimes.registry import open_runner
+    from edgesr.export.manifest import Manifest, write_manifest, sha256
+    from edgesr.export.formats import get_format
+
+    scale = 4
+    # ONNX Runtime's weights are 7-bit (64 levels a side), LiteRT's 8-bit
+    sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root, levels=64 if fmt == "onnx" else 127)
+    exporter = get_format(fmt).exporter()
+    out = tmp_path / f"m.{fmt}"
+    inp, outp = exporter(shipped_masrn, out, scale=scale, precision="int8", input_size=(24, 24), calibration=calibration)
+    write_manifest(out, Manifest(model="masrn", scales=(scale,), format=fmt, precision="int8", colour="rgb",
+                                 upsampling="post", input=inp, output=outp, artifact_sha256=sha256(out),
+                                 weights_sha256=None))
+    x = calibration_inputs(shipped_masrn, scale, count=1, lr_size=(24, 24), data_root=str(data_root), seed=5)[0]
+    with torch.no_grad():
+        simulated = sim(torch.from_numpy(x), scale).numpy()
+        float_out = shipped_masrn(torch.from_numpy(x), scale).clamp(0, 1).numpy()
+    with open_runner(out) as runner:
+        artifact = np.clip(runner.run(x), 0, 1)
+    def psnr(a, b):
+        return 10 * np.log10(1 / np.mean((a - b) ** 2))
+
+    # roundings that fall the other way in integer arithmetic spread through the layers, so the two
+    # differ pixel by pixel; what they must share is how far from float they are
+    sim_error, artifact_error = psnr(simulated, float_out), psnr(artifact, float_out)
+    assert abs(sim_error - artifact_error) < 0.5, (sim_error, artifact_error)
+    if fmt == "onnx":  # the same roundings: closer to the simulation than to float
+        assert psnr(artifact, simulated) > artifact_error
+
+
+def test_options_are_checked():
+    assert qat_options(None) is None
+    assert qat_options({"clip": 0}).clip == 0.0
+    with pytest.raises(ConfigError, match="unknown qat option.*bits"):
+        qat_options({"bits": 8})
+    with pytest.raises(ConfigError, match="weight_levels must be int"):
+        qat_options({"weight_levels": "64"})
+    with pytest.raises(ConfigError, match="activation_bits must be 8 or 16"):
+        qat_options({"activation_bits": 4})
+    with pytest.raises(ConfigError, match="unknown qat option"):  # caught when the config is read
+        make_config({"model": "masrn", "qat": {"nope": 1}})
+
+
+def test_simulation_shares_the_model_parameters(shipped_masrn):
+    sim = QuantSim(shipped_masrn, (2, 4), QATOptions())
+    own = {id(p) for p in shipped_masrn.parameters()}
+    assert {id(p) for p in sim.parameters()} <= own
+    # rounding is active: the simulated output differs from the float one, by little
+    x = torch.rand(1, 3, 12, 12)
+    sim.set_calibration(4, [x])
+    sim.set_calibration(2, [x])
+    sim.calibrate()
+    with torch.no_grad():
+        a, b = sim(x, 4), shipped_masrn(x, 4).clamp(0, 1)  # the output is rounded on [0, 1]
+    assert 0 < (a - b).abs().mean() < 0.01
+
+
+def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
+    """Two QAT iterations from the shipped weights; the saved file says it is QAT, and export's
+    auto mode records it."""
+    from edgesr.export.api import export_model
+    from edgesr.export.manifest import read_manifest
+    from edgesr.models.weights import shipped_weights
+    from edgesr.train.trainer import train
+
+    cfg = make_config({"model": "masrn", "scales": [2, 3, 4], "init": str(shipped_weights("masrn")), "patch_size": 48,
+                       "batch_size": 2, "iterations": 2, "val_every": 2, "checkpoint_every": 2, "ema": None, "val_set": "Set5",
+                       "data_root": str(data_root), "out_dir": str(tmp_path / "run"),
+                       "qat": {"calib_images": 2, "calib_size": 16}})
+    result = train(cfg, progress=False)
+    weights = tmp_path / "run" / "last.safetensors"
+    assert result.iterations == 2 and is_qat(weights) and not is_qat(shipped_weights("masrn"))
+    start = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[0])
+    assert start["qat"]["weight_levels"] == 64
+    pytest.importorskip("onnxruntime")
+    art = export_model("masrn", 4, "onnx", tmp_path / "out", precision="int8", weights=weights, lr_size=(16, 16),
+                       calib_images=2, data_root=str(data_root), check=False)
+    assert read_manifest(art).quant_method == "qat"
+    art = export_model("masrn", 4, "onnx", tmp_path / "ptq", precision="int8", weights=weights, lr_size=(16, 16),
+                       calib_images=2, data_root=str(data_root), check=False, quant="ptq")
+    assert read_manifest(art).quant_method == "ptq"
