@@ -155,3 +155,16 @@ def test_int8_same_on_x86_without_vnni(tmp_path, data_root):
     emulated = np.load(tmp_path / "y.npy")
     # the same integer arithmetic: equal up to float rounding in the dequantization
     assert np.abs(np.round(emulated * 255) - np.round(here * 255)).max() <= 1
+
+
+def test_export_beyond_the_loss_bound_fails_and_leaves_nothing(monkeypatch, data_root, tmp_path):
+    """An artifact that scores further below PyTorch than its precision allows is not written
+    (the shipped weights: a random network's PSNR does not fall with rounding)."""
+    from edgesr.export import api
+
+    monkeypatch.setitem(api.LOSS_BOUND_DB, "int8", 0.0)  # any rounding at all is now too much
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match=r"beyond the int8 bound of -0.0 dB; nothing was written; try --quant qat"):
+        export_model("masrn", 4, "onnx", out, precision="int8", lr_size=(16, 16), calib_images=2,
+                     data_root=str(data_root), quant="ptq")
+    assert list(out.iterdir()) == []

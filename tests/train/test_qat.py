@@ -100,7 +100,7 @@ def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
     cfg = make_config({"model": "masrn", "scales": [2, 3, 4], "init": str(shipped_weights("masrn")), "patch_size": 48,
                        "batch_size": 2, "iterations": 2, "val_every": 2, "checkpoint_every": 2, "ema": None, "val_set": "Set5",
                        "data_root": str(data_root), "out_dir": str(tmp_path / "run"),
-                       "qat": {"calib_images": 2, "calib_size": 16}})
+                       "qat": {"calib_images": 2}})
     result = train(cfg, progress=False)
     weights = tmp_path / "run" / "last.safetensors"
     assert result.iterations == 2 and is_qat(weights) and not is_qat(shipped_weights("masrn"))

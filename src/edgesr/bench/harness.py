@@ -151,6 +151,8 @@ def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, 
     from edgesr.models.weights import shipped_weights
 
     weights = opts.weights or shipped_weights(opts.model, scales[0])
+    if not opts.weights and quant in ("auto", "qat"):  # the QAT weights, where they are shipped
+        weights = shipped_weights(opts.model, scales[0], qat=True) or weights
     fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
     text = json.dumps({"model": opts.model, "weights": sha256(weights) if weights else None, "format": fmt,
                        "precision": precision, "scales": list(scales), "input": fixed,

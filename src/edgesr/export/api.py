@@ -3,6 +3,7 @@ export-time check (PSNR of the artifact's output against PyTorch's on real image
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import sys
@@ -14,7 +15,7 @@ from typing import Sequence
 from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError
 from edgesr.evaluation.compare import compare_with_truth
-from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_inputs
+from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
 from edgesr.export.formats import CALIBRATED, DEFAULT_FIXED_SIZE, LOSS_BOUND_DB, check_precision, get_format
 from edgesr.export.manifest import Manifest, sha256, write_manifest
@@ -102,11 +103,13 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     weights, method = _choose_weights(model_name, spec, scales[0], precision, weights, quant)
     model = load_model(model_name, scales[0], weights)
     weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
-    calibration = {}
+    calibration, range_inputs = {}, None
     if precision in CALIBRATED:  # the calibration images split between the scales
         count = max(1, calib_images // len(scales))
         calibration = {s: calibration_inputs(model, s, calib_data, count, lr_size or (64, 64), data_root)
                        for s in scales}
+        if precision == "int8" and "range_inputs" in inspect.signature(exporter).parameters:  # edgesr's ranges
+            range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in scales}
     out_dir = Path(out_dir)
     shape = "+".join(f"{h}x{w}" for h, w in sizes) if sizes else "dynamic"
     tag = "-".join(str(s) for s in scales)
@@ -114,6 +117,8 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     net_sizes = [network_input_size(model, s, scales[0]) for s in sizes]
     size = (net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None
     extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
+    if range_inputs is not None:
+        extra["range_inputs"] = range_inputs if shared else range_inputs[scales[0]]
     try:
         if shared:
             heads, scale_input = exporter(model, artifact, scales=scales, precision=precision, input_size=size,

@@ -96,9 +96,11 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
 
 def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                 input_size: tuple[int, int] | None = None,
-                calibration: list[np.ndarray] | None = None, symmetric: bool = False) -> tuple[TensorSpec, TensorSpec]:
+                calibration: list[np.ndarray] | None = None, symmetric: bool = False,
+                range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out``; ``input_size`` (the network's H, W) fixes the shape,
-    ``None`` keeps H and W dynamic. Returns the input and output tensor specs."""
+    ``None`` keeps H and W dynamic. INT8 activation ranges are measured on ``range_inputs`` (default:
+    the calibration inputs). Returns the input and output tensor specs."""
     net = network_for_scale(model, scale)
     channels = model.spec.channels
     with atomic_output(out) as tmp:
@@ -110,7 +112,7 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
                 _to_onnx(net, channels, input_size, fp32)
                 ranges = None
                 if precision == "int8":  # W8A16's 65536 levels need no clipping: min/max
-                    points = range_points(model, scale, calibration)
+                    points = range_points(model, scale, range_inputs or calibration, calibration[0])
                     ranges = lambda pre: onnx_ranges(pre, {INPUT: calibration[0]}, points)  # noqa: E731
                 _quantize(fp32, tmp, calibration, symmetric, _ACTIVATION_BITS[precision], ranges)
         elif precision == "fp16":
@@ -231,7 +233,8 @@ def _shared_calibration(model: nn.Module, calibration: dict[int, list[np.ndarray
     return feeds
 
 
-def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], scales: tuple[int, ...]) -> dict:
+def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], inputs: dict[int, list[np.ndarray]],
+                   scales: tuple[int, ...]) -> dict:
     """Per part, a function giving its tensors' ranges: each scale's rounding points probed with
     that scale's first calibration input; the trunk and the tail, which every scale runs, take the
     union of the scales' ranges."""
@@ -241,7 +244,8 @@ def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], s
         with torch.no_grad():
             feats = model.trunk(x)
             up, base = model.branch(x, feats, s)
-        probes[s] = (range_points(model, s, calibration[s]), x.numpy(), feats.numpy(), up.numpy(), base.numpy())
+        probes[s] = (range_points(model, s, inputs[s], calibration[s][0]), x.numpy(), feats.numpy(), up.numpy(),
+                     base.numpy())
 
     def trunk(pre):
         return merge([onnx_ranges(pre, {INPUT: x}, pts) for pts, x, *_ in probes.values()])
@@ -258,7 +262,8 @@ def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], s
 
 def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                        input_size: tuple[int, int] | None = None,
-                       calibration: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
+                       calibration: dict[int, list[np.ndarray]] | None = None,
+                       range_inputs: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
     """Write a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an int64
     scalar). Returns the heads and the name of the scale input."""
     onnx = require("onnx", "onnx")
@@ -277,7 +282,7 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
     # the tail sees a different size per scale: dynamic even when the input size is fixed
     parts["tail"] = (_Part(model, "tail"), outs[scales[0]], [_UPSCALED, _BASE], [OUTPUT], True)
     feeds = _shared_calibration(model, calibration) if precision in _ACTIVATION_BITS else {}
-    ranges = _shared_ranges(model, calibration, scales) if precision == "int8" else {}
+    ranges = _shared_ranges(model, calibration, range_inputs or calibration, scales) if precision == "int8" else {}
     with atomic_output(out) as tmp, tempfile.TemporaryDirectory() as d:
         protos = {}
         for key, (net, samples, ins, outs_, dynamic) in parts.items():

@@ -22,17 +22,17 @@ from torch import nn
 Point = tuple[np.ndarray, float, float]  # the value (NCHW) at a rounding point, its range
 
 
-def range_points(model: nn.Module, scale: int, calibration: list[np.ndarray], clip: float | None = None,
-                 data_root: str | None = None) -> list[Point]:
-    """Calibrate the rounding points of ``model`` at ``scale`` on ``calibration`` and probe them
-    with its first input."""
+def range_points(model: nn.Module, scale: int, inputs: list[np.ndarray], probe: np.ndarray,
+                 clip: float | None = None) -> list[Point]:
+    """Calibrate the rounding points of ``model`` at ``scale`` on ``inputs`` (network inputs, any
+    sizes: ``calibration_images``) and probe them with ``probe`` (an input of the graph's shape)."""
     from edgesr.train.qat import QATOptions, QuantSim
 
     options = QATOptions() if clip is None else QATOptions(clip=clip)
-    sim = QuantSim(model, (scale,), options, data_root)
-    sim.set_calibration(scale, calibration)
+    sim = QuantSim(model, (scale,), options)
+    sim.set_calibration(scale, inputs)
     sim.calibrate()
-    return sim.probe(scale, torch.as_tensor(calibration[0]))
+    return sim.probe(scale, torch.as_tensor(probe))
 
 
 def _match(value: np.ndarray, points: list[Point], nhwc: bool) -> Point | None:

@@ -223,10 +223,13 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
 
 
 def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                  input_size: tuple[int, int] | None = None,
-                  calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W)."""
-    points = {"": range_points(model, scale, calibration)} if precision == "int8" and calibration else None
+                  input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
+                  range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+    """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W); INT8
+    activation ranges are measured on ``range_inputs`` (default: the calibration inputs)."""
+    points = None
+    if precision == "int8" and calibration:
+        points = {"": range_points(model, scale, range_inputs or calibration, calibration[0])}
     specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
                    {"": calibration} if calibration else None, points)
     (inp, outp), = specs.values()
@@ -235,13 +238,16 @@ def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "
 
 def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                          input_size: tuple[int, int] | None = None,
-                         calibration: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], None]:
+                         calibration: dict[int, list[np.ndarray]] | None = None,
+                         range_inputs: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], None]:
     """One model with a signature per scale ("x2", "x3", ...); the signatures share the trunk's
     weight buffers. For INT8 every signature is calibrated on the same inputs (all scales' together): the
     quantizer writes a shared buffer once per signature, so the trunk's ranges must agree."""
     nets = {f"x{s}": network_for_scale(model, s) for s in scales}
     pool = [x for xs in (calibration or {}).values() for x in xs]
     calib = {f"x{s}": pool for s in scales} if pool else None
-    points = {f"x{s}": range_points(model, s, pool) for s in scales} if precision == "int8" and pool else None
+    points = None
+    if precision == "int8" and pool:
+        points = {f"x{s}": range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0]) for s in scales}
     specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points)
     return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

@@ -12,7 +12,7 @@ What is simulated, and why it is what the artifacts compute:
   ReLU is rounded once, after the ReLU, as both runtimes fuse the two; pixel shuffles, repeats and
   reshapes keep their input's grid). The image input and output are pinned to [0, 1].
 * Ranges: per tensor, the ``clip`` and ``1 - clip`` quantiles of its values over the exporter's own
-  calibration crops (same image set, count, size and seed as ``edgesr export``), measured on the
+  calibration images (same set, count and seed as ``edgesr export``), measured on the
   float network with the current weights and refreshed every ``range_every`` iterations. Min/max
   ranges (``clip: 0``) spend most of the 256 levels on a few outliers: clipping 1e-4 of the values
   at each end gained 0.05-0.1 dB on Set5 for the shipped masrn before any training. The exporters
@@ -53,8 +53,7 @@ class QATOptions:
     weight_levels: int = 64  # 64: 7-bit weights, what ONNX Runtime's reduce_range keeps (LiteRT: 127)
     activation_bits: int = 8  # 8: int8 PTQ's grid; 16 to simulate W8A16
     calib_set: str = "T91"
-    calib_images: int = 64  # per scale, as edgesr export's --calib-images for one scale
-    calib_size: int = 64  # LR side of a calibration crop, as edgesr export's dynamic-shape default
+    calib_images: int = 64  # whole LR images per scale, as edgesr export's --calib-images
     range_every: int = 100  # iterations between re-measuring the activation ranges
     clip: float = DEFAULT_CLIP  # 0: min/max ranges
 
@@ -63,8 +62,8 @@ class QATOptions:
             raise ConfigError(f"qat.weight_levels must be 1-127 (64: 7-bit, 127: 8-bit), got {self.weight_levels}")
         if self.activation_bits not in (8, 16):
             raise ConfigError(f"qat.activation_bits must be 8 or 16, got {self.activation_bits}")
-        if self.calib_images < 1 or self.calib_size < 4 or self.range_every < 1:
-            raise ConfigError("qat.calib_images, qat.range_every must be >= 1 and qat.calib_size >= 4")
+        if self.calib_images < 1 or self.range_every < 1:
+            raise ConfigError("qat.calib_images and qat.range_every must be >= 1")
         if not 0 <= self.clip < 0.01:
             raise ConfigError(f"qat.clip must be in [0, 0.01), got {self.clip}")
 
@@ -239,13 +238,12 @@ class QuantSim(nn.Module):
         return [m for m in self.graphs[f"x{scale}"].modules() if isinstance(m, (ActivationQuant, QuantConv2d))]
 
     def calibration(self, scale: int) -> list[torch.Tensor]:
-        """The calibration crops of ``scale``: the exporter's own (same set, count, size, seed)."""
+        """The calibration images of ``scale``: the exporter's own (same set, count and seed)."""
         if scale not in self._inputs:
-            from edgesr.export.calibration import calibration_inputs
+            from edgesr.export.calibration import calibration_images
 
             o = self.options
-            arrays = calibration_inputs(self._model[0], scale, o.calib_set, o.calib_images,
-                                        (o.calib_size, o.calib_size), self.data_root)
+            arrays = calibration_images(self._model[0], scale, o.calib_set, o.calib_images, self.data_root)
             self._inputs[scale] = [torch.from_numpy(a) for a in arrays]
         return self._inputs[scale]
 

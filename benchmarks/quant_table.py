@@ -1,0 +1,100 @@
+"""Every precision of the shipped models through ONNX Runtime and LiteRT, in one table: model x scale x
+format x precision (fp32, fp16, int8 from float weights = PTQ, int8 from QAT weights, w8a16 from float
+weights), with Set5 and Set14 PSNR, dPSNR against PyTorch FP32, size and latency against PyTorch.
+
+It is ``edgesr bench`` twice per model (the harness: exports cached, one worker process per
+measurement): Set5 with latency, then Set14 for PSNR only (latency runs cut to one). masrn runs
+as the shared-trunk artifact (x2, x3, x4 in one file); asym_vdsr at x4.
+
+Writes benchmarks/results/quant_table.{json,md}; the CPU it ran on is in both.
+
+    python benchmarks/quant_table.py [--data-root ../shared/datasets] [--input-size 128x128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODELS = {"masrn": (2, 3, 4), "asym_vdsr": (4,)}
+# LR input of the latency runs and of the fixed-shape (LiteRT) exports: asym_vdsr runs on the
+# bicubic upscale, 4x larger a side
+INPUT_SIZE = {"masrn": (128, 128), "asym_vdsr": (64, 64)}
+PRECISIONS = ("fp32", "fp16", "int8", "w8a16")
+
+
+def _rows(report: dict) -> dict[tuple, dict]:
+    return {(r["format"], r["precision"], r["quant"], r["scale"]): r for r in report["rows"]}
+
+
+def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, log=print) -> dict:
+    from edgesr.bench.harness import BenchOptions, bench
+
+    table = []
+    reports = {}
+    for model, scales in models.items():
+        common = dict(model=model, scales=scales, formats=("onnx", "tflite"), precisions=PRECISIONS,
+                      quant=("ptq", "qat"), data_root=data_root, input_size=INPUT_SIZE[model], cache=cache)
+        set5 = bench(BenchOptions(dataset="Set5", min_runs=3, min_seconds=1.0, **common), log=log)
+        set14 = bench(BenchOptions(dataset="Set14", min_runs=1, min_seconds=0.0, warmup=0, **common), log=log)
+        reports[model] = {"Set5": set5, "Set14": set14}
+        other = _rows(set14)
+        for key, row in _rows(set5).items():
+            if key[1] == "w8a16" and key[2] == "qat":
+                continue  # W8A16 needs no training for its precision: its rows are from float weights
+            r14 = other.get(key, {})
+            table.append({"model": model, "input": "x".join(map(str, INPUT_SIZE[model])), "scale": row["scale"], "format": row["format"],
+                          "precision": row["precision"], "weights": row["quant"] or "float",
+                          "status": row["status"] if row["status"] == r14.get("status") else
+                          f"{row['status']} / {r14.get('status')}",
+                          "set5_psnr": row["psnr"], "set5_dpsnr": row["dpsnr"],
+                          "set14_psnr": r14.get("psnr"), "set14_dpsnr": r14.get("dpsnr"),
+                          "size_mb": row["size_mb"], "latency_ms": row["latency_ms"],
+                          "latency_vs_pytorch": row["latency_vs_pytorch"], "reason": row["reason"] or r14.get("reason", "")})
+    first = next(iter(reports.values()))["Set5"]
+    return {"host_cpu": first["host_cpu"], "tools": first["tools"], "baseline": first["baseline"], "rows": table,
+            "reports": reports}
+
+
+def markdown(result: dict) -> str:
+    cpu = result["host_cpu"]
+    head = (f"CPU: {cpu['model']} ({cpu['machine']}; integer-kernel features: {', '.join(cpu['int_flags']) or 'none'}); "
+            f"latency: median on one LR input (masrn 128x128; asym_vdsr 64x64, run as its 256x256 bicubic upscale), "
+            f"against {result['baseline']}; "
+            "dPSNR against PyTorch FP32 at the same scale. weights: float = the shipped float weights "
+            "(for int8: post-training quantization), qat = the shipped quantization-aware weights.")
+    cols = ["model", "scale", "format", "precision", "weights", "Set5 PSNR", "Set5 dPSNR", "Set14 PSNR", "Set14 dPSNR",
+            "size MB", "latency / PyTorch", "status"]
+    lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+
+    def f(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    for r in result["rows"]:
+        lines.append("| " + " | ".join([r["model"], f"x{r['scale']}", r["format"], r["precision"], r["weights"],
+                                        f(r["set5_psnr"], ".3f"), f(r["set5_dpsnr"], "+.3f"), f(r["set14_psnr"], ".3f"),
+                                        f(r["set14_dpsnr"], "+.3f"), f(r["size_mb"], ".2f"),
+                                        f(r["latency_vs_pytorch"], ".2f"), r["status"]]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=os.environ.get("EDGESR_DATA"))
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "edgesr" / "quant_table")
+    parser.add_argument("--out", type=Path, default=RESULTS / "quant_table")
+    args = parser.parse_args()
+    result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    args.out.with_suffix(".md").write_text(
+        f"`python benchmarks/quant_table.py --models {args.models}`\n\n" + markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
