@@ -30,13 +30,14 @@ def _rows(report: dict) -> dict[tuple, dict]:
     return {(r["format"], r["precision"], r["quant"], r["scale"]): r for r in report["rows"]}
 
 
-def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, log=print) -> dict:
+def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, log=print,
+        formats: tuple[str, ...] = ("onnx", "tflite")) -> dict:
     from edgesr.bench.harness import BenchOptions, bench
 
     table = []
     reports = {}
     for model, scales in models.items():
-        common = dict(model=model, scales=scales, formats=("onnx", "tflite"), precisions=PRECISIONS,
+        common = dict(model=model, scales=scales, formats=formats, precisions=PRECISIONS,
                       quant=("ptq", "qat"), data_root=data_root, input_size=INPUT_SIZE[model], cache=cache)
         set5 = bench(BenchOptions(dataset="Set5", min_runs=3, min_seconds=1.0, **common), log=log)
         set14 = bench(BenchOptions(dataset="Set14", min_runs=1, min_seconds=0.0, warmup=0, **common), log=log)
@@ -85,14 +86,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=os.environ.get("EDGESR_DATA"))
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--formats", default="onnx,tflite")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "edgesr" / "quant_table")
     parser.add_argument("--out", type=Path, default=RESULTS / "quant_table")
     args = parser.parse_args()
-    result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache)
+    result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache,
+                 formats=tuple(args.formats.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     args.out.with_suffix(".md").write_text(
-        f"`python benchmarks/quant_table.py --models {args.models}`\n\n" + markdown(result))
+        f"`python benchmarks/quant_table.py --models {args.models} --formats {args.formats}`\n\n" + markdown(result))
     print(markdown(result))
 
 

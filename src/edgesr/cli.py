@@ -119,7 +119,7 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
                    "palette6), as the format allows [default: fp32; tensorrt fp16].")
 @click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
               help="int8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones (ptq); "
-                   "auto: qat where shipped.")
+                   "auto: qat for int8 where shipped, ptq for w8a16.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--input-size", default=None, metavar="HxW[,HxW...]",
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")

@@ -17,9 +17,9 @@ def compare_upscalers(candidate: Upscaler, reference: Upscaler, images: ImageSet
 
 
 def compare_with_truth(candidate: Upscaler, reference: Upscaler, images: ImageSet, scale: int,
-                       name: str = "") -> tuple[EvalResult, float]:
+                       name: str = "", baseline: Upscaler | None = None) -> tuple[EvalResult, float]:
     """``compare_upscalers``'s result, and the candidate's dPSNR against the HR images: its PSNR on
-    the set minus the reference's (negative when it is worse), from the same outputs."""
+    the set minus the reference's, or ``baseline``'s when given (negative when it is worse)."""
     scale = check_scale(scale)
     scores, delta = [], 0.0
     for path in images.files:
@@ -27,5 +27,6 @@ def compare_with_truth(candidate: Upscaler, reference: Upscaler, images: ImageSe
         out_c, out_r = candidate(lr, scale), reference(lr, scale)
         y_c, y_r = shave_pair(out_c.y, out_r.y, scale)
         scores.append(ImageScore(path.stem, psnr_y(y_c, y_r), ssim_y(y_c, y_r)))
-        delta += score_image(out_c, hr, scale)[0] - score_image(out_r, hr, scale)[0]
+        out_b = baseline(lr, scale) if baseline is not None else out_r
+        delta += score_image(out_c, hr, scale)[0] - score_image(out_b, hr, scale)[0]
     return EvalResult(name, images.name, scale, tuple(scores)), delta / max(1, len(scores))

@@ -42,9 +42,12 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_root: str | None) -> dict:
-    """PSNR/SSIM of the artifact's output against PyTorch's and its dPSNR against the HR images
-    (artifact minus PyTorch), per scale; the top-level numbers are the worst scale's."""
+def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_root: str | None,
+           baseline=None) -> dict:
+    """PSNR/SSIM of the artifact's output against PyTorch's (the same weights) and its dPSNR against
+    the HR images (artifact minus PyTorch FP32 of ``baseline``, default the same weights: QAT
+    weights are held to the float weights they replace), per scale; the top-level numbers are the
+    worst scale's."""
     from edgesr.runtimes.registry import open_runner
 
     try:
@@ -54,7 +57,8 @@ def _check(artifact: Path, model, scales: tuple[int, ...], check_set: str, data_
     per_scale = {}
     for scale in scales:
         with open_runner(artifact, scale) as runner:
-            r, loss = compare_with_truth(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale)
+            r, loss = compare_with_truth(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale,
+                                         baseline=torch_upscaler(baseline) if baseline is not None else None)
         per_scale[f"x{scale}"] = {"psnr_vs_torch": r.psnr, "ssim_vs_torch": r.ssim, "dpsnr": loss}
     worst = min(per_scale.values(), key=lambda v: v["dpsnr"])
     check = {"dataset": images.name, **worst, "images": len(images)}
@@ -76,7 +80,8 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
 
     ``quant`` chooses the weights a quantized precision starts from: ``qat`` the shipped
     quantization-aware weights, ``ptq`` the float ones (post-training quantization), ``auto`` the
-    QAT ones where they are shipped. With ``check``, an artifact scoring more than the precision's
+    QAT ones for INT8 where they are shipped (W8A16 loses nothing measurable from the float ones).
+    The check holds QAT artifacts to the shipped float weights' PyTorch output. With ``check``, an artifact scoring more than the precision's
     ``LOSS_BOUND_DB`` below PyTorch on ``check_set`` is removed and the export fails.
     """
     scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
@@ -100,6 +105,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     if profile is not None and fmt != "tensorrt":
         raise ExportError("an optimization profile is for tensorrt exports only")
     lr_size = sizes[0] if sizes else None
+    weights_are_shipped = weights is None
     weights, method = _choose_weights(model_name, spec, scales[0], precision, weights, quant)
     model = load_model(model_name, scales[0], weights)
     weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
@@ -148,7 +154,10 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     if not check:
         outcome = {"skipped": "not asked for"}
     elif row.runs_here and not row.needs_gpu:
-        outcome = _check(artifact, model, scales, check_set, data_root)
+        baseline = load_model(model_name, scales[0]) if method == "qat" and weights_are_shipped else None
+        outcome = _check(artifact, model, scales, check_set, data_root, baseline)
+        if baseline is not None:
+            outcome["baseline"] = "the shipped float weights"
     else:
         outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
     if fmt == "coreml":  # what can be checked without running it
@@ -186,7 +195,7 @@ def _choose_weights(model_name: str, spec, scale: int, precision: str, weights, 
         return weights, ""
     if weights is not None:  # the user's file: its metadata says whether a QAT run saved it
         return weights, "qat" if quant == "qat" or (quant == "auto" and is_qat(weights)) else "ptq"
-    if quant == "ptq":
+    if quant == "ptq" or (quant == "auto" and precision != "int8"):  # W8A16 needs no training for it
         return None, "ptq"
     qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True)
     if qat is None and quant == "qat":
