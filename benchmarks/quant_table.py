@@ -48,7 +48,7 @@ def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, 
                 continue  # W8A16 needs no training for its precision: its rows are from float weights
             r14 = other.get(key, {})
             table.append({"model": model, "input": "x".join(map(str, INPUT_SIZE[model])), "scale": row["scale"], "format": row["format"],
-                          "precision": row["precision"], "weights": row["quant"] or "float",
+                          "precision": row["precision"], "weights": "qat" if row["quant"] == "qat" else "float",
                           "status": row["status"] if row["status"] == r14.get("status") else
                           f"{row['status']} / {r14.get('status')}",
                           "set5_psnr": row["psnr"], "set5_dpsnr": row["dpsnr"],
@@ -65,7 +65,8 @@ def markdown(result: dict) -> str:
     head = (f"CPU: {cpu['model']} ({cpu['machine']}; integer-kernel features: {', '.join(cpu['int_flags']) or 'none'}); "
             f"latency: median on one LR input (masrn 128x128; asym_vdsr 64x64, run as its 256x256 bicubic upscale), "
             f"against {result['baseline']}; "
-            "dPSNR against PyTorch FP32 at the same scale. weights: float = the shipped float weights "
+            "dPSNR against PyTorch FP32 at the same scale; masrn is the shared-trunk artifact (x2, x3 and x4 in "
+            "one file). weights: float = the shipped float weights "
             "(for int8: post-training quantization), qat = the shipped quantization-aware weights.")
     cols = ["model", "scale", "format", "precision", "weights", "Set5 PSNR", "Set5 dPSNR", "Set14 PSNR", "Set14 dPSNR",
             "size MB", "latency / PyTorch", "status"]
