@@ -74,8 +74,7 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
                       for key in signatures]
             for name, (lo, hi) in merge(tables).items():
                 if name in ranges:
-                    ranges[name] = {**ranges[name], "min": np.full_like(ranges[name]["min"], lo),
-                                    "max": np.full_like(ranges[name]["max"], hi)}
+                    ranges[name] = _with_range(ranges[name], lo, hi)
         result = qt.quantize(ranges)
     result.export_model(str(dst), overwrite=True)
 
@@ -99,11 +98,14 @@ def _min_max_ranges(qt, data: dict[str, list[dict[str, np.ndarray]]], io_names: 
                 qsv = {**qsv, "min": np.minimum(merged[name]["min"], qsv["min"]),
                        "max": np.maximum(merged[name]["max"], qsv["max"])}
             merged[name] = qsv
-    lo, hi = VALUE_RANGE
     for name in io_names & merged.keys():
-        merged[name] = {**merged[name], "min": np.full_like(merged[name]["min"], lo),
-                        "max": np.full_like(merged[name]["max"], hi)}
+        merged[name] = _with_range(merged[name], *VALUE_RANGE)
     return merged
+
+
+def _with_range(qsv: dict, lo: float, hi: float) -> dict:
+    """A tensor's calibration entry with its range set to [lo, hi] (arrays keep their shape)."""
+    return {**qsv, "min": np.full_like(qsv["min"], lo), "max": np.full_like(qsv["max"], hi)}
 
 
 def _io_tensor_names(path: Path) -> set[str]:

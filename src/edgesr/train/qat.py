@@ -275,9 +275,6 @@ class QuantSim(nn.Module):
         model.train(was_training)
         self.calibrated = True
 
-    def ranges(self, scale: int) -> list[tuple[float, float]]:
-        return [(float(q.lo), float(q.hi)) for q in self._quants(scale)]
-
     @torch.no_grad()
     def probe(self, scale: int, x: torch.Tensor) -> list[tuple[np.ndarray, float, float]]:
         """Run ``x`` through the float network; for every rounding point, the value that reaches it
