@@ -120,6 +120,9 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
 @click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
               help="int8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones (ptq); "
                    "auto: qat for int8 where shipped, ptq for w8a16.")
+@click.option("--pure-int8", is_flag=True,
+              help="int8: every activation in 8 bits, also where the model keeps 16 (masrn's upscale and "
+                   "refine stages), for accelerators without 16-bit activations; costs quality.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--input-size", default=None, metavar="HxW[,HxW...]",
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
@@ -131,8 +134,8 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @_data_root_option
 def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
-               quant: str, weights: Path | None, input_size: str | None, profile: str | None, dynamic: bool, calib_data: str,
-               calib_images: int, out_dir: Path, data_root: Path | None) -> None:
+               quant: str, pure_int8: bool, weights: Path | None, input_size: str | None, profile: str | None,
+               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, data_root: Path | None) -> None:
     """Export a model to an artifact and its manifest (<artifact>.json)."""
     from edgesr.export.api import export_model
     from edgesr.export.manifest import artifact_bytes, read_manifest
@@ -158,7 +161,7 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     artifact = export_model(model_name, chosen, fmt, out_dir, precision=precision, weights=weights,
                             lr_size=sizes[0] if sizes and len(sizes) == 1 else sizes, calib_data=calib_data,
                             calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
-                            **extra)
+                            pure_int8=pure_int8, **extra)
     manifest = read_manifest(artifact)
     check = manifest.check
     psnr = check.get("psnr_vs_torch")

@@ -54,9 +54,11 @@ def test_litert_signature_per_scale_shares_weights(shared_artifacts):
 
 
 def test_litert_int8_stores_shared_quantization_once(shared_artifacts):
-    """Each signature quantizes the shared weights alike; their per-channel tables are written once."""
+    """Each signature quantizes the shared weights alike; their per-channel tables are written once.
+    What remains per signature is its graph: ops, activation tensors and their tables (1.22x with
+    8-bit activations only; the 16-bit stages' requantize ops and tensors make it 1.31x)."""
     ratio = artifact_bytes(shared_artifacts["tflite-int8"]) / artifact_bytes(shared_artifacts["tflite-int8-x2"])
-    assert ratio < 1.3, ratio
+    assert ratio < 1.35, ratio
 
 
 @pytest.mark.parametrize("kind", ["onnx-int8", "tflite-int8"])
@@ -65,6 +67,20 @@ def test_int8_every_scale_close_to_pytorch(shared_artifacts, kind):
     assert manifest.precision == "int8"
     for scale in ("x2", "x3", "x4"):  # the export-time check on Set5, per scale
         assert manifest.check["per_scale"][scale]["psnr_vs_torch"] > 30
+
+
+def test_onnx_int8_parts_keep_the_16_bit_tensors(shared_artifacts):
+    """masrn's Upscale and Refine stages are 16-bit in INT8; in the shared ONNX graph the tail part
+    starts at the pixel-shuffled head output, which takes the head's range and width from a tensor
+    it only rearranges."""
+    import onnx
+    model = onnx.load(str(shared_artifacts["onnx-int8"]))
+    inits = {i.name: i for i in model.graph.initializer}
+    wide = {n.input[0] for n in model.graph.node if n.op_type == "QuantizeLinear"
+            and inits[n.input[2]].data_type == onnx.TensorProto.UINT16}
+    assert "upscaled" in wide and any("features" in name for name in wide), sorted(wide)  # tail in, trunk out
+    assert not any(name.startswith("trunk/relu") for name in wide)  # the trunk's blocks stay 8-bit
+    assert read_manifest(shared_artifacts["onnx-int8"]).int16_modules == ("extraction.bottleneck", "upscale", "refine")
 
 
 def test_one_session_serves_every_scale(shared_artifacts, weights):

@@ -19,18 +19,35 @@ def shipped_masrn():
     return load_model("masrn")
 
 
-def _sim_and_calibration(model, scale, data_root, count=8, size=(24, 24), levels=64):
+def _sim_and_calibration(model, scale, data_root, count=8, size=(24, 24), levels=64, pure_int8=False):
     calibration = calibration_inputs(model, scale, count=count, lr_size=size, data_root=str(data_root))
-    sim = QuantSim(model, (scale,), QATOptions(weight_levels=levels))
+    sim = QuantSim(model, (scale,), QATOptions(weight_levels=levels, pure_int8=pure_int8))
     sim.set_calibration(scale, calibration)
     sim.calibrate()
     return sim.eval(), calibration
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
-def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tmp_path):
+def _int16_tensors(path) -> int:
+    """How many activation tensors of an INT8 artifact are 16-bit (ONNX: uint16 QuantizeLinear
+    outputs; LiteRT: int16 tensors)."""
+    if path.suffix == ".onnx":
+        import onnx
+
+        model = onnx.load(str(path))
+        inits = {i.name: i for i in model.graph.initializer}
+        return sum(1 for n in model.graph.node if n.op_type == "QuantizeLinear" and len(n.input) > 2
+                   and inits[n.input[2]].data_type == onnx.TensorProto.UINT16)
+    from ai_edge_litert.interpreter import Interpreter
+
+    details = Interpreter(model_path=str(path)).get_tensor_details()
+    return sum(1 for d in details if np.dtype(d["dtype"]) == np.int16)
+
+
+@pytest.mark.parametrize("fmt,pure_int8", [("onnx", False), ("onnx", True), ("tflite", False)])
+def test_simulation_matches_the_int8_artifacts(fmt, pure_int8, shipped_masrn, data_root, tmp_path):
     """The simulated network and the exported INT8 artifact, on the same input, differ by
-    rounding ties only: the simulation is what training optimises, so it must be what runs."""
+    rounding ties only: the simulation is what training optimises, so it must be what runs. The
+    model's int16_modules are 16-bit in both, unless pure_int8."""
     pytest.importorskip("onnxruntime" if fmt == "onnx" else "litert_torch")
     from edgesr.runtimes.registry import open_runner
     from edgesr.export.manifest import Manifest, write_manifest, sha256
@@ -38,10 +55,15 @@ def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tm
 
     scale = 4
     # ONNX Runtime's weights are 7-bit (64 levels a side), LiteRT's 8-bit
-    sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root, levels=64 if fmt == "onnx" else 127)
+    sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root, levels=get_format(fmt).weight_levels,
+                                            pure_int8=pure_int8)
     exporter = get_format(fmt).exporter()
     out = tmp_path / f"m.{fmt}"
-    inp, outp = exporter(shipped_masrn, out, scale=scale, precision="int8", input_size=(24, 24), calibration=calibration)
+    inp, outp = exporter(shipped_masrn, out, scale=scale, precision="int8", input_size=(24, 24), calibration=calibration,
+                         pure_int8=pure_int8)
+    wide = sum(q.bits == 16 for q in sim._quants(scale))
+    assert (wide == 0) == pure_int8
+    assert (_int16_tensors(out) == 0) == pure_int8
     write_manifest(out, Manifest(model="masrn", scales=(scale,), format=fmt, precision="int8", colour="rgb",
                                  upsampling="post", input=inp, output=outp, artifact_sha256=sha256(out),
                                  weights_sha256=None))
@@ -71,8 +93,29 @@ def test_options_are_checked():
         qat_options({"weight_levels": "64"})
     with pytest.raises(ConfigError, match="activation_bits must be 8 or 16"):
         qat_options({"activation_bits": 4})
+    assert qat_options({"pure_int8": True}).pure_int8 is True
+    with pytest.raises(ConfigError, match="pure_int8 must be bool"):
+        qat_options({"pure_int8": 1})
     with pytest.raises(ConfigError, match="unknown qat option"):  # caught when the config is read
         make_config({"model": "masrn", "qat": {"nope": 1}})
+
+
+def test_int16_modules_are_rounded_to_16_bits(shipped_masrn):
+    """masrn declares its bottleneck, Upscale heads and Refine stage 16-bit: every tensor computed
+    there (and only there) is rounded to 16 bits; the image input and output stay 8-bit."""
+    assert shipped_masrn.spec.int16_modules == ("extraction.bottleneck", "upscale", "refine")
+    graph = QuantSim(shipped_masrn, (2,), QATOptions()).graphs["x2"]
+    bits = {n.args[0].name: graph.get_submodule(n.target).bits for n in graph.graph.nodes
+            if n.op == "call_module" and n.target.startswith("act_quant")}
+    wide = {name for name, b in bits.items() if b == 16}
+    assert wide == {"model_extraction_bottleneck", "model_upscale_x2_0", "relu_8", "relu_9", "cat_5",
+                    "model_refine_fuse", "add_4", "model_refine_tail"}, wide
+    assert bits["x"] == bits["add_5"] == 8  # the image in and out
+    for options in (QATOptions(pure_int8=True), QATOptions(activation_bits=16)):
+        quants = QuantSim(shipped_masrn, (2,), options)._quants(2)
+        assert {q.bits for q in quants} == {options.activation_bits}
+    asym = load_model("asym_vdsr")  # declares none
+    assert {q.bits for q in QuantSim(asym, (4,), QATOptions())._quants(4)} == {8}
 
 
 def test_simulation_shares_the_model_parameters(shipped_masrn):

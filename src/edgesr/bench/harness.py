@@ -107,7 +107,7 @@ def benchmark_images(dataset: str, data_root: str | None) -> tuple[ImageSet, str
 
 
 # the parts of edgesr whose code decides what an exported artifact holds
-EXPORT_CODE = ("export", "models", "data")
+EXPORT_CODE = ("export", "models", "data", "train")  # train: the QAT simulation computes the INT8 ranges
 
 
 def code_digest(root: Path, folders: tuple[str, ...]) -> str:
@@ -152,8 +152,10 @@ def _cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, 
     from edgesr.models.weights import shipped_weights
 
     weights = opts.weights or shipped_weights(opts.model, scales[0])
-    if not opts.weights and quant in ("auto", "qat"):  # the QAT weights, where they are shipped
-        weights = shipped_weights(opts.model, scales[0], qat=True) or weights
+    if not opts.weights and quant:  # the weights the export will choose (QAT ones, where they apply)
+        from edgesr.export.api import choose_weights
+
+        weights = choose_weights(opts.model, scales[0], fmt, precision, None, quant)[0] or weights
     fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
     text = json.dumps({"model": opts.model, "weights": sha256(weights) if weights else None, "format": fmt,
                        "precision": precision, "scales": list(scales), "input": fixed,

@@ -4,6 +4,7 @@ export-time check (PSNR of the artifact's output against PyTorch's on real image
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 import sys
@@ -17,7 +18,7 @@ from edgesr.errors import DataError, EdgesrError, ExportError
 from edgesr.evaluation.compare import compare_with_truth
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
-from edgesr.export.formats import CALIBRATED, DEFAULT_FIXED_SIZE, LOSS_BOUND_DB, check_precision, get_format
+from edgesr.export.formats import CALIBRATED, DEFAULT_FIXED_SIZE, FORMATS, LOSS_BOUND_DB, check_precision, get_format
 from edgesr.export.manifest import Manifest, sha256, write_manifest
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import check_model_scale, get_spec
@@ -71,7 +72,8 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                  precision: str | None = None, weights: str | os.PathLike | None = None,
                  lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
                  calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
-                 profile: tuple | None = None, check: bool = True, quant: str = "auto") -> Path:
+                 profile: tuple | None = None, check: bool = True, quant: str = "auto",
+                 pure_int8: bool = False) -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
 
     ``scale`` is one scale, or several for a multi-scale model: then ONE artifact holds the shared
@@ -81,7 +83,9 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     ``quant`` chooses the weights a quantized precision starts from: ``qat`` the shipped
     quantization-aware weights, ``ptq`` the float ones (post-training quantization), ``auto`` the
     QAT ones for INT8 where they are shipped (W8A16 loses nothing measurable from the float ones).
-    The check holds QAT artifacts to the shipped float weights' PyTorch output. With ``check``, an artifact scoring more than the precision's
+    The check holds QAT artifacts to the shipped float weights' PyTorch output. INT8 keeps the
+    activations of the model's ``int16_modules`` at 16 bits unless ``pure_int8`` (for accelerators
+    without 16-bit activations). With ``check``, an artifact scoring more than the precision's
     ``LOSS_BOUND_DB`` below PyTorch on ``check_set`` is removed and the export fails.
     """
     scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
@@ -105,8 +109,10 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     if profile is not None and fmt != "tensorrt":
         raise ExportError("an optimization profile is for tensorrt exports only")
     lr_size = sizes[0] if sizes else None
+    if pure_int8 and precision != "int8":
+        raise ExportError(f"--pure-int8 is for -p int8, not {precision}")
     weights_are_shipped = weights is None
-    weights, method = _choose_weights(model_name, spec, scales[0], precision, weights, quant)
+    weights, method = choose_weights(model_name, scales[0], fmt, precision, weights, quant)
     model = load_model(model_name, scales[0], weights)
     weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
     calibration, range_inputs = {}, None
@@ -125,6 +131,11 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
     if range_inputs is not None:
         extra["range_inputs"] = range_inputs if shared else range_inputs[scales[0]]
+    wide = () if pure_int8 or precision != "int8" else spec.int16_modules
+    if precision == "int8" and "pure_int8" in inspect.signature(exporter).parameters:
+        extra["pure_int8"] = pure_int8
+    else:
+        wide = ()
     try:
         if shared:
             heads, scale_input = exporter(model, artifact, scales=scales, precision=precision, input_size=size,
@@ -148,7 +159,9 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=tool_versions(),
         heads=heads, scale_input=scale_input,
-        quantization=row.scheme(precision), quant_method=method,
+        quantization=row.scheme(precision) + (f"; activations of {', '.join(wide)} in 16 bits (uint16/int16), "
+                                              "every other activation 8-bit" if wide else ""),
+        quant_method=method, int16_modules=tuple(wide),
     )
     write_manifest(artifact, manifest)
     if not check:
@@ -185,8 +198,13 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
 QUANT_METHODS = ("auto", "ptq", "qat")
 
 
-def _choose_weights(model_name: str, spec, scale: int, precision: str, weights, quant: str):
-    """The weights file to load (None: the shipped float weights) and the quantization method it means."""
+def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weights=None, quant: str = "auto"):
+    """The weights file to load (None: the shipped float weights) and the quantization method it
+    means. ``auto`` takes the shipped QAT weights for INT8 in the formats their ``int8_formats``
+    names (the formats where they measured better than the float weights: QAT weights fit the weight
+    grid they were trained on, 7 bits for ONNX Runtime, and masrn's lose to the float ones on
+    LiteRT's 8), the float weights elsewhere; ``qat`` takes them for any format."""
+    spec = get_spec(model_name)
     if quant not in QUANT_METHODS:
         raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
     if precision not in CALIBRATED:
@@ -198,7 +216,17 @@ def _choose_weights(model_name: str, spec, scale: int, precision: str, weights, 
     if quant == "ptq" or (quant == "auto" and precision != "int8"):  # W8A16 needs no training for it
         return None, "ptq"
     qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True)
+    if qat is not None and quant == "auto" and fmt not in _int8_formats(qat):
+        qat = None
     if qat is None and quant == "qat":
         raise ExportError(f"no quantization-aware weights are shipped for {model_name}; train them with a qat: "
                           "section in the training config and pass --weights, or use --quant ptq")
     return (qat, "qat") if qat is not None else (None, "ptq")
+
+
+def _int8_formats(weights: Path) -> tuple[str, ...]:
+    """The formats shipped QAT weights are the INT8 default for (their JSON's ``int8_formats``;
+    every format when it names none)."""
+    info = weights.with_suffix(".json")
+    data = json.loads(info.read_text()) if info.is_file() else {}
+    return tuple(data.get("int8_formats", FORMATS))

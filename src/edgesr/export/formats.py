@@ -26,6 +26,8 @@ class ExportFormat:
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
     schemes: dict[str, str] = field(default_factory=dict)
+    # the INT8 weight grid (levels each side of 0, per channel): which QAT weights suit it
+    weight_levels: int = 127
 
     def exporter(self, shared: bool = False) -> Callable:
         target = self.shared if shared else self.function
@@ -47,8 +49,9 @@ FORMATS: dict[str, ExportFormat] = {
     for f in (
         ExportFormat("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx",
                      ("fp32", "fp16", "int8", "w8a16"), runtime="onnxruntime", dynamic=True,
-                     shared="edgesr.export.onnx:export_onnx_shared",
-                     schemes={"int8": "QDQ; activations uint8 asymmetric per tensor (min/max); weights int8 symmetric "
+                     shared="edgesr.export.onnx:export_onnx_shared", weight_levels=64,
+                     schemes={"int8": "QDQ; activations uint8 asymmetric per tensor (ranges: the 1e-4 and 1 - 1e-4 quantiles "
+                                 "over the calibration images, edgesr.export.ranges); weights int8 symmetric "
                                  "per channel in 7 bits (reduce_range), so that x86 CPUs without VNNI, whose u8 x s8 "
                                  "kernels add pairs of products with 16-bit saturation, compute what VNNI and Arm "
                                  "CPUs compute",
@@ -59,8 +62,9 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("tflite", ".tflite", "edgesr.export.tflite:export_tflite", "tflite",
                      ("fp32", "fp16", "int8", "w8a16"), runtime="litert", dynamic=False,
                      shared="edgesr.export.tflite:export_tflite_shared",
-                     schemes={"int8": "full integer; activations and image I/O int8 asymmetric per tensor (min/max, "
-                                 "image range pinned to [0, 1]); weights int8 symmetric per channel (8 bits); "
+                     schemes={"int8": "full integer; activations and image I/O int8 asymmetric per tensor (ranges: "
+                                 "the 1e-4 and 1 - 1e-4 quantiles over the calibration images, image range pinned "
+                                 "to [0, 1]); weights int8 symmetric per channel (8 bits); "
                                  "XNNPACK accumulates in 32 bits on x86 and Arm",
                               "w8a16": "full integer 16x8; activations and image I/O int16 symmetric per tensor "
                                        "(min/max, image range pinned to [0, 1]); weights int8 symmetric per channel. "
@@ -74,7 +78,8 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat("tensorrt", ".engine", "edgesr.export.tensorrt:export_tensorrt", "tensorrt",
                      ("fp16", "int8"), runtime="tensorrt", dynamic=True, needs_gpu=True,
                      schemes={"int8": "explicit quantization from an ONNX QDQ graph; activations and weights "
-                                      "int8 symmetric (zero point 0), weights per channel"},
+                                      "int8 symmetric (zero point 0), weights per channel; every activation 8-bit "
+                                      "(TensorRT's QDQ takes no 16-bit integers)"},
                      shared_note="a TensorRT If needs equal output shapes in both branches, and each scale's "
                                  "output has its own shape; export one engine per scale"),
     )

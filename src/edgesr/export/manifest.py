@@ -63,6 +63,7 @@ class Manifest:
     scale_input: str | None = None  # the int64 scalar input that chooses the scale, where there is one
     quantization: str = ""  # INT8 / W8A16: the integer scheme and what it assumes of the CPU that runs it
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
+    int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
     version: int = MANIFEST_VERSION
 
     def head(self, scale: int) -> Head:
@@ -90,6 +91,7 @@ class Manifest:
         data["heads"] = tuple(Head(h["scale"], h["entry"], _tensor(h["input"]), _tensor(h["output"]))
                               for h in data.get("heads", ()))
         data["scales"] = tuple(data["scales"])
+        data["int16_modules"] = tuple(data.get("int16_modules", ()))
         return cls(**data)
 
 

@@ -57,13 +57,15 @@ def _to_fp16(path: Path) -> None:
 
 def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[str, np.ndarray]],
               symmetric: bool = False, activation_bits: int = 8,
-              ranges: Callable[[Path], dict[str, tuple[float, float]]] | None = None) -> None:
+              ranges: Callable[[Path], dict[str, tuple[float, float, int]]] | None = None) -> None:
     """Static QDQ with int8 weights; ``calibration`` holds input arrays, or feeds (name -> array) for
     several inputs. Activations are asymmetric uint8 (best on CPU), or with ``symmetric`` int8 with
     zero points of 0 (what TensorRT takes), or with ``activation_bits`` 16 uint16 (W8A16; the graph
     moves to opset 21, the first with 16-bit QuantizeLinear). ``ranges`` gives the activation ranges
-    edgesr computed (``edgesr.export.ranges``) for the tensors of the pre-processed graph it is
-    handed; the calibration's min/max stays for the others."""
+    and widths edgesr computed (``edgesr.export.ranges``) for the tensors of the pre-processed graph
+    it is handed: a 16-bit one gets uint16 QDQ inside an 8-bit graph (the node reading it runs in
+    float between its DQ and Q, as the 16-bit nodes of W8A16 do); the calibration's min/max stays
+    for the others."""
     quant = require("onnxruntime.quantization", "onnx", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -77,8 +79,9 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
-                     for name, (lo, hi) in (ranges(pre) if ranges else {}).items()}
+        overrides = {name: [{"rmin": np.float32(lo), "rmax": np.float32(hi),
+                             **({"quant_type": quant.QuantType.QUInt16} if bits == 16 and activation_bits == 8 else {})}]
+                     for name, (lo, hi, bits) in (ranges(pre) if ranges else {}).items()}
         activations = quant.QuantType.QInt8 if symmetric else quant.QuantType.QUInt8
         if activation_bits == 16:
             activations = quant.QuantType.QUInt16
@@ -97,10 +100,11 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
 def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                 input_size: tuple[int, int] | None = None,
                 calibration: list[np.ndarray] | None = None, symmetric: bool = False,
-                range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+                range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out``; ``input_size`` (the network's H, W) fixes the shape,
     ``None`` keeps H and W dynamic. INT8 activation ranges are measured on ``range_inputs`` (default:
-    the calibration inputs). Returns the input and output tensor specs."""
+    the calibration inputs); the model's ``int16_modules`` keep 16-bit activations unless
+    ``pure_int8``. Returns the input and output tensor specs."""
     net = network_for_scale(model, scale)
     channels = model.spec.channels
     with atomic_output(out) as tmp:
@@ -112,7 +116,8 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
                 _to_onnx(net, channels, input_size, fp32)
                 ranges = None
                 if precision == "int8":  # W8A16's 65536 levels need no clipping: min/max
-                    points = range_points(model, scale, range_inputs or calibration, calibration[0])
+                    points = range_points(model, scale, range_inputs or calibration, calibration[0],
+                                          pure_int8=pure_int8)
                     ranges = lambda pre: onnx_ranges(pre, {INPUT: calibration[0]}, points)  # noqa: E731
                 _quantize(fp32, tmp, calibration, symmetric, _ACTIVATION_BITS[precision], ranges)
         elif precision == "fp16":
@@ -234,7 +239,7 @@ def _shared_calibration(model: nn.Module, calibration: dict[int, list[np.ndarray
 
 
 def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], inputs: dict[int, list[np.ndarray]],
-                   scales: tuple[int, ...]) -> dict:
+                   scales: tuple[int, ...], pure_int8: bool = False) -> dict:
     """Per part, a function giving its tensors' ranges: each scale's rounding points probed with
     that scale's first calibration input; the trunk and the tail, which every scale runs, take the
     union of the scales' ranges."""
@@ -244,8 +249,8 @@ def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], i
         with torch.no_grad():
             feats = model.trunk(x)
             up, base = model.branch(x, feats, s)
-        probes[s] = (range_points(model, s, inputs[s], calibration[s][0]), x.numpy(), feats.numpy(), up.numpy(),
-                     base.numpy())
+        probes[s] = (range_points(model, s, inputs[s], calibration[s][0], pure_int8=pure_int8), x.numpy(),
+                     feats.numpy(), up.numpy(), base.numpy())
 
     def trunk(pre):
         return merge([onnx_ranges(pre, {INPUT: x}, pts) for pts, x, *_ in probes.values()])
@@ -263,7 +268,8 @@ def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], i
 def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                        input_size: tuple[int, int] | None = None,
                        calibration: dict[int, list[np.ndarray]] | None = None,
-                       range_inputs: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
+                       range_inputs: dict[int, list[np.ndarray]] | None = None,
+                       pure_int8: bool = False) -> tuple[tuple[Head, ...], str]:
     """Write a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an int64
     scalar). Returns the heads and the name of the scale input."""
     onnx = require("onnx", "onnx")
@@ -282,7 +288,8 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
     # the tail sees a different size per scale: dynamic even when the input size is fixed
     parts["tail"] = (_Part(model, "tail"), outs[scales[0]], [_UPSCALED, _BASE], [OUTPUT], True)
     feeds = _shared_calibration(model, calibration) if precision in _ACTIVATION_BITS else {}
-    ranges = _shared_ranges(model, calibration, range_inputs or calibration, scales) if precision == "int8" else {}
+    ranges = (_shared_ranges(model, calibration, range_inputs or calibration, scales, pure_int8)
+              if precision == "int8" else {})
     with atomic_output(out) as tmp, tempfile.TemporaryDirectory() as d:
         protos = {}
         for key, (net, samples, ins, outs_, dynamic) in parts.items():

@@ -8,7 +8,8 @@ weights were trained with, whatever the format.
 The graphs name their tensors differently (torch.fx, ONNX, LiteRT), so the ranges travel by value:
 one calibration input runs through the float PyTorch network and through the float artifact, and
 each artifact tensor that holds the same values as a rounding point (same shape, equal to float
-error) takes that point's range. Tensors that match nothing keep the converter's own min/max.
+error) takes that point's range and width (8 bits, or 16 inside the model's ``int16_modules``).
+Tensors that match nothing keep the converter's own min/max, at 8 bits.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ import numpy as np
 import torch
 from torch import nn
 
-Point = tuple[np.ndarray, float, float]  # the value (NCHW) at a rounding point, its range
+Point = tuple[np.ndarray, float, float, int]  # the value (NCHW) at a rounding point, its range, its bits
+Range = tuple[float, float, int]  # an artifact tensor's range and bits
 
 
 def range_points(model: nn.Module, scale: int, inputs: list[np.ndarray], probe: np.ndarray,
-                 clip: float | None = None) -> list[Point]:
+                 clip: float | None = None, pure_int8: bool = False) -> list[Point]:
     """Calibrate the rounding points of ``model`` at ``scale`` on ``inputs`` (network inputs, any
-    sizes: ``calibration_images``) and probe them with ``probe`` (an input of the graph's shape)."""
+    sizes: ``calibration_images``) and probe them with ``probe`` (an input of the graph's shape).
+    With ``pure_int8`` every point is 8-bit, even in the model's ``int16_modules``."""
     from edgesr.train.qat import QATOptions, QuantSim
 
-    options = QATOptions() if clip is None else QATOptions(clip=clip)
+    options = QATOptions(pure_int8=pure_int8) if clip is None else QATOptions(clip=clip, pure_int8=pure_int8)
     sim = QuantSim(model, (scale,), options)
     sim.set_calibration(scale, inputs)
     sim.calibrate()
@@ -36,28 +39,38 @@ def range_points(model: nn.Module, scale: int, inputs: list[np.ndarray], probe: 
 
 
 def _match(value: np.ndarray, points: list[Point], nhwc: bool) -> Point | None:
-    """The first point holding ``value`` (also as NHWC with ``nhwc``: LiteRT's graphs hold both layouts)."""
+    """The first point holding ``value`` (also as NHWC with ``nhwc``: LiteRT's graphs hold both
+    layouts), else the first whose values ``value`` rearranges (same values, another shape: a
+    pixel shuffle's output, where a graph starts after it)."""
     for point in points:
         refs = [point[0]] + ([point[0].transpose(0, 2, 3, 1)] if nhwc and point[0].ndim == 4 else [])
         for ref in refs:
-            if ref.shape == value.shape:
-                tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
-                if float(np.abs(ref - value).max()) <= tol:
-                    return point
+            if ref.shape == value.shape and _close(ref, value):
+                return point
+    for point in points:
+        if point[0].size == value.size and point[0].shape != value.shape:
+            if _close(np.sort(point[0], axis=None), np.sort(value, axis=None)):
+                return point
     return None
 
 
-def merge(tables: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
-    """One range per tensor from several tables (the union: a tensor shared by several scales)."""
-    out: dict[str, tuple[float, float]] = {}
+def _close(ref: np.ndarray, value: np.ndarray) -> bool:
+    tol = 1e-4 + 1e-3 * float(np.abs(ref).max())
+    return float(np.abs(ref - value).max()) <= tol
+
+
+def merge(tables: list[dict[str, Range]]) -> dict[str, Range]:
+    """One range per tensor from several tables (the union, and the wider width: a tensor shared by
+    several scales)."""
+    out: dict[str, Range] = {}
     for table in tables:
-        for name, (lo, hi) in table.items():
-            a, b = out.get(name, (lo, hi))
-            out[name] = (min(a, lo), max(b, hi))
+        for name, (lo, hi, bits) in table.items():
+            a, b, c = out.get(name, (lo, hi, bits))
+            out[name] = (min(a, lo), max(b, hi), max(c, bits))
     return out
 
 
-def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -> dict[str, tuple[float, float]]:
+def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -> dict[str, Range]:
     """{tensor name: (lo, hi)} for the float ONNX model at ``path``, matched on ``feeds``."""
     import onnx
     import onnxruntime as ort
@@ -77,7 +90,7 @@ def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -
         if name in floats or name in feeds:
             point = _match(np.asarray(value), points, nhwc=False)
             if point is not None:
-                table[name] = (point[1], point[2])
+                table[name] = point[1:]
     # a ReLU after a convolution is fused into it: the convolution's output is rounded with the
     # ReLU's range (lo = 0), so it takes that range too
     consumers: dict[str, int] = {}
@@ -98,7 +111,7 @@ _MOVES = {"Tile", "DepthToSpace", "SpaceToDepth", "Reshape", "Transpose", "Squee
           "Identity", "Expand"}
 
 
-def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[Point]) -> dict[str, tuple[float, float]]:
+def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[Point]) -> dict[str, Range]:
     """{tensor name: (lo, hi)} for one signature of the float LiteRT model at ``path``."""
     import warnings
 
@@ -121,5 +134,5 @@ def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[P
             continue
         point = _match(value, points, nhwc=True)
         if point is not None:
-            table[detail["name"]] = (point[1], point[2])
+            table[detail["name"]] = point[1:]
     return table

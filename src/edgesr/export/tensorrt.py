@@ -75,7 +75,8 @@ def export_tensorrt(model: nn.Module, out: Path, *, scale: int, precision: str =
     with tempfile.TemporaryDirectory() as d:
         onnx_path = Path(d) / "net.onnx"
         export_onnx(model, onnx_path, scale=scale, precision="int8" if precision == "int8" else "fp32",
-                    input_size=input_size, calibration=calibration, symmetric=True)
+                    input_size=input_size, calibration=calibration, symmetric=True,
+                    pure_int8=True)  # TensorRT's explicit quantization takes int8 QDQ only
         build_engine(onnx_path, out, precision=precision, channels=model.spec.channels, profile=profile)
     channels = model.spec.channels
     f = 1 if model.spec.upsampling == "pre" else scale

@@ -8,6 +8,7 @@ so larger images run as tiles.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -62,19 +63,30 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
         qt.load_quantization_recipe(manager.get_quantization_recipe())
         result = qt.quantize()
     else:
-        qt.load_quantization_recipe(recipe.static_wi8_ai16() if precision == "w8a16" else recipe.static_wi8_ai8())
         signatures = Interpreter(model_path=str(src)).get_signature_list()
+        table = {}
+        if points:
+            table = merge([tflite_ranges(src, key, (calibration.get(key) or calibration[""])[0],
+                                         points.get(key) or points[""]) for key in signatures])
+        if precision == "w8a16":
+            qt.load_quantization_recipe(recipe.static_wi8_ai16())
+        else:
+            manager = recipe_manager.RecipeManager()
+            manager.add_static_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                                      activation_num_bits=8, weight_num_bits=8)
+            for name in _int16_ops(src, {name for name, (_, _, bits) in table.items() if bits == 16}):
+                # an op's scope is its output names, each followed by ";"
+                manager.add_static_config(regex=f"^{re.escape(name)};$", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+                                          activation_num_bits=16, weight_num_bits=8)
+            qt.load_quantization_recipe(manager.get_quantization_recipe())
         data = {}
         for key, io in signatures.items():
             xs = calibration[key] if key in calibration else calibration[""]
             data[key] = [{io["inputs"][0]: x.transpose(0, 2, 3, 1).astype(np.float32)} for x in xs]
         ranges = _min_max_ranges(qt, data, _io_tensor_names(src))
-        if points:
-            tables = [tflite_ranges(src, key, (calibration.get(key) or calibration[""])[0], points.get(key) or points[""])
-                      for key in signatures]
-            for name, (lo, hi) in merge(tables).items():
-                if name in ranges:
-                    ranges[name] = _with_range(ranges[name], lo, hi)
+        for name, (lo, hi, _) in table.items():
+            if name in ranges:
+                ranges[name] = _with_range(ranges[name], lo, hi)
         result = qt.quantize(ranges)
     result.export_model(str(dst), overwrite=True)
 
@@ -106,6 +118,41 @@ def _min_max_ranges(qt, data: dict[str, list[dict[str, np.ndarray]]], io_names: 
 def _with_range(qsv: dict, lo: float, hi: float) -> dict:
     """A tensor's calibration entry with its range set to [lo, hi] (arrays keep their shape)."""
     return {**qsv, "min": np.full_like(qsv["min"], lo), "max": np.full_like(qsv["max"], hi)}
+
+
+_MOVES = ("RESHAPE", "TRANSPOSE", "DEPTH_TO_SPACE", "SQUEEZE", "EXPAND_DIMS", "BROADCAST_TO")
+
+
+def _int16_ops(path: Path, wide: set[str]) -> list[str]:
+    """Output names of the ops to run with int16 activations, given the tensors edgesr keeps at 16
+    bits (``wide``): their producers, the ops that only move a wide tensor (a pixel shuffle's
+    reshapes and transposes), and the ops that read one (a LiteRT op takes its inputs in its own
+    width: a 16-bit ADD reads the 16-bit refine output and the 8-bit base, and the quantizer
+    requantizes its [0, 1] output to the int8 graph output)."""
+    if not wide:
+        return []
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_quantizer.utils import tfl_flatbuffer_utils
+
+    ops = schema.BuiltinOperator
+    moves = {getattr(ops, name) for name in _MOVES}
+    model = tfl_flatbuffer_utils.read_model(str(path))
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    names = set()
+    for graph in model.subgraphs:
+        def name(index: int) -> str:
+            n = graph.tensors[index].name
+            return n.decode() if isinstance(n, bytes) else n
+
+        marked = set(wide)
+        for op in graph.operators:  # graph order: chains of moves follow their input
+            inputs = [name(i) for i in op.inputs if i >= 0]
+            outputs = [name(i) for i in op.outputs]
+            if codes[op.opcodeIndex] in moves and inputs and inputs[0] in marked:
+                marked.update(outputs)
+            if marked & (set(inputs) | set(outputs)):
+                names.update(outputs)
+    return sorted(names)
 
 
 def _io_tensor_names(path: Path) -> set[str]:
@@ -226,12 +273,13 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
 
 def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                   input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
-                  range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+                  range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W); INT8
-    activation ranges are measured on ``range_inputs`` (default: the calibration inputs)."""
+    activation ranges are measured on ``range_inputs`` (default: the calibration inputs), and the
+    model's ``int16_modules`` keep int16 activations unless ``pure_int8``."""
     points = None
     if precision == "int8" and calibration:
-        points = {"": range_points(model, scale, range_inputs or calibration, calibration[0])}
+        points = {"": range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=pure_int8)}
     specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
                    {"": calibration} if calibration else None, points)
     (inp, outp), = specs.values()
@@ -241,7 +289,8 @@ def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "
 def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                          input_size: tuple[int, int] | None = None,
                          calibration: dict[int, list[np.ndarray]] | None = None,
-                         range_inputs: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], None]:
+                         range_inputs: dict[int, list[np.ndarray]] | None = None,
+                         pure_int8: bool = False) -> tuple[tuple[Head, ...], None]:
     """One model with a signature per scale ("x2", "x3", ...); the signatures share the trunk's
     weight buffers. For INT8 every signature is calibrated on the same inputs (all scales' together): the
     quantizer writes a shared buffer once per signature, so the trunk's ranges must agree."""
@@ -250,6 +299,7 @@ def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
     calib = {f"x{s}": pool for s in scales} if pool else None
     points = None
     if precision == "int8" and pool:
-        points = {f"x{s}": range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0]) for s in scales}
+        points = {f"x{s}": range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0], pure_int8=pure_int8)
+                  for s in scales}
     specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points)
     return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

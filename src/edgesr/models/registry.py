@@ -20,6 +20,8 @@ class ModelSpec:
     ``"post"`` networks take the LR image and upscale inside. ``multi_scale`` networks serve
     every scale in ``scales`` from one set of weights through ``forward(x, scale)``; other post
     networks are built for one scale; pre networks serve every scale as they are.
+    ``int16_modules``: submodules (dotted paths) whose activations the INT8 scheme keeps at 16
+    bits: the few tensors where 256 levels cost measurable quality (``edgesr.train.qat``).
     """
 
     name: str
@@ -29,6 +31,7 @@ class ModelSpec:
     scales: tuple[int, ...]
     multi_scale: bool = False
     description: str = ""
+    int16_modules: tuple[str, ...] = ()
 
     @property
     def channels(self) -> int:
@@ -44,7 +47,7 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 
 def register_model(name: str, *, colour: str, upsampling: str, scales: tuple[int, ...],
-                   multi_scale: bool = False, description: str = ""):
+                   multi_scale: bool = False, description: str = "", int16_modules: tuple[str, ...] = ()):
     """Decorator: register ``build(channels=..., [scale=...], **kw) -> nn.Module`` under ``name``."""
     if colour not in COLOURS or upsampling not in ("pre", "post"):
         raise ValueError(f"bad spec for {name}: colour={colour!r}, upsampling={upsampling!r}")
@@ -52,7 +55,8 @@ def register_model(name: str, *, colour: str, upsampling: str, scales: tuple[int
     def add(build: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelSpec(name, build, colour, upsampling, tuple(scales), multi_scale, description)
+        _REGISTRY[name] = ModelSpec(name, build, colour, upsampling, tuple(scales), multi_scale, description,
+                                    tuple(int16_modules))
         return build
 
     return add

@@ -99,7 +99,11 @@ def lineage(run: Path) -> list[dict]:
 
 
 def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_root: str | None = None,
-                    which: str = "best", dest: Path = PRETRAINED_DIR, sets: tuple[str, ...] = BENCHMARKS) -> Path:
+                    which: str = "best", dest: Path = PRETRAINED_DIR, sets: tuple[str, ...] = BENCHMARKS,
+                    int8_formats: tuple[str, ...] | None = None) -> Path:
+    """Copy a run's weights into the package with their lineage and scores. For QAT weights,
+    ``int8_formats`` names the formats whose ``-p int8`` export uses them by default (those where they
+    measured better than the float weights); None: every format."""
     run = Path(run_dir)
     cfg_path, weights = run / "config.json", run / f"{which}.safetensors"
     if not cfg_path.is_file() or not weights.is_file() or not (run / "log.jsonl").is_file():
@@ -117,6 +121,7 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
         "stages": stages,
         "config": cfg,
         "scores": measure_weights(model, weights, scales, data_root, sets, cache=run / "scores.json"),
+        **({"int8_formats": list(int8_formats)} if int8_formats is not None else {}),
     }
     dest.mkdir(parents=True, exist_ok=True)
     tmp_w = dest / f".{name}.safetensors.part"
@@ -159,12 +164,15 @@ def main() -> None:
     ap.add_argument("--data-root")
     ap.add_argument("--which", default="best", choices=("best", "last"))
     ap.add_argument("--sets", default=",".join(BENCHMARKS), help="comma-separated benchmark sets to score")
+    ap.add_argument("--int8-formats", help="QAT weights: the formats whose int8 export uses them by default")
     ap.add_argument("--table", action="store_true", help="print the README results table and exit")
     args = ap.parse_args()
     if args.table or not args.run:
         print(results_table(), end="")
         return
-    print(publish_weights(args.run, args.name, args.data_root, args.which, sets=tuple(args.sets.split(","))))
+    formats = tuple(args.int8_formats.split(",")) if args.int8_formats else None
+    print(publish_weights(args.run, args.name, args.data_root, args.which, sets=tuple(args.sets.split(",")),
+                          int8_formats=formats))
 
 
 if __name__ == "__main__":

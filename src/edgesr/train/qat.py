@@ -11,6 +11,10 @@ What is simulated, and why it is what the artifacts compute:
   that an op writes (convolutions, additions, concatenations; a convolution whose only reader is a
   ReLU is rounded once, after the ReLU, as both runtimes fuse the two; pixel shuffles, repeats and
   reshapes keep their input's grid). The image input and output are pinned to [0, 1].
+* Mixed widths: the tensors computed inside the model's ``spec.int16_modules`` (masrn: the
+  bottleneck, the Upscale head and the HR Refine stage) are rounded to 16 bits instead of 8, as
+  the INT8 artifacts keep them (``pure_int8`` rounds everything to 8 bits, for accelerators
+  without 16-bit activations).
 * Ranges: per tensor, the ``clip`` and ``1 - clip`` quantiles of its values over the exporter's own
   calibration images (same set, count and seed as ``edgesr export``), measured on the
   float network with the current weights and refreshed every ``range_every`` iterations. Min/max
@@ -56,6 +60,7 @@ class QATOptions:
     calib_images: int = 64  # whole LR images per scale, as edgesr export's --calib-images
     range_every: int = 100  # iterations between re-measuring the activation ranges
     clip: float = DEFAULT_CLIP  # 0: min/max ranges
+    pure_int8: bool = False  # True: no 16-bit activations, even in the model's int16_modules
 
     def __post_init__(self) -> None:
         if not 1 <= self.weight_levels <= 127:
@@ -77,10 +82,10 @@ def qat_options(values: dict[str, Any] | None) -> QATOptions | None:
         raise ConfigError(f"unknown qat option(s): {', '.join(unknown)}; known: {', '.join(known)}")
     values = dict(values)
     for key, value in values.items():
-        want = {"int": int, "float": float, "str": str}[str(known[key]).replace("<class '", "").rstrip("'>")]
+        want = {"int": int, "float": float, "str": str, "bool": bool}[str(known[key]).replace("<class '", "").rstrip("'>")]
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             values[key] = value = float(value)
-        if not isinstance(value, want) or isinstance(value, bool):
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
             raise ConfigError(f"qat.{key} must be {want.__name__}, got {value!r}")
     return QATOptions(**values)
 
@@ -90,6 +95,7 @@ class ActivationQuant(nn.Module):
 
     def __init__(self, bits: int = 8, pinned: tuple[float, float] | None = None):
         super().__init__()
+        self.bits = bits
         self.qmax = 2 ** bits - 1
         self.pinned = pinned
         lo, hi = pinned or (float("inf"), float("-inf"))
@@ -169,9 +175,29 @@ def _rearranges(gm: fx.GraphModule, node: fx.Node) -> bool:
     return node.target in REARRANGE
 
 
-def instrument(net: nn.Module, options: QATOptions) -> fx.GraphModule:
-    """``net`` (``forward(x)``) traced, with its convs' weights and its activations fake-quantized.
-    The traced module holds ``net``'s own parameters, not copies."""
+def _inside(net: nn.Module, node: fx.Node, modules: list[nn.Module]) -> bool:
+    """Whether ``node`` was traced inside one of ``modules`` (or a module they hold)."""
+    held = {id(sub) for m in modules for sub in m.modules()}
+    for path, _ in (node.meta.get("nn_module_stack") or {}).values():
+        try:
+            if id(net.get_submodule(path)) in held:
+                return True
+        except AttributeError:
+            continue
+    return False
+
+
+def wide_modules(model: nn.Module, options: QATOptions) -> list[nn.Module]:
+    """The submodules of ``model`` whose activations the scheme rounds to 16 bits."""
+    if options.pure_int8 or options.activation_bits == 16:
+        return []
+    return [model.get_submodule(name) for name in model.spec.int16_modules]
+
+
+def instrument(net: nn.Module, options: QATOptions, wide: list[nn.Module] = ()) -> fx.GraphModule:
+    """``net`` (``forward(x)``) traced, with its convs' weights and its activations fake-quantized
+    (to 16 bits for activations computed inside a module of ``wide``). The traced module holds
+    ``net``'s own parameters, not copies."""
     gm = fx.symbolic_trace(net)
     graph = gm.graph
     count = 0
@@ -180,7 +206,8 @@ def instrument(net: nn.Module, options: QATOptions) -> fx.GraphModule:
         nonlocal count
         name = f"act_quant_{count}"
         count += 1
-        gm.add_submodule(name, ActivationQuant(options.activation_bits, pinned))
+        bits = 16 if pinned is None and wide and _inside(net, after, list(wide)) else options.activation_bits
+        gm.add_submodule(name, ActivationQuant(bits, pinned))
         with graph.inserting_after(after):
             q = graph.call_module(name, (after,))
         after.replace_all_uses_with(q, delete_user_cb=lambda user: user is not q)
@@ -223,7 +250,8 @@ class QuantSim(nn.Module):
         self.options, self.data_root = options, data_root
         self.scales = tuple(scales)
         nets = {s: ScaleBound(model, s) if model.spec.multi_scale else model for s in self.scales}
-        self.graphs = nn.ModuleDict({f"x{s}": instrument(net, options) for s, net in nets.items()})
+        wide = wide_modules(model, options)
+        self.graphs = nn.ModuleDict({f"x{s}": instrument(net, options, wide) for s, net in nets.items()})
         self._model = [model]  # not a submodule: the sim's state is the model's
         self.calibrated = False
         self._inputs: dict[int, list[torch.Tensor]] = {}
@@ -276,14 +304,14 @@ class QuantSim(nn.Module):
         self.calibrated = True
 
     @torch.no_grad()
-    def probe(self, scale: int, x: torch.Tensor) -> list[tuple[np.ndarray, float, float]]:
+    def probe(self, scale: int, x: torch.Tensor) -> list[tuple[np.ndarray, float, float, int]]:
         """Run ``x`` through the float network; for every rounding point, the value that reaches it
-        (NCHW) and its range. Exporters find the same tensors in their graphs by these values."""
+        (NCHW), its range and its bits. Exporters find the same tensors in their graphs by these values."""
         graph = self.graphs[f"x{scale}"]
         quants = self._quants(scale)
-        seen: list[tuple[np.ndarray, float, float]] = []
+        seen: list[tuple[np.ndarray, float, float, int]] = []
         hooks = [q.register_forward_hook(lambda m, inp, out: seen.append(
-            (inp[0].detach().float().cpu().numpy(), float(m.lo), float(m.hi)))) for q in quants]
+            (inp[0].detach().float().cpu().numpy(), float(m.lo), float(m.hi), m.bits))) for q in quants]
         convs = [m for m in graph.modules() if isinstance(m, QuantConv2d)]
         for m in quants:
             m.passthrough = True
