@@ -44,6 +44,14 @@ def test_onnx_single_scale(precision, scale, data_root, tmp_path):
     assert loss >= -BOUND_DB["onnx", precision][scale], f"x{scale} {precision}: {loss:+.3f} dB"
 
 
+def test_eight_calibration_images_as_good_as_64(data_root, tmp_path):
+    """``--calib-images 8`` lands within 0.05 dB of the default 64 (masrn x2 ONNX INT8, float weights:
+    the ranges come from whole images, not from a few random crops)."""
+    few = _losses("onnx", "int8", (2,), data_root, tmp_path / "8", calib_images=8, quant="ptq")[2]
+    many = _losses("onnx", "int8", (2,), data_root, tmp_path / "64", quant="ptq")[2]
+    assert abs(few - many) <= 0.05, (few, many)
+
+
 def test_onnx_shared_trunk_int8(data_root, tmp_path):
     """``edgesr export -m masrn --scales 2,3,4 -f onnx -p int8``: one graph, the scale an input."""
     losses = _losses("onnx", "int8", (2, 3, 4), data_root, tmp_path)
