@@ -87,12 +87,20 @@ class TFLite:
                           self.interpreter.get_output_details()[0]["index"])
 
     def call(self, entry, feeds, output):
-        self.prepare(entry)
-        if entry:
-            return self.signatures[entry](**feeds)[output]
-        self.interpreter.set_tensor(self.plain[0], next(iter(feeds.values())))
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.plain[1])
+        try:
+            self.prepare(entry)
+            if entry:
+                return self.signatures[entry](**feeds)[output]
+            self.interpreter.set_tensor(self.plain[0], next(iter(feeds.values())))
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self.plain[1])
+        except RuntimeError as exc:
+            if "failed to prepare" not in str(exc):
+                raise
+            # older TFLite runtimes (tflite-runtime 2.14) cannot requantize int8 to int16
+            raise RuntimeError("%s cannot run this artifact (%s); an INT8 artifact with 16-bit parts needs a "
+                               "runtime whose QUANTIZE turns int8 into int16 (ai-edge-litert): export it with "
+                               "--pure-int8 for this one" % (self.runtime, str(exc).strip().splitlines()[-1])) from None
 
 
 class OnnxRuntime:

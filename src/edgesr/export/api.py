@@ -159,8 +159,8 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
         weights_sha256=sha256(weights_path) if weights_path else None, tools=tool_versions(),
         heads=heads, scale_input=scale_input,
-        quantization=row.scheme(precision) + (f"; activations of {', '.join(wide)} in 16 bits (uint16/int16), "
-                                              "every other activation 8-bit" if wide else ""),
+        quantization=row.scheme(precision) + (f"; activations of {', '.join(wide)} in 16 bits, every other "
+                                              f"activation 8-bit{row.scheme('int16')}" if wide else ""),
         quant_method=method, int16_modules=tuple(wide),
     )
     write_manifest(artifact, manifest)

@@ -58,7 +58,9 @@ FORMATS: dict[str, ExportFormat] = {
                               "w8a16": "QDQ (opset 21); activations uint16 asymmetric per tensor (min/max); weights "
                                        "int8 symmetric per channel (8 bits). ONNX Runtime's CPU provider has no 16-bit "
                                        "convolution: it dequantizes and runs float kernels (the numbers of an NPU's "
-                                       "W8A16, not its speed)"}),
+                                       "W8A16, not its speed)",
+                              "int16": " (uint16 QDQ; the nodes reading them run in float between DQ and Q on "
+                                       "ONNX Runtime's CPU provider)"}),
         ExportFormat("tflite", ".tflite", "edgesr.export.tflite:export_tflite", "tflite",
                      ("fp32", "fp16", "int8", "w8a16"), runtime="litert", dynamic=False,
                      shared="edgesr.export.tflite:export_tflite_shared",
@@ -69,7 +71,10 @@ FORMATS: dict[str, ExportFormat] = {
                               "w8a16": "full integer 16x8; activations and image I/O int16 symmetric per tensor "
                                        "(min/max, image range pinned to [0, 1]); weights int8 symmetric per channel. "
                                        "LiteRT's CPU kernels for 16x8 are reference kernels, not XNNPACK: the numbers "
-                                       "of an NPU's W8A16, not its speed"}),
+                                       "of an NPU's W8A16, not its speed",
+                              "int16": " (16x8 ops, requantized from int8 by QUANTIZE ops: needs a runtime whose "
+                                       "QUANTIZE turns int8 into int16, as ai-edge-litert's does; tflite-runtime 2.14 "
+                                       "refuses it, export with --pure-int8 for such runtimes)"}),
         ExportFormat("coreml", ".mlpackage", "edgesr.export.coreml:export_coreml", "coreml",
                      ("fp32", "fp16", "int8", "palette6"), runtime="coreml", dynamic=False, host_os=("darwin",),
                      shared="edgesr.export.coreml:export_coreml_shared", enumerated=True,
