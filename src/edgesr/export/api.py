@@ -131,11 +131,10 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
     if range_inputs is not None:
         extra["range_inputs"] = range_inputs if shared else range_inputs[scales[0]]
-    wide = () if pure_int8 or precision != "int8" else spec.int16_modules
-    if precision == "int8" and "pure_int8" in inspect.signature(exporter).parameters:
+    mixed = precision == "int8" and "pure_int8" in inspect.signature(exporter).parameters  # formats with 16-bit parts
+    if mixed:
         extra["pure_int8"] = pure_int8
-    else:
-        wide = ()
+    wide = spec.int16_modules if mixed and not pure_int8 else ()
     try:
         if shared:
             heads, scale_input = exporter(model, artifact, scales=scales, precision=precision, input_size=size,

@@ -26,7 +26,8 @@ class ExportFormat:
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
     schemes: dict[str, str] = field(default_factory=dict)
-    # the INT8 weight grid (levels each side of 0, per channel): which QAT weights suit it
+    # the INT8 weight grid (levels each side of 0, per channel): what QAT must train for
+    # (``qat.weight_levels``) to simulate this format's artifacts
     weight_levels: int = 127
 
     def exporter(self, shared: bool = False) -> Callable:

@@ -31,7 +31,7 @@ def range_points(model: nn.Module, scale: int, inputs: list[np.ndarray], probe: 
     With ``pure_int8`` every point is 8-bit, even in the model's ``int16_modules``."""
     from edgesr.train.qat import QATOptions, QuantSim
 
-    options = QATOptions(pure_int8=pure_int8) if clip is None else QATOptions(clip=clip, pure_int8=pure_int8)
+    options = QATOptions(pure_int8=pure_int8, **({} if clip is None else {"clip": clip}))
     sim = QuantSim(model, (scale,), options)
     sim.set_calibration(scale, inputs)
     sim.calibrate()

@@ -175,9 +175,8 @@ def _rearranges(gm: fx.GraphModule, node: fx.Node) -> bool:
     return node.target in REARRANGE
 
 
-def _inside(net: nn.Module, node: fx.Node, modules: list[nn.Module]) -> bool:
-    """Whether ``node`` was traced inside one of ``modules`` (or a module they hold)."""
-    held = {id(sub) for m in modules for sub in m.modules()}
+def _inside(net: nn.Module, node: fx.Node, held: set[int]) -> bool:
+    """Whether ``node`` was traced inside a module whose id is in ``held``."""
     for path, _ in (node.meta.get("nn_module_stack") or {}).values():
         try:
             if id(net.get_submodule(path)) in held:
@@ -201,12 +200,13 @@ def instrument(net: nn.Module, options: QATOptions, wide: list[nn.Module] = ()) 
     gm = fx.symbolic_trace(net)
     graph = gm.graph
     count = 0
+    held = {id(sub) for m in wide for sub in m.modules()}  # the wide modules and every module inside them
 
     def add_quant(after: fx.Node, pinned=None) -> fx.Node:
         nonlocal count
         name = f"act_quant_{count}"
         count += 1
-        bits = 16 if pinned is None and wide and _inside(net, after, list(wide)) else options.activation_bits
+        bits = 16 if pinned is None and held and _inside(net, after, held) else options.activation_bits
         gm.add_submodule(name, ActivationQuant(bits, pinned))
         with graph.inserting_after(after):
             q = graph.call_module(name, (after,))
