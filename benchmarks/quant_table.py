@@ -6,7 +6,8 @@ It is ``edgesr bench`` twice per model (the harness: exports cached, one worker 
 measurement): Set5 with latency, then Set14 for PSNR only (latency runs cut to one). masrn runs
 as the shared-trunk artifact (x2, x3, x4 in one file); asym_vdsr at x4.
 
-Writes benchmarks/results/quant_table.{json,md}; the CPU it ran on is in both.
+Writes benchmarks/results/quant_table.{json,md} after each model and format, keeping the rows of earlier runs
+on the same CPU for the pieces this run does not measure; the CPU it ran on is in both.
 
     python benchmarks/quant_table.py [--data-root ../shared/datasets] [--input-size 128x128]
 """
@@ -30,34 +31,65 @@ def _rows(report: dict) -> dict[tuple, dict]:
     return {(r["format"], r["precision"], r["quant"], r["scale"]): r for r in report["rows"]}
 
 
+def _table_rows(model: str, set5: dict, set14: dict) -> list[dict]:
+    other = _rows(set14)
+    table = []
+    for key, row in _rows(set5).items():
+        if key[1] == "w8a16" and key[2] == "qat":
+            continue  # W8A16 needs no training for its precision: its rows are from float weights
+        r14 = other.get(key, {})
+        table.append({"model": model, "input": "x".join(map(str, INPUT_SIZE[model])), "scale": row["scale"], "format": row["format"],
+                      "precision": row["precision"], "weights": "qat" if row["quant"] == "qat" else "float",
+                      "status": row["status"] if row["status"] == r14.get("status") else
+                      f"{row['status']} / {r14.get('status')}",
+                      "set5_psnr": row["psnr"], "set5_dpsnr": row["dpsnr"],
+                      "set14_psnr": r14.get("psnr"), "set14_dpsnr": r14.get("dpsnr"),
+                      "size_mb": row["size_mb"], "latency_ms": row["latency_ms"],
+                      "latency_vs_pytorch": row["latency_vs_pytorch"], "reason": row["reason"] or r14.get("reason", "")})
+    return table
+
+
+def _key(row: dict) -> tuple:
+    return row["model"], row["scale"], row["format"], row["precision"], row["weights"]
+
+
+def merge(previous: dict | None, result: dict) -> dict:
+    """The rows of ``result`` over those of ``previous`` (same CPU only: a table never mixes machines).
+
+    Each (model, format) piece is one ``edgesr bench`` run with its own PyTorch baseline, so every latency
+    ratio in the table is still a ratio measured in one run."""
+    if not previous or previous.get("host_cpu") != result["host_cpu"]:
+        return result
+    rows = {_key(r): r for r in previous["rows"]}
+    rows.update({_key(r): r for r in result["rows"]})
+    order = {m: i for i, m in enumerate(MODELS)}
+    fmt = {"pytorch": 0, "onnx": 1, "tflite": 2}
+    prec = {p: i for i, p in enumerate(PRECISIONS)}
+    merged = sorted(rows.values(), key=lambda r: (order.get(r["model"], 9), fmt.get(r["format"], 9),
+                                                  prec.get(r["precision"], 9), r["weights"], r["scale"]))
+    reports = {**previous.get("reports", {}), **result["reports"]}
+    return {**result, "rows": merged, "reports": reports,
+            "commands": sorted(set(previous.get("commands", [])) | set(result.get("commands", [])))}
+
+
 def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, log=print,
-        formats: tuple[str, ...] = ("onnx", "tflite")) -> dict:
+        formats: tuple[str, ...] = ("onnx", "tflite"), save=lambda result: None) -> dict:
+    """One ``edgesr bench`` pair (Set5 with latency, Set14 for PSNR) per model and format; ``save`` gets the
+    table so far after each pair, so a run cut short keeps what it measured."""
     from edgesr.bench.harness import BenchOptions, bench
 
-    table = []
-    reports = {}
+    result = None
     for model, scales in models.items():
-        common = dict(model=model, scales=scales, formats=formats, precisions=PRECISIONS,
-                      quant=("ptq", "qat"), data_root=data_root, input_size=INPUT_SIZE[model], cache=cache)
-        set5 = bench(BenchOptions(dataset="Set5", min_runs=3, min_seconds=1.0, **common), log=log)
-        set14 = bench(BenchOptions(dataset="Set14", min_runs=1, min_seconds=0.0, warmup=0, **common), log=log)
-        reports[model] = {"Set5": set5, "Set14": set14}
-        other = _rows(set14)
-        for key, row in _rows(set5).items():
-            if key[1] == "w8a16" and key[2] == "qat":
-                continue  # W8A16 needs no training for its precision: its rows are from float weights
-            r14 = other.get(key, {})
-            table.append({"model": model, "input": "x".join(map(str, INPUT_SIZE[model])), "scale": row["scale"], "format": row["format"],
-                          "precision": row["precision"], "weights": "qat" if row["quant"] == "qat" else "float",
-                          "status": row["status"] if row["status"] == r14.get("status") else
-                          f"{row['status']} / {r14.get('status')}",
-                          "set5_psnr": row["psnr"], "set5_dpsnr": row["dpsnr"],
-                          "set14_psnr": r14.get("psnr"), "set14_dpsnr": r14.get("dpsnr"),
-                          "size_mb": row["size_mb"], "latency_ms": row["latency_ms"],
-                          "latency_vs_pytorch": row["latency_vs_pytorch"], "reason": row["reason"] or r14.get("reason", "")})
-    first = next(iter(reports.values()))["Set5"]
-    return {"host_cpu": first["host_cpu"], "tools": first["tools"], "baseline": first["baseline"], "rows": table,
-            "reports": reports}
+        for fmt in formats:
+            common = dict(model=model, scales=scales, formats=(fmt,), precisions=PRECISIONS,
+                          quant=("ptq", "qat"), data_root=data_root, input_size=INPUT_SIZE[model], cache=cache)
+            set5 = bench(BenchOptions(dataset="Set5", min_runs=3, min_seconds=1.0, **common), log=log)
+            set14 = bench(BenchOptions(dataset="Set14", min_runs=1, min_seconds=0.0, warmup=0, **common), log=log)
+            piece = {"host_cpu": set5["host_cpu"], "tools": set5["tools"], "baseline": set5["baseline"],
+                     "rows": _table_rows(model, set5, set14), "reports": {f"{model}/{fmt}": {"Set5": set5, "Set14": set14}}}
+            result = merge(result, piece)
+            save(result)
+    return result
 
 
 def markdown(result: dict) -> str:
@@ -91,14 +123,22 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "edgesr" / "quant_table")
     parser.add_argument("--out", type=Path, default=RESULTS / "quant_table")
     args = parser.parse_args()
-    result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache,
-                 formats=tuple(args.formats.split(",")))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    args.out.with_suffix(".md").write_text(
-        f"`python benchmarks/quant_table.py --models {args.models} --formats {args.formats}`\n\n" + markdown(result))
-    print(markdown(result))
+    command = f"python benchmarks/quant_table.py --models {args.models} --formats {args.formats}"
+    json_path, md_path = args.out.with_suffix(".json"), args.out.with_suffix(".md")
+    previous = json.loads(json_path.read_text()) if json_path.exists() else None
 
+    def save(result: dict) -> None:
+        table = merge(previous, {**result, "commands": [command]})
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        for path, text in ((json_path, json.dumps(table, indent=2, default=str) + "\n"),
+                           (md_path, "".join(f"`{c}`\n\n" for c in table["commands"]) + markdown(table))):
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+
+    result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache,
+                 formats=tuple(args.formats.split(",")), save=save)
+    print(markdown(merge(previous, result)))
 
 if __name__ == "__main__":
     main()

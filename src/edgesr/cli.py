@@ -115,21 +115,22 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
 @click.option("--format", "-f", "fmt", required=True, help="onnx, tflite, coreml or tensorrt (see README, Targets).")
 @click.option("--precision", "-p", default=None,
-              help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: also "
-                   "palette6), as the format allows [default: fp32; tensorrt fp16].")
+              help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is "
+                   "weights only, w8a8 int8 weights and activations, palette6 6-bit weights), as the format allows "
+                   "[default: fp32; tensorrt fp16].")
 @click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
-              help="int8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones (ptq); "
-                   "auto: qat for int8 where shipped, ptq for w8a16.")
+              help="int8/w8a8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones "
+                   "(ptq); auto: qat for int8 where shipped, ptq otherwise.")
 @click.option("--pure-int8", is_flag=True,
-              help="int8: every activation in 8 bits, also where the model keeps 16 (masrn's upscale and "
-                   "refine stages), for accelerators without 16-bit activations; costs quality.")
+              help="int8 (coreml: w8a8): every activation in 8 bits, also where the model keeps 16 (masrn's "
+                   "upscale and refine stages), for accelerators without 16-bit activations; costs quality.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--input-size", default=None, metavar="HxW[,HxW...]",
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
 @click.option("--profile", default=None, metavar="MIN,OPT,MAX",
               help="tensorrt: the optimization profile's input sizes, e.g. 16x16,256x256,1024x1024.")
 @click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
-@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a16).")
+@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a8, w8a16).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @_data_root_option

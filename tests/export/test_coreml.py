@@ -21,7 +21,7 @@ macos = pytest.mark.skipif(sys.platform != "darwin", reason="Core ML models pred
 def packages(tmp_path_factory, weights, data_root):
     out, w, root = tmp_path_factory.mktemp("coreml"), weights["masrn"], str(data_root)
     return {p: export_model("masrn", 4, "coreml", out, precision=p, weights=w, lr_size=(32, 32), data_root=root)
-            for p in ("fp16", "int8", "palette6")} | {
+            for p in ("fp16", "int8", "w8a8", "palette6")} | {
         "shared": export_model("masrn", (2, 3, 4), "coreml", out, precision="fp16", weights=w,
                                lr_size=[(32, 32), (64, 64)], data_root=root),
         "x2": export_model("masrn", 2, "coreml", out, precision="fp16", weights=w, lr_size=[(32, 32), (64, 64)],
@@ -43,7 +43,7 @@ def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
     assert d["compressed_weight_ops"] == []
 
 
-@pytest.mark.parametrize("precision", ["int8", "palette6"])
+@pytest.mark.parametrize("precision", ["int8", "w8a8", "palette6"])
 def test_weight_compression(packages, precision):
     from edgesr.export.coreml import COMPRESSED_OPS, describe
     d = describe(packages[precision])
@@ -78,3 +78,97 @@ def test_predictions_match_pytorch(packages, weights):
             ref = load_model("masrn", scale, weights["masrn"])(torch.from_numpy(x), scale).numpy()
         with open_runner(packages[key], scale) as runner:
             np.testing.assert_allclose(runner.run(x), ref, atol=2e-2)
+
+
+def _after_upscale(ops: list[str]) -> list[str]:
+    return ops[ops.index("pixel_shuffle"):]
+
+
+def test_w8a8_quantizes_activations_and_keeps_the_16_bit_parts_float(packages):
+    from edgesr.export.coreml import describe
+    d = describe(packages["w8a8"])
+    assert d["specification_version"] >= 8  # iOS 17: activation quantization
+    ops = d["functions"]["main"]["ops"]
+    assert ops.count("quantize") >= 10 and ops.count("dequantize") >= ops.count("quantize")
+    # masrn's int16_modules (bottleneck, upscale, refine) read and write float16: no rounding after the head
+    assert "quantize" not in _after_upscale(ops)
+    manifest = read_manifest(packages["w8a8"])
+    assert manifest.int16_modules == ("extraction.bottleneck", "upscale", "refine")
+    assert "symmetric" in manifest.quantization and "float16 in Core ML" in manifest.quantization
+    assert "skipped" in manifest.check  # no Core ML runtime off macOS
+
+
+def test_w8a8_pure_int8_rounds_the_16_bit_parts_too(tmp_path, weights, data_root):
+    from edgesr.export.coreml import describe
+    path = export_model("masrn", 4, "coreml", tmp_path, precision="w8a8", weights=weights["masrn"],
+                        lr_size=(32, 32), data_root=str(data_root), pure_int8=True, calib_images=4)
+    assert "quantize" in _after_upscale(describe(path)["functions"]["main"]["ops"])
+    assert read_manifest(path).int16_modules == ()
+
+
+@pytest.fixture(scope="module")
+def w8a8_network(weights, data_root):
+    """The W8A8 network of masrn x4 as the exporter builds it, with its rounding plan."""
+    from edgesr.export.calibration import calibration_images, calibration_inputs
+    from edgesr.export.common import network_for_scale
+    from edgesr.export.coreml import _activations, _convert
+
+    model = load_model("masrn", 4, weights["masrn"])
+    net = network_for_scale(model, 4)
+    calibration = calibration_inputs(model, 4, "T91", 4, (32, 32), str(data_root))
+    ranges = calibration_images(model, 4, "T91", 4, str(data_root))
+    acts = _activations(model, 4, net, [(32, 32), (40, 40)], calibration, ranges, False)
+    _convert(net, 3, [(32, 32), (40, 40)], "w8a8", "iOS16", acts)
+    return model, net, acts, calibration
+
+
+def test_w8a8_rounds_with_edgesr_ranges(w8a8_network):
+    _, _, acts, _ = w8a8_network
+    user_input = acts.program.graph_signature.user_inputs[0]
+    # the image input is read in float16 (symmetric int8 would give [0, 1] 127 steps)
+    assert user_input in acts.floats and not any(user_input in reads for reads in acts.plan.values())
+    # every rounding uses the tensor's edgesr range made symmetric (float16 scale), or, for a concat's
+    # inputs, the range they share (wider)
+    exact = 0
+    for reads in acts.plan.values():
+        for name, pairs in reads.items():
+            lo, hi, bits = acts.ranges[name]
+            assert bits == 8 and name not in acts.floats
+            (scale, zero), *_ = pairs
+            own = max(abs(lo), abs(hi))
+            assert zero == 0 and scale * 127 >= own * (1 - 2e-3), name
+            exact += abs(scale * 127 - own) <= 2e-3 * own
+    assert exact >= 10
+
+
+def test_w8a8_emulation_is_close_to_pytorch_and_rounds(w8a8_network):
+    from edgesr.export.coreml import emulate
+    _, net, acts, calibration = w8a8_network
+    x = torch.as_tensor(calibration[0])
+    with torch.no_grad():
+        ref = net(x)
+    out = emulate(acts)(x)
+    diff = float((out - ref).abs().mean()) * 255
+    assert 0.01 < diff < 3.0, diff  # rounded, and not far from the float network
+    y = torch.rand(1, 3, 40, 40)  # the other enumerated size runs too
+    assert emulate(acts)(y).shape == (1, 3, 160, 160)
+
+
+def test_pure_int8_is_for_the_int8_activation_precision(tmp_path, weights):
+    from edgesr.errors import ExportError
+    with pytest.raises(ExportError, match=r"-p w8a8"):
+        export_model("masrn", 4, "coreml", tmp_path, precision="int8", weights=weights["masrn"],
+                     lr_size=(32, 32), pure_int8=True)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.coreml_runtime
+@macos
+def test_w8a8_predictions_match_the_emulation(packages, w8a8_network):
+    from edgesr.export.coreml import emulate
+    _, _, acts, calibration = w8a8_network
+    x = calibration[0]
+    with open_runner(packages["w8a8"], 4) as runner:
+        got = runner.run(x)
+    want = emulate(acts)(torch.as_tensor(x)).numpy()
+    assert float(np.abs(got - want).mean()) * 255 < 1.0  # float16 compute between the pairs

@@ -156,3 +156,28 @@ def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
     art = export_model("masrn", 4, "onnx", tmp_path / "ptq", precision="int8", weights=weights, lr_size=(16, 16),
                        calib_images=2, data_root=str(data_root), check=False, quant="ptq")
     assert read_manifest(art).quant_method == "ptq"
+
+
+def test_qat_weights_are_chosen_for_the_format_weight_grid(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from edgesr.export import api
+    from edgesr.models import weights as w
+
+    for stem, formats in (("masrn", None), ("masrn_qat", ["onnx"]), ("masrn_qat_w8", [])):
+        shutil.copyfile(w.PRETRAINED_DIR / "masrn.safetensors", tmp_path / f"{stem}.safetensors")
+        if formats is not None:
+            (tmp_path / f"{stem}.json").write_text(json.dumps({"int8_formats": formats}))
+    shutil.copyfile(w.PRETRAINED_DIR / "asym_vdsr.safetensors", tmp_path / "asym_vdsr_qat.safetensors")
+    monkeypatch.setattr(w, "PRETRAINED_DIR", tmp_path)
+    # auto: the weights of the format's grid, where their int8_formats name the format
+    assert api.choose_weights("masrn", 2, "onnx", "int8") == (tmp_path / "masrn_qat.safetensors", "qat")
+    assert api.choose_weights("masrn", 2, "tflite", "int8") == (None, "ptq")
+    # qat: LiteRT, Core ML W8A8 and TensorRT (8-bit weights) get the 8-bit-grid weights
+    for fmt, precision in (("tflite", "int8"), ("coreml", "w8a8"), ("tensorrt", "int8")):
+        assert api.choose_weights("masrn", 2, fmt, precision, quant="qat") == (tmp_path / "masrn_qat_w8.safetensors", "qat")
+    assert api.choose_weights("masrn", 2, "onnx", "int8", quant="qat")[0].name == "masrn_qat.safetensors"
+    # no weights for that grid: the ones there are
+    assert api.choose_weights("asym_vdsr", 4, "tflite", "int8", quant="qat")[0].name == "asym_vdsr_qat.safetensors"
+    assert api.choose_weights("masrn", 2, "coreml", "w8a8") == (None, "ptq")  # auto: float weights

@@ -65,8 +65,8 @@ def _installed(fmt: str) -> bool:
 
 def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
     """(format, precision, quantization method) to bench: every precision of the chosen (or installed)
-    formats, INT8 once per method of ``opts.quant`` (W8A16 from the float weights: ptq; "" for float
-    precisions)."""
+    formats, INT8 (and Core ML's W8A8) once per method of ``opts.quant`` (W8A16 from the float
+    weights: ptq; "" for float precisions)."""
     from edgesr.export.api import QUANT_METHODS
     from edgesr.export.formats import CALIBRATED
 
@@ -81,7 +81,8 @@ def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
         if opts.formats is not None and name not in opts.formats:
             continue
         pairs += [(name, p, q) for p in row.precisions if opts.precisions is None or p in opts.precisions
-                  for q in (opts.quant if p == "int8" else ("ptq",) if p in CALIBRATED else ("",))]
+                  for q in (opts.quant if p in ("int8", row.int8_activations) else ("ptq",) if p in CALIBRATED
+                            else ("",))]
     if not pairs:
         raise EdgesrError("no format takes the precisions asked for; see README, Targets")
     return pairs

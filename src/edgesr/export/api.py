@@ -109,8 +109,9 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     if profile is not None and fmt != "tensorrt":
         raise ExportError("an optimization profile is for tensorrt exports only")
     lr_size = sizes[0] if sizes else None
-    if pure_int8 and precision != "int8":
-        raise ExportError(f"--pure-int8 is for -p int8, not {precision}")
+    if pure_int8 and precision != row.int8_activations:
+        raise ExportError(f"--pure-int8 is for {fmt}'s int8 activations (-p {row.int8_activations or 'int8'}), "
+                          f"not -p {precision}")
     weights_are_shipped = weights is None
     weights, method = choose_weights(model_name, scales[0], fmt, precision, weights, quant)
     model = load_model(model_name, scales[0], weights)
@@ -120,7 +121,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         count = max(1, calib_images // len(scales))
         calibration = {s: calibration_inputs(model, s, calib_data, count, lr_size or (64, 64), data_root)
                        for s in scales}
-        if precision == "int8" and "range_inputs" in inspect.signature(exporter).parameters:  # edgesr's ranges
+        if precision == row.int8_activations and "range_inputs" in inspect.signature(exporter).parameters:  # edgesr's ranges
             range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in scales}
     out_dir = Path(out_dir)
     shape = "+".join(f"{h}x{w}" for h, w in sizes) if sizes else "dynamic"
@@ -131,7 +132,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
     if range_inputs is not None:
         extra["range_inputs"] = range_inputs if shared else range_inputs[scales[0]]
-    mixed = precision == "int8" and "pure_int8" in inspect.signature(exporter).parameters  # formats with 16-bit parts
+    mixed = precision == row.int8_activations and "pure_int8" in inspect.signature(exporter).parameters  # 16-bit parts
     if mixed:
         extra["pure_int8"] = pure_int8
     wide = spec.int16_modules if mixed and not pure_int8 else ()
@@ -199,10 +200,10 @@ QUANT_METHODS = ("auto", "ptq", "qat")
 
 def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weights=None, quant: str = "auto"):
     """The weights file to load (None: the shipped float weights) and the quantization method it
-    means. ``auto`` takes the shipped QAT weights for INT8 in the formats their ``int8_formats``
-    names (the formats where they measured better than the float weights: QAT weights fit the weight
-    grid they were trained on, 7 bits for ONNX Runtime, and masrn's lose to the float ones on
-    LiteRT's 8), the float weights elsewhere; ``qat`` takes them for any format."""
+    means. The shipped QAT weights are those trained for the format's weight grid when shipped
+    (``shipped_weights``: 7 bits for ONNX Runtime, 8 for the others), else any. ``auto`` takes them
+    for INT8 in the formats their ``int8_formats`` names (the formats where they measured better
+    than the float weights), the float weights elsewhere; ``qat`` takes them for any format."""
     spec = get_spec(model_name)
     if quant not in QUANT_METHODS:
         raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
@@ -214,7 +215,8 @@ def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weight
         return weights, "qat" if quant == "qat" or (quant == "auto" and is_qat(weights)) else "ptq"
     if quant == "ptq" or (quant == "auto" and precision != "int8"):  # W8A16 needs no training for it
         return None, "ptq"
-    qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True)
+    qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True,
+                          weight_levels=get_format(fmt).weight_levels)
     if qat is not None and quant == "auto" and fmt not in _int8_formats(qat):
         qat = None
     if qat is None and quant == "qat":

@@ -1,8 +1,17 @@
 """Core ML export: an ML Program (``.mlpackage``) converted with coremltools from a traced module.
 
 Precisions: ``fp32`` and ``fp16`` (compute precision), ``int8`` (weights linearly quantized to int8,
-per channel; FP16 compute) and ``palette6`` (weights palettized to 6-bit k-means look-up tables;
-FP16 compute). Inputs and outputs stay float32 NCHW on [0, 1]. The input size is fixed, or one of
+per channel; FP16 compute), ``w8a8`` (int8 weights and int8 activations, the int8-int8 compute of
+the Neural Engine from A17 Pro and M4 on; iOS 17) and ``palette6`` (weights palettized to 6-bit k-means
+look-up tables; FP16 compute).
+
+``w8a8`` takes edgesr's activation ranges (``edgesr.export.ranges``: the calibration images' quantiles,
+or what quantization-aware training learned): the network is converted from a ``torch.export``
+program, whose node names Core ML's converter keeps for its tensors, so each tensor's range is found
+by name, and coremltools' own activation passes insert the quantize/dequantize pairs from them
+(their calibration runs the model, which only works on macOS). Core ML's activation quantization is
+8-bit symmetric only: the model's ``int16_modules`` stay float16, and so does the image input (its
+[0, 1] would get 127 steps); ranges are symmetric about 0. Inputs and outputs stay float32 NCHW on [0, 1]. The input size is fixed, or one of
 several enumerated sizes. Several scales of a multi-scale model become one multifunction package
 (one function per scale, ``x2``, ``x3`` ...), in which coremltools stores each weight shared by the
 functions once.
@@ -13,9 +22,12 @@ checked is the package itself (:func:`describe`).
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -27,31 +39,210 @@ from edgesr.export.common import atomic_folder, network_for_scale
 from edgesr.export.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"
-PRECISIONS = ("fp32", "fp16", "int8", "palette6")
-# the oldest OS that runs the package: ML Programs need iOS 16; multifunction packages iOS 18
+PRECISIONS = ("fp32", "fp16", "int8", "w8a8", "palette6")
+# the oldest OS that runs the package: ML Programs need iOS 16, activation quantization iOS 17,
+# multifunction packages iOS 18
 TARGETS = {"single": "iOS16", "multifunction": "iOS18"}
+ACTIVATION_TARGET = "iOS17"
+ACTIVATION_MODE = "linear_symmetric"
 # MIL ops that hold compressed weights, by precision
 COMPRESSED_OPS = {"int8": ("constexpr_affine_dequantize", "constexpr_blockwise_shift_scale"),
+                  "w8a8": ("constexpr_affine_dequantize", "constexpr_blockwise_shift_scale"),
                   "palette6": ("constexpr_lut_to_dense",)}
 
 
-def _convert(net: nn.Module, channels: int, sizes: list[tuple[int, int]], precision: str, target: str):
+@dataclass
+class Activations:
+    """What ``w8a8`` needs besides the network: the exported program and its tensors' ranges."""
+
+    program: object  # torch.export.ExportedProgram
+    ranges: dict  # {fx node name: (lo, hi, bits)}
+    floats: set  # fx node names kept float16: the model's 16-bit parts and the image input
+    plan: dict = field(default_factory=dict)  # where the quantize/dequantize pairs went (_rounding_plan)
+
+
+def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple[int, int]],
+                 calibration: list[np.ndarray] | None, range_inputs: list[np.ndarray] | None,
+                 pure_int8: bool) -> Activations:
+    from edgesr.export.ranges import fx_ranges, range_points
+    from edgesr.train.qat import QATOptions, inside, wide_modules
+
+    if not calibration:
+        raise ExportError("coreml w8a8 needs calibration images (--calib-data)")
+    probe = calibration[0]
+    sample = torch.as_tensor(probe)
+    dynamic = None
+    if len(sizes) > 1:  # one program for every enumerated size
+        h, w = torch.export.Dim("h", min=4, max=8192), torch.export.Dim("w", min=4, max=8192)
+        dynamic = ({2: h, 3: w},)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.export.export(net.eval(), (sample,), dynamic_shapes=dynamic).run_decompositions({})
+    points = range_points(model, scale, range_inputs or calibration, probe, pure_int8=pure_int8)
+    held = {id(m) for m in wide_modules(model, QATOptions(pure_int8=pure_int8))}
+    ranges = fx_ranges(program, points, probe, calibration)
+    # 16-bit: computed inside the model's int16_modules, or holding a 16-bit point's values (the pixel shuffle)
+    floats = {n.name for n in program.graph.nodes if held and inside(net, n, held)}
+    floats |= {name for name, (_, _, bits) in ranges.items() if bits == 16}
+    # and the image: symmetric int8 gives [0, 1] 127 steps, not 255 (masrn x2: -0.10 dB, against -0.05 with
+    # the first convolution reading float16; that convolution has 3 input channels, a small part of the work)
+    floats.add(program.graph_signature.user_inputs[0])
+    return Activations(program, ranges, floats)
+
+
+def _convert(net: nn.Module, channels: int, sizes: list[tuple[int, int]], precision: str, target: str,
+             activations: Activations | None = None):
     ct = require("coremltools", "coreml")
     sample = torch.rand(1, channels, *sizes[0])
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(net.eval(), sample)
+        source = activations.program if activations is not None else torch.jit.trace(net.eval(), sample)
         if len(sizes) == 1:
             shape = tuple(sample.shape)
         else:
             shape = ct.EnumeratedShapes(shapes=[[1, channels, h, w] for h, w in sizes],
                                         default=[1, channels, *sizes[0]])
+        if activations is not None:
+            target = max(target, ACTIVATION_TARGET, key=lambda t: int(t.removeprefix("iOS")))
         model = ct.convert(
-            traced, inputs=[ct.TensorType(name=INPUT, shape=shape, dtype=np.float32)],
+            source, inputs=[ct.TensorType(name=INPUT, shape=shape, dtype=np.float32)],
             outputs=[ct.TensorType(name=OUTPUT, dtype=np.float32)], convert_to="mlprogram",
-            minimum_deployment_target=getattr(ct.target, target),
+            minimum_deployment_target=getattr(ct.target, target), skip_model_load=True,
             compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16)
+        if activations is not None:
+            model = _quantize_activations(model, activations)
     return _compress(model, precision)
+
+
+def _fx_name(var_name: str, user_input: str) -> str:
+    """The fx node a MIL tensor is named after (``<node>_cast_fp16``; the input's cast ``input_to_fp16``)."""
+    base = var_name.removesuffix("_cast_fp16")
+    return user_input if base == f"{INPUT}_to_fp16" else base
+
+
+def _mil_ranges(program, activations: Activations) -> tuple[dict, set]:
+    """coremltools' activation statistics ({MIL tensor: {"rmin", "rmax"}}) from the fx ranges, and
+    the MIL ops to leave in float16: those that write or read a tensor kept float, or read one that
+    has no range."""
+    user_input = activations.program.graph_signature.user_inputs[0]
+    ops = [op for op in program.functions["main"].operations if op.op_type != "const"]
+    stats = {}
+    for op in ops:
+        for v in op.outputs:
+            r = activations.ranges.get(_fx_name(v.name, user_input))
+            if r is not None:
+                stats[v.name] = {"rmin": float(r[0]), "rmax": float(r[1])}
+    for op in ops:  # a concat's inputs and output share one range (its quantized form is a copy)
+        if op.op_type == "concat":
+            group = [v.name for v in op.inputs["values"]] + [op.outputs[0].name]
+            group = [n for n in group if n in stats]
+            if group:
+                lo, hi = min(stats[n]["rmin"] for n in group), max(stats[n]["rmax"] for n in group)
+                for n in group:
+                    stats[n] = {"rmin": lo, "rmax": hi}
+    keep_float = set()
+    for op in ops:
+        reads = [v for name, v in op.inputs.items() if name in ("x", "y") and getattr(v, "op", None) is not None
+                 and v.op.op_type != "const"]
+        if (any(_fx_name(v.name, user_input) in activations.floats for v in [*op.outputs, *reads])
+                or any(v.name not in stats for v in reads)):
+            keep_float.add(op.name)
+    return stats, keep_float
+
+
+def _rounding_plan(program, user_input: str) -> dict[str, dict[str, list[tuple[float, int]]]]:
+    """{fx node: {fx input node: [(scale, zero point), ...]}}: which inputs each op reads through
+    quantize/dequantize pairs, and their parameters (innermost first), read from the MIL program."""
+    plan: dict[str, dict[str, list[tuple[float, int]]]] = {}
+    for op in program.functions["main"].operations:
+        if op.op_type in ("const", "quantize", "dequantize"):
+            continue
+        for value in op.inputs.values():
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                scales = []
+                while getattr(v, "op", None) is not None and v.op.op_type == "dequantize":
+                    q = v.op.inputs["input"].op
+                    zero = q.inputs.get("zero_point")
+                    scales.append((float(np.max(q.inputs["scale"].val)), 0 if zero is None else int(zero.val)))
+                    v = q.inputs["input"]
+                if scales:
+                    plan.setdefault(_fx_name(op.outputs[0].name, user_input), {})[_fx_name(v.name, user_input)] = scales[::-1]
+    return plan
+
+
+def _quantize_activations(model, activations: Activations):
+    """int8 symmetric quantize/dequantize pairs around the convolutions and additions, with edgesr's
+    ranges: coremltools' ``linear_quantize_activations`` without its calibration run. Records in
+    ``activations.plan`` where the pairs went (for :func:`emulate`)."""
+    import coremltools.optimize.coreml as cto
+    from coremltools import _SPECIFICATION_VERSION_IOS_17
+    from coremltools.converters.mil.converter import mil_convert
+    from coremltools.converters.mil.frontend.milproto.load import load as load_mil
+    from coremltools.converters.mil.mil.passes.defs.optimize_activation_quantization import (
+        insert_suffix_quantize_dequantize_pair,
+    )
+    from coremltools.converters.mil.mil.passes.pass_registry import PASS_REGISTRY
+    from coremltools.models.utils import _apply_graph_pass
+    from coremltools.optimize.coreml._quantization_passes import insert_prefix_quantize_dequantize_pair
+
+    stats, keep_float = _mil_ranges(model._mil_program, activations)
+    config = cto.OptimizationConfig(global_config=cto.OpLinearQuantizerConfig(mode=ACTIVATION_MODE, dtype="int8"),
+                                    op_name_configs={name: None for name in keep_float})
+    prefix = insert_prefix_quantize_dequantize_pair(config=config)
+    prefix.activation_stats = stats
+    suffix = insert_suffix_quantize_dequantize_pair()
+    suffix.config = config
+    suffix.activation_stats = stats
+    spec = model.get_spec()
+    version = max(spec.specificationVersion, _SPECIFICATION_VERSION_IOS_17)
+    program = _apply_graph_pass(model, [prefix, suffix, PASS_REGISTRY["common::dequantize_quantize_pair_elimination"]],
+                                spec_version=version, pymil_load_func=load_mil, skip_model_load=True,
+                                return_pymil_prog=True)
+    activations.plan = _rounding_plan(program, activations.program.graph_signature.user_inputs[0])
+    return mil_convert(program, convert_to="mlprogram", convert_from="milinternal", specification_version=version,
+                       compute_units=model.compute_unit, model_description=spec.description, skip_model_load=True)
+
+
+def emulate(activations: Activations) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The W8A8 network as a Core ML package computes it, emulated in float32 PyTorch (a Core ML
+    model predicts only on macOS): the convolution weights rounded as stored (int8 symmetric per
+    output channel), and each op's inputs rounded where the package puts its quantize/dequantize
+    pairs, with their scales. Float16 compute is not emulated."""
+    from edgesr.train.qat import fake_quant_weight
+
+    module = copy.deepcopy(activations.program.module())
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.dim() == 4:
+                p.copy_(fake_quant_weight(p, 127))
+    nodes = {n.name: n for n in module.graph.nodes}
+    missing = {i for reads in activations.plan.values() for i in reads} - nodes.keys()
+    if missing or not activations.plan:
+        raise ExportError(f"the W8A8 plan names tensors the network lacks: {sorted(missing)[:5]}")
+
+    def rounded(x: torch.Tensor, pairs: list[tuple[float, int]]) -> torch.Tensor:
+        for s, z in pairs:  # MIL quantize: round to nearest, int8 saturation
+            x = (torch.clamp(torch.round(x / s) + z, -128, 127) - z) * s
+        return x
+
+    class Emulator(torch.fx.Interpreter):
+        def run_node(self, n):
+            reads = activations.plan.get(n.name, {})
+            saved = {}
+            for name, scales in reads.items():
+                saved[name] = self.env[nodes[name]]
+                self.env[nodes[name]] = rounded(saved[name], scales)
+            try:
+                return super().run_node(n)
+            finally:
+                for name, value in saved.items():
+                    self.env[nodes[name]] = value
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return Emulator(module).run(x)
+
+    return run
 
 
 def _compress(model, precision: str):
@@ -60,7 +251,7 @@ def _compress(model, precision: str):
     import coremltools.optimize.coreml as cto
 
     # weight_threshold=0: the default (2048 elements) would leave a small SR net's convs uncompressed
-    if precision == "int8":
+    if precision in ("int8", "w8a8"):
         op = cto.OpLinearQuantizerConfig(mode="linear_symmetric", dtype="int8", granularity="per_channel",
                                          weight_threshold=0)
         return cto.linear_quantize_weights(model, config=cto.OptimizationConfig(global_config=op))
@@ -89,19 +280,24 @@ def _check_precision(precision: str) -> None:
 
 
 def export_coreml(model: nn.Module, out: Path, *, scale: int, precision: str = "fp16",
-                  input_size=None, calibration=None) -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` as an ML Program package; ``input_size`` is (H, W) or a list of them."""
+                  input_size=None, calibration=None, range_inputs=None,
+                  pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
+    """Write ``model`` at ``scale`` as an ML Program package; ``input_size`` is (H, W) or a list of them.
+    ``w8a8`` measures its ranges on ``range_inputs`` (default: ``calibration``, crops of the input size)."""
     _check_precision(precision)
     sizes = _sizes(input_size)
+    net = network_for_scale(model, scale)
+    acts = (_activations(model, scale, net, sizes, calibration, range_inputs, pure_int8)
+            if precision == "w8a8" else None)
     with atomic_folder(out) as tmp:
-        _convert(network_for_scale(model, scale), model.spec.channels, sizes, precision,
-                 TARGETS["single"]).save(str(tmp))
+        _convert(net, model.spec.channels, sizes, precision, TARGETS["single"], acts).save(str(tmp))
     factor = 1 if model.spec.upsampling == "pre" else scale
     return _specs(model.spec.channels, sizes, factor)
 
 
 def export_coreml_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp16",
-                         input_size=None, calibration=None) -> tuple[tuple[Head, ...], None]:
+                         input_size=None, calibration=None, range_inputs=None,
+                         pure_int8: bool = False) -> tuple[tuple[Head, ...], None]:
     """One multifunction package, function ``x<s>`` per scale; weights the functions share are
     stored once (they are bit-identical because every function is converted and compressed alike)."""
     ct = require("coremltools", "coreml")
@@ -111,8 +307,10 @@ def export_coreml_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
         descriptor = ct.utils.MultiFunctionDescriptor()
         for s in scales:
             path = Path(d) / f"x{s}.mlpackage"
-            _convert(network_for_scale(model, s), model.spec.channels, sizes, precision,
-                     TARGETS["multifunction"]).save(str(path))
+            net = network_for_scale(model, s)
+            acts = (_activations(model, s, net, sizes, (calibration or {}).get(s), (range_inputs or {}).get(s),
+                                 pure_int8) if precision == "w8a8" else None)
+            _convert(net, model.spec.channels, sizes, precision, TARGETS["multifunction"], acts).save(str(path))
             descriptor.add_function(str(path), src_function_name="main", target_function_name=f"x{s}")
         descriptor.default_function_name = f"x{scales[0]}"
         ct.utils.save_multifunction(descriptor, str(tmp))

@@ -29,6 +29,8 @@ class ExportFormat:
     # the INT8 weight grid (levels each side of 0, per channel): what QAT must train for
     # (``qat.weight_levels``) to simulate this format's artifacts
     weight_levels: int = 127
+    # the precision whose activations are int8 (edgesr's ranges; 16-bit parts unless --pure-int8), if any
+    int8_activations: str | None = "int8"
 
     def exporter(self, shared: bool = False) -> Callable:
         target = self.shared if shared else self.function
@@ -77,10 +79,19 @@ FORMATS: dict[str, ExportFormat] = {
                                        "QUANTIZE turns int8 into int16, as ai-edge-litert's does; tflite-runtime 2.14 "
                                        "refuses it, export with --pure-int8 for such runtimes)"}),
         ExportFormat("coreml", ".mlpackage", "edgesr.export.coreml:export_coreml", "coreml",
-                     ("fp32", "fp16", "int8", "palette6"), runtime="coreml", dynamic=False, host_os=("darwin",),
+                     ("fp32", "fp16", "int8", "w8a8", "palette6"), runtime="coreml", dynamic=False, host_os=("darwin",),
                      shared="edgesr.export.coreml:export_coreml_shared", enumerated=True,
+                     int8_activations="w8a8",
                      schemes={"int8": "weights only: int8 symmetric per channel, dequantized on load; "
-                                      "activations stay float16/float32"}),
+                                      "activations stay float16/float32",
+                              "w8a8": "activations int8 symmetric per tensor (quantize/dequantize pairs around the "
+                                      "convolutions and additions; ranges: the 1e-4 and 1 - 1e-4 quantiles over the "
+                                      "calibration images, edgesr.export.ranges, made symmetric about 0, so a "
+                                      "non-negative tensor gets 7 bits; the image input stays float16, where it "
+                                      "would get 127 steps); weights int8 symmetric per channel (8 bits); "
+                                      "iOS 17 / macOS 14 or later; int8-int8 compute on the Neural Engine of A17 Pro, "
+                                      "M4 and later, float16 compute between the pairs elsewhere",
+                              "int16": " (float16 in Core ML: its activation quantization is 8-bit only)"}),
         ExportFormat("tensorrt", ".engine", "edgesr.export.tensorrt:export_tensorrt", "tensorrt",
                      ("fp16", "int8"), runtime="tensorrt", dynamic=True, needs_gpu=True,
                      schemes={"int8": "explicit quantization from an ONNX QDQ graph; activations and weights "
@@ -93,10 +104,10 @@ FORMATS: dict[str, ExportFormat] = {
 
 
 # precisions whose export quantizes activations, so it needs calibration images
-CALIBRATED = ("int8", "w8a16")
+CALIBRATED = ("int8", "w8a8", "w8a16")
 # how far below PyTorch FP32 (dPSNR on the check set, dB) an artifact may score: beyond it an export
 # fails and leaves nothing behind, and edgesr bench marks the row "failed validation"
-LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "w8a16": 0.05, "int8": 0.3, "palette6": 0.5}
+LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "w8a16": 0.05, "int8": 0.3, "w8a8": 0.3, "palette6": 0.5}
 
 DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
 

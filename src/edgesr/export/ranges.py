@@ -136,3 +136,38 @@ def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[P
         if point is not None:
             table[detail["name"]] = point[1:]
     return table
+
+
+def fx_ranges(program, points: list[Point], probe: np.ndarray, inputs: list[np.ndarray]) -> dict[str, Range]:
+    """{node name: range} for the float nodes of a ``torch.export`` program (Core ML's converter
+    names its tensors after them). A node holding a rounding point's values on ``probe`` takes that
+    point's range and width; every other node takes its min/max over ``inputs``, at 8 bits (Core ML
+    needs a range for each tensor it may round)."""
+    module = program.module()
+    seen: dict[str, np.ndarray] = {}
+    lows: dict[str, float] = {}
+    highs: dict[str, float] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, node):
+            out = super().run_node(node)
+            if isinstance(out, torch.Tensor) and out.is_floating_point():
+                seen[node.name] = out.detach().float().numpy()
+            return out
+
+    table: dict[str, Range] = {}
+    with torch.no_grad():
+        for i, x in enumerate([probe] + list(inputs)):
+            seen.clear()
+            Recorder(module).run(torch.as_tensor(x))
+            for name, value in seen.items():
+                if i == 0:
+                    point = _match(value, points, nhwc=False)
+                    if point is not None:
+                        table[name] = point[1:]
+                if i > 0 or not inputs:
+                    lows[name] = min(lows.get(name, np.inf), float(value.min()))
+                    highs[name] = max(highs.get(name, -np.inf), float(value.max()))
+    for name in lows:
+        table.setdefault(name, (lows[name], highs[name], 8))
+    return table

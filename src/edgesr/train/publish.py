@@ -164,13 +164,14 @@ def main() -> None:
     ap.add_argument("--data-root")
     ap.add_argument("--which", default="best", choices=("best", "last"))
     ap.add_argument("--sets", default=",".join(BENCHMARKS), help="comma-separated benchmark sets to score")
-    ap.add_argument("--int8-formats", help="QAT weights: the formats whose int8 export uses them by default")
+    ap.add_argument("--int8-formats", help="QAT weights: the formats whose int8 export uses them by default "
+                                                 "(none: no format, only --quant qat) [default: every format]")
     ap.add_argument("--table", action="store_true", help="print the README results table and exit")
     args = ap.parse_args()
     if args.table or not args.run:
         print(results_table(), end="")
         return
-    formats = tuple(args.int8_formats.split(",")) if args.int8_formats else None
+    formats = (() if args.int8_formats == "none" else tuple(args.int8_formats.split(","))) if args.int8_formats else None
     print(publish_weights(args.run, args.name, args.data_root, args.which, sets=tuple(args.sets.split(",")),
                           int8_formats=formats))
 

@@ -175,7 +175,7 @@ def _rearranges(gm: fx.GraphModule, node: fx.Node) -> bool:
     return node.target in REARRANGE
 
 
-def _inside(net: nn.Module, node: fx.Node, held: set[int]) -> bool:
+def inside(net: nn.Module, node: fx.Node, held: set[int]) -> bool:
     """Whether ``node`` was traced inside a module whose id is in ``held``."""
     for path, _ in (node.meta.get("nn_module_stack") or {}).values():
         try:
@@ -206,7 +206,7 @@ def instrument(net: nn.Module, options: QATOptions, wide: list[nn.Module] = ()) 
         nonlocal count
         name = f"act_quant_{count}"
         count += 1
-        bits = 16 if pinned is None and held and _inside(net, after, held) else options.activation_bits
+        bits = 16 if pinned is None and held and inside(net, after, held) else options.activation_bits
         gm.add_submodule(name, ActivationQuant(bits, pinned))
         with graph.inserting_after(after):
             q = graph.call_module(name, (after,))
