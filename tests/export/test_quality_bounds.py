@@ -4,8 +4,8 @@ output against the HR images, minus PyTorch's). An -0.95 dB INT8 on a CPU withou
 
 INT8 is measured as a user gets it by default (the shipped QAT weights for the formats they are
 shipped for, else the float ones; 16-bit activations in masrn's Upscale and Refine stages),
-single-scale ONNX at every scale and the shared-trunk ONNX and LiteRT artifacts; W8A16 from the
-float weights, both formats.
+single-scale ONNX at every scale and the shared-trunk ONNX and LiteRT artifacts, and with
+``--quant qat`` on LiteRT; asym_vdsr x4 on both; W8A16 from the float weights, both formats.
 """
 
 import pytest
@@ -20,6 +20,7 @@ from edgesr.export.manifest import read_manifest
 # ONNX -0.010 / -0.005 / -0.008, LiteRT -0.010 / -0.005 / -0.009.
 BOUND_DB = {
     ("onnx", "int8"): {2: 0.10, 3: 0.10, 4: 0.10},
+    ("coreml", "w8a8"): {2: 0.10, 3: 0.10, 4: 0.10},
     ("tflite", "int8"): {2: 0.10, 3: 0.10, 4: 0.10},
     ("onnx", "w8a16"): {2: 0.02, 3: 0.02, 4: 0.02},
     ("tflite", "w8a16"): {2: 0.02, 3: 0.02, 4: 0.02},
@@ -27,9 +28,9 @@ BOUND_DB = {
 pytestmark = pytest.mark.slow
 
 
-def _losses(fmt, precision, scales, data_root, out, **kw) -> dict[int, float]:
+def _losses(fmt, precision, scales, data_root, out, model="masrn", **kw) -> dict[int, float]:
     pytest.importorskip("onnxruntime" if fmt == "onnx" else "litert_torch")
-    art = export_model("masrn", scales if len(scales) > 1 else scales[0], fmt, out, precision=precision,
+    art = export_model(model, scales if len(scales) > 1 else scales[0], fmt, out, precision=precision,
                        data_root=str(data_root), **kw)
     check = read_manifest(art).check
     per_scale = check.get("per_scale") or {f"x{scales[0]}": check}
@@ -59,9 +60,43 @@ def test_onnx_shared_trunk_int8(data_root, tmp_path):
         assert loss >= -BOUND_DB["onnx", "int8"][scale], f"x{scale} int8: {loss:+.3f} dB"
 
 
-@pytest.mark.parametrize("precision", ["int8", "w8a16"])
-def test_tflite_shared_trunk(precision, data_root, tmp_path):
-    """``edgesr export -m masrn --scales 2,3,4 -f tflite -p P --input-size 64x64``: one artifact, three signatures."""
-    losses = _losses("tflite", precision, (2, 3, 4), data_root, tmp_path, lr_size=(64, 64))
+@pytest.mark.parametrize("precision,quant", [("int8", "auto"), ("int8", "qat"), ("w8a16", "auto")])
+def test_tflite_shared_trunk(precision, quant, data_root, tmp_path):
+    """``edgesr export -m masrn --scales 2,3,4 -f tflite -p P [--quant qat] --input-size 64x64``: one
+    artifact, three signatures; int8 from the float weights (the default) and from the QAT weights
+    trained on LiteRT's 8-bit weight grid (held to the float weights' PyTorch output)."""
+    losses = _losses("tflite", precision, (2, 3, 4), data_root, tmp_path, lr_size=(64, 64), quant=quant)
     for scale, loss in losses.items():
-        assert loss >= -BOUND_DB["tflite", precision][scale], f"x{scale} {precision}: {loss:+.3f} dB"
+        assert loss >= -BOUND_DB["tflite", precision][scale], f"x{scale} {precision} {quant}: {loss:+.3f} dB"
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_asym_vdsr_int8(fmt, data_root, tmp_path):
+    """``edgesr export -m asym_vdsr -s 4 -f F -p int8`` (LiteRT: ``--input-size 64x64``): the shipped QAT
+    weights, the default for both formats."""
+    kw = {"lr_size": (64, 64)} if fmt == "tflite" else {}
+    loss = _losses(fmt, "int8", (4,), data_root, tmp_path, model="asym_vdsr", **kw)[4]
+    assert loss >= -BOUND_DB[fmt, "int8"][4], f"asym_vdsr x4 {fmt} int8: {loss:+.3f} dB"
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_coreml_w8a8_emulated(scale, data_root):
+    """``edgesr export -m masrn -s S -f coreml -p w8a8``'s network, emulated (Core ML predicts only on
+    macOS): benchmarks/coreml_w8a8.py's rows, measured x2 / x3 / x4 -0.052 / -0.050 / -0.032."""
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("coremltools")
+    from edgesr.data.datasets import find_images
+    from edgesr.evaluation.compare import compare_with_truth
+    from edgesr.inference import torch_upscaler
+    from edgesr.models.weights import load_model
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "coreml_w8a8.py"
+    spec = importlib.util.spec_from_file_location("coreml_w8a8", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    model = load_model("masrn", scale)
+    upscale, _ = bench.emulated_upscaler(model, scale, 64, str(data_root), pure_int8=False)
+    loss = compare_with_truth(upscale, torch_upscaler(model), find_images("Set5", str(data_root)), scale)[1]
+    assert loss >= -BOUND_DB["coreml", "w8a8"][scale], f"x{scale} coreml w8a8: {loss:+.3f} dB"
