@@ -30,7 +30,7 @@ def emulated_upscaler(model, scale: int, calib_images: int, data_root: str | Non
     import numpy as np
     import torch
 
-    from edgesr.export.calibration import calibration_images, calibration_inputs
+    from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
     from edgesr.export.common import network_for_scale, network_input_size
     from edgesr.export.coreml import _activations, _convert, emulate
     from edgesr.export.formats import DEFAULT_FIXED_SIZE
@@ -38,8 +38,8 @@ def emulated_upscaler(model, scale: int, calib_images: int, data_root: str | Non
 
     size = network_input_size(model, DEFAULT_FIXED_SIZE, scale)
     net = network_for_scale(model, scale)
-    calibration = calibration_inputs(model, scale, "T91", calib_images, DEFAULT_FIXED_SIZE, data_root)
-    ranges = calibration_images(model, scale, "T91", calib_images, data_root)
+    calibration = calibration_inputs(model, scale, DEFAULT_CALIBRATION_SET, calib_images, DEFAULT_FIXED_SIZE, data_root)
+    ranges = calibration_images(model, scale, DEFAULT_CALIBRATION_SET, calib_images, data_root)
     # two enumerated sizes: a program with dynamic H and W, so whole images run through it
     sizes = [size, (size[0] + 8, size[1] + 8)]
     acts = _activations(model, scale, net, sizes, calibration, ranges, pure_int8)

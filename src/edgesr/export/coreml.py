@@ -65,7 +65,7 @@ def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple
                  calibration: list[np.ndarray] | None, range_inputs: list[np.ndarray] | None,
                  pure_int8: bool) -> Activations:
     from edgesr.export.ranges import fx_ranges, range_points
-    from edgesr.train.qat import QATOptions, inside, wide_modules
+    from edgesr.train.qat import QATOptions, held_ids, inside, wide_modules
 
     if not calibration:
         raise ExportError("coreml w8a8 needs calibration images (--calib-data)")
@@ -79,7 +79,7 @@ def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple
         warnings.simplefilter("ignore")
         program = torch.export.export(net.eval(), (sample,), dynamic_shapes=dynamic).run_decompositions({})
     points = range_points(model, scale, range_inputs or calibration, probe, pure_int8=pure_int8)
-    held = {id(m) for m in wide_modules(model, QATOptions(pure_int8=pure_int8))}
+    held = held_ids(wide_modules(model, QATOptions(pure_int8=pure_int8)))
     ranges = fx_ranges(program, points, probe, calibration)
     # 16-bit: computed inside the model's int16_modules, or holding a 16-bit point's values (the pixel shuffle)
     floats = {n.name for n in program.graph.nodes if held and inside(net, n, held)}

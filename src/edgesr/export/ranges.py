@@ -144,30 +144,34 @@ def fx_ranges(program, points: list[Point], probe: np.ndarray, inputs: list[np.n
     point's range and width; every other node takes its min/max over ``inputs``, at 8 bits (Core ML
     needs a range for each tensor it may round)."""
     module = program.module()
-    seen: dict[str, np.ndarray] = {}
     lows: dict[str, float] = {}
     highs: dict[str, float] = {}
+    table: dict[str, Range] = {}
+
+    def match(name: str, value: torch.Tensor) -> None:
+        point = _match(value.detach().float().numpy(), points, nhwc=False)
+        if point is not None:
+            table[name] = point[1:]
+
+    def extend(name: str, value: torch.Tensor) -> None:  # no copy kept: a node's min and max only
+        lows[name] = min(lows.get(name, np.inf), float(value.min()))
+        highs[name] = max(highs.get(name, -np.inf), float(value.max()))
 
     class Recorder(torch.fx.Interpreter):
+        def __init__(self, record):
+            super().__init__(module)
+            self.record = record
+
         def run_node(self, node):
             out = super().run_node(node)
             if isinstance(out, torch.Tensor) and out.is_floating_point():
-                seen[node.name] = out.detach().float().numpy()
+                self.record(node.name, out)
             return out
 
-    table: dict[str, Range] = {}
     with torch.no_grad():
-        for i, x in enumerate([probe] + list(inputs)):
-            seen.clear()
-            Recorder(module).run(torch.as_tensor(x))
-            for name, value in seen.items():
-                if i == 0:
-                    point = _match(value, points, nhwc=False)
-                    if point is not None:
-                        table[name] = point[1:]
-                if i > 0 or not inputs:
-                    lows[name] = min(lows.get(name, np.inf), float(value.min()))
-                    highs[name] = max(highs.get(name, -np.inf), float(value.max()))
+        Recorder(match).run(torch.as_tensor(probe))
+        for x in inputs or [probe]:
+            Recorder(extend).run(torch.as_tensor(x))
     for name in lows:
         table.setdefault(name, (lows[name], highs[name], 8))
     return table

@@ -175,6 +175,11 @@ def _rearranges(gm: fx.GraphModule, node: fx.Node) -> bool:
     return node.target in REARRANGE
 
 
+def held_ids(modules) -> set[int]:
+    """The ids of ``modules`` and of every module inside them (what :func:`inside` looks for)."""
+    return {id(sub) for m in modules for sub in m.modules()}
+
+
 def inside(net: nn.Module, node: fx.Node, held: set[int]) -> bool:
     """Whether ``node`` was traced inside a module whose id is in ``held``."""
     for path, _ in (node.meta.get("nn_module_stack") or {}).values():
@@ -200,7 +205,7 @@ def instrument(net: nn.Module, options: QATOptions, wide: list[nn.Module] = ()) 
     gm = fx.symbolic_trace(net)
     graph = gm.graph
     count = 0
-    held = {id(sub) for m in wide for sub in m.modules()}  # the wide modules and every module inside them
+    held = held_ids(wide)
 
     def add_quant(after: fx.Node, pinned=None) -> fx.Node:
         nonlocal count
