@@ -72,3 +72,15 @@ def test_runner_contract(photo):
             runner.run(np.zeros((1, 3, 8, 8), np.float32))
         assert runner.infer(photo[:8, :9]).image.shape == (16, 18, 3)
     assert not runner.active
+
+
+def test_tiny_images_are_not_darkened_by_the_border():
+    """A 1x1 grey image through fsrcnn x4 came out black (every pixel is border, and the convs pad with
+    zeros); images narrower than MIN_SIDE run edge-padded and are cropped back."""
+    from edgesr.models.weights import load_model
+
+    with TorchRunner(load_model("fsrcnn", 4), 4) as runner:
+        for shape in [(1, 1), (1, 1, 3), (2, 40), (15, 3, 3)]:
+            sr = runner.infer(np.full(shape, 128, np.uint8))
+            assert sr.image.shape[:2] == (shape[0] * 4, shape[1] * 4)
+            assert np.abs(sr.image.astype(int) - 128).max() <= 4, (shape, sr.image.min(), sr.image.max())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -11,17 +12,21 @@ import click
 from edgesr import __version__
 from edgesr.errors import EdgesrError
 
-SCALE = click.IntRange(2, 8)
+SCALE = click.IntRange(2, 4)  # every model serves x2, x3 and x4 (degrade takes up to x8)
 
 
 class _Group(click.Group):
-    """Turns every :class:`EdgesrError` into a one-line message and exit code 1."""
+    """Turns every :class:`EdgesrError`, and a file that cannot be read or written, into a
+    one-line message and exit code 1 (usage errors: 2)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except EdgesrError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # a blocked, read-only or full output; a missing input
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
 
 
 def _data_root_option(f):
@@ -47,13 +52,15 @@ def models_cmd(size: str) -> None:
 @main.command("degrade")
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--scale", "-s", type=SCALE, required=True, help="Downscaling factor.")
+@click.option("--scale", "-s", type=click.IntRange(2, 8), required=True, help="Downscaling factor.")
 def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
-    """Write the MATLAB-bicubic LR image of every HR image in SRC to DST (PNG)."""
+    """Write the MATLAB-bicubic LR image of every HR image in SRC to DST (PNG). A bad image is
+    reported and skipped; the exit code is then 1."""
     from edgesr.data.degrade import degrade_folder
 
-    written = degrade_folder(src, dst, scale)
-    click.echo(f"wrote {len(written)} LR images (x{scale}) to {dst}")
+    result = degrade_folder(src, dst, scale, report=lambda line: click.echo(line, err=True))
+    click.echo(f"wrote {len(result.written)} LR images (x{scale}) to {dst}")
+    result.check()
 
 
 @main.command("eval")
@@ -77,24 +84,32 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
 
     if (model_name is None) == (artifact is None):
         raise click.UsageError("give exactly one of --model and --artifact")
+    if json_path is not None:
+        from edgesr.data.batch import check_writable
+
+        check_writable(json_path.parent)
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
-        runner = open_runner(artifact, scale, device=device)
-        label, scale = artifact.name, runner.scale
         images = find_images(dataset, data_root)
+        runner = open_runner(artifact, _artifact_scale(artifact, scale), device=device)
+        label, scale = artifact.name, runner.scale
         upscale_fn, context = (lambda lr, s: runner.infer(lr)), runner
     else:
-        from edgesr.inference import torch_upscaler
         from edgesr.models.registry import check_model_scale, get_spec
-        from edgesr.models.weights import load_model
 
         if scale is None:
             raise click.UsageError("--scale is required with --model")
-        check_model_scale(get_spec(model_name), scale)
+        check_model_scale(get_spec(model_name), scale)  # before PyTorch is imported: a typo fails at once
         images = find_images(dataset, data_root)
+        from edgesr.inference import torch_upscaler
+        from edgesr.models.weights import load_model
+
         label, upscale_fn = model_name, torch_upscaler(load_model(model_name, scale, weights), device=device)
         context = contextlib.nullcontext()
+    from edgesr.data.io import check_images
+
+    check_images(images.files)  # every image refused now, not after scoring the others
     click.echo(f"{label} x{scale} on {images.name} ({len(images)} images)")
     click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
 
@@ -133,11 +148,25 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
 @click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a8, w8a16).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--no-check", is_flag=True,
+              help="Write the artifact without running it against PyTorch on Set5 (its manifest says so).")
+@click.option("--verbose", "-v", is_flag=True, help="Show the converters' own output as it comes.")
 @_data_root_option
 def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
                quant: str, pure_int8: bool, weights: Path | None, input_size: str | None, profile: str | None,
-               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, data_root: Path | None) -> None:
-    """Export a model to an artifact and its manifest (<artifact>.json)."""
+               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, verbose: bool,
+               data_root: Path | None) -> None:
+    """Export a model to an artifact and its manifest (<artifact>.json), checked against PyTorch on
+    Set5 (a fixed --input-size must hold the model's receptive field). The steps are reported on
+    stderr; the converters' output is shown when a step fails, or with --verbose."""
+    from edgesr.export.formats import check_precision, get_format
+    from edgesr.models.registry import get_spec
+
+    get_spec(model_name)  # names checked before PyTorch is imported: a typo fails at once
+    if precision is not None:
+        check_precision(get_format(fmt), precision)
+    else:
+        get_format(fmt)
     from edgesr.export.api import export_model
     from edgesr.export.manifest import artifact_bytes, read_manifest
 
@@ -162,7 +191,8 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     artifact = export_model(model_name, chosen, fmt, out_dir, precision=precision, weights=weights,
                             lr_size=sizes[0] if sizes and len(sizes) == 1 else sizes, calib_data=calib_data,
                             calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
-                            pure_int8=pure_int8, **extra)
+                            pure_int8=pure_int8, check=not no_check, verbose=verbose,
+                            log=lambda line: click.echo(line, err=True), **extra)
     manifest = read_manifest(artifact)
     check = manifest.check
     psnr = check.get("psnr_vs_torch")
@@ -186,35 +216,98 @@ def _parse_size(text: str, option: str) -> tuple[int, int]:
 @main.command("upscale")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--output", "-o", "out", type=click.Path(path_type=Path), required=True,
-              help="Output folder (or a file name when upscaling one image).")
+              help="Output folder (PNG files named after the inputs), or with one input image a file name "
+                   "(.png, .jpg, .bmp, .tif).")
 @click.option("--model", "-m", "model_name", default=None)
 @click.option("--artifact", "-a", type=click.Path(path_type=Path), default=None)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Where an onnx artifact or a model runs.")
-@click.option("--scale", "-s", type=SCALE, default=None, help="Required with --model.")
+@click.option("--scale", "-s", type=SCALE, default=None,
+              help="Required with --model and with an artifact that serves several scales.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tile", type=click.IntRange(8), default=None,
-              help="Run the network on NxN tiles (plus the receptive field around each): bounded memory, same result.")
+              help="Upscale in NxN pieces of the LR image (with the context each needs): bounded memory, same "
+                   "result [default: whole images, or pieces sized to the memory available for large ones].")
 def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, artifact: Path | None,
                 device: str | None, scale: int | None, weights: Path | None, tile: int | None) -> None:
-    """Upscale images (files or folders) with a model or an artifact; writes PNG."""
-    from edgesr.data.io import list_images, read_image, write_image
+    """Upscale images (files or folders) with a model or an artifact. Inputs are never replaced; a
+    bad image is reported and skipped (exit code 1 at the end)."""
+    from edgesr.data.batch import check_output, check_writable, plan_outputs, run_batch
+    from edgesr.data.io import IMAGE_SUFFIXES, WRITERS, list_images, read_image, write_image
 
     if (model_name is None) == (artifact is None):
         raise click.UsageError("give exactly one of --model and --artifact")
     files = [f for p in inputs for f in (list_images(p) if p.is_dir() else [p])]
     if not files:
         raise click.UsageError("no images found in the inputs")
-    single = len(files) == 1 and out.suffix.lower() in (".png", ".bmp", ".tif", ".tiff")
+    as_file = out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir()
+    if as_file and (len(files) > 1 or inputs[0].is_dir()):
+        raise click.UsageError(f"-o {out} names one file, but the inputs hold {len(files)} images; "
+                               "give a folder to -o")
+    if as_file:
+        if out.suffix.lower() not in WRITERS:
+            raise click.UsageError(f"cannot write {out.suffix} images; name the output "
+                                   f"{', '.join(sorted(set(WRITERS)))}")
+        check_output(out, files)
+        pairs = [(files[0], out)]
+    else:
+        pairs = plan_outputs(files, out)
     runner = _open_upscaler(model_name, artifact, scale, weights, tile, device)
-    with runner, click.progressbar(files, label="upscaling", file=sys.stderr,
+    runner.memory_budget = UPSCALE_PIECE_BYTES  # without --tile: pieces of about this much, whatever the photo
+    check_writable(out.parent if as_file else out)
+    report = _stderr
+
+    with runner, click.progressbar(length=len(files), label="upscaling", file=sys.stderr,
                                    hidden=len(files) == 1) as bar:
-        for path in bar:
-            lr = read_image(path)
-            sr = runner.infer(lr)
-            target = out if single else out / f"{path.stem}.png"
-            write_image(target, sr.image)
-    click.echo(f"wrote {len(files)} image(s) x{runner.scale} to {out}")
+        def work(src: Path, dst: Path) -> None:
+            lr = read_image(src)
+            with _piece_bar(len(files) == 1) as piece_bar:
+                sr = runner.infer(lr, progress=piece_bar, keep_y=False)
+            write_image(dst, sr.image)
+            bar.update(1)
+
+        result = run_batch(pairs, work, report)
+    click.echo(f"wrote {len(result.written)} image(s) x{runner.scale} to {out}")
+    result.check()
+
+
+# what one piece of `upscale` may take without --tile: peak memory stays near the output's own size
+# (benchmarks/upscale_memory.py), at little cost in speed
+UPSCALE_PIECE_BYTES = 128 * 2**20
+
+
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@contextlib.contextmanager
+def _piece_bar(show: bool):
+    """A progress callback ``(done, total)`` drawing a bar of pieces (a large single image only)."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if not show:
+            return
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label="pieces", file=sys.stderr)
+            state["bar"].__enter__()
+        state["bar"].update(1)
+
+    try:
+        yield progress
+    finally:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+
+def _artifact_scale(artifact: Path, scale: int | None) -> int:
+    """The scale to run ``artifact`` at: ``scale``, or the one it serves; several need --scale."""
+    from edgesr.export.manifest import read_manifest
+
+    served = read_manifest(artifact).scales
+    if scale is None and len(served) > 1:
+        raise click.UsageError(f"{artifact.name} serves {', '.join(f'x{s}' for s in served)}: pass --scale")
+    return served[0] if scale is None else scale
 
 
 def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | None, weights: Path | None,
@@ -222,14 +315,18 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
-        return open_runner(artifact, scale, device=device, **({"tile": (tile, tile)} if tile else {}))
+        runner = open_runner(artifact, _artifact_scale(artifact, scale), device=device)
+        if tile:  # pieces of the image; a fixed-shape artifact still runs each at its own input size
+            runner.image_tile = (tile, tile)
+        return runner
     from edgesr.models.registry import check_model_scale, get_spec
-    from edgesr.models.weights import load_model
-    from edgesr.runtimes.torch import TorchRunner
 
     if scale is None:
         raise click.UsageError("--scale is required with --model")
-    check_model_scale(get_spec(model_name), scale)
+    check_model_scale(get_spec(model_name), scale)  # before PyTorch is imported
+    from edgesr.models.weights import load_model
+    from edgesr.runtimes.torch import TorchRunner
+
     return TorchRunner(load_model(model_name, scale, weights), scale, device=device,
                        tile=(tile, tile) if tile else None)
 
@@ -244,11 +341,13 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
 @click.option("--quant", default="auto", show_default=True, metavar="auto|ptq|qat[,...]",
               help="int8/w8a16 rows from QAT or float (PTQ) weights; several give a row each (auto: QAT where shipped).")
 @click.option("--device", "device_name", default="local", show_default=True, metavar="local|PROFILE",
-              help="Where the artifacts run: this machine, or a device profile (a name in ./devices, "
-                   "$EDGESR_DEVICES or --devices-dir, or a .toml path).")
+              help="Where the artifacts run: this machine, or a device profile (a .toml path, or a name in "
+                   "--devices-dir, $EDGESR_DEVICES or ~/.config/edgesr/devices; not ./devices).")
 @click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A folder of device profiles (TOML).")
-@click.option("--dataset", "-d", default="Set5", show_default=True)
+@click.option("--dataset", "-d", default=None,
+              help="Set5, Set14, BSD100, ... or a folder [default: Set5; scikit-image's photographs, "
+                   "labelled as such, when no data root holds Set5].")
 @click.option("--input-size", default="256x256", show_default=True, metavar="HxW",
               help="LR input of the latency runs (and the fixed shape of fixed-shape exports).")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -264,36 +363,52 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
 @_data_root_option
 def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, quant: str, device_name: str,
               devices_dir: Path | None,
-              dataset: str, input_size: str, weights: Path | None, min_runs: int, min_seconds: float, out_dir: Path,
-              json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
-    """Export, run and score every format and precision against the PyTorch FP32 baseline."""
-    from edgesr.bench.harness import BenchOptions, bench
-    from edgesr.bench.report import markdown, write_csv, write_json, write_plot
+              dataset: str | None, input_size: str, weights: Path | None, min_runs: int, min_seconds: float,
+              out_dir: Path, json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
+    """Export, run and score every format and precision against the PyTorch FP32 baseline. Exits 1
+    when a row fails (export failed, or exported but failed validation), after writing the report."""
+    from edgesr.bench.options import BenchOptions, check_options, check_writable  # no torch: refusals are quick
+
+    def names(text: str | None) -> tuple[str, ...] | None:
+        return tuple(v.strip() for v in text.split(",") if v.strip()) if text else None
 
     try:
         chosen = tuple(int(v) for v in scales.split(","))
     except ValueError:
         raise click.BadParameter(f"expected scales such as 2,3,4, got {scales!r}", param_hint="--scales") from None
-    opts = BenchOptions(model=model_name, scales=chosen, dataset=dataset,
-                        formats=tuple(formats.split(",")) if formats else None,
-                        precisions=tuple(precisions.split(",")) if precisions else None,
-                        quant=tuple(quant.split(",")),
+    opts = BenchOptions(model=model_name, scales=chosen, dataset=dataset, formats=names(formats),
+                        precisions=names(precisions), quant=names(quant) or (),
                         data_root=str(data_root) if data_root else None,
                         input_size=_parse_size(input_size, "--input-size"),
                         weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds,
                         device=device_name, devices_dir=str(devices_dir) if devices_dir else None)
     if cache is not None:
         opts.cache = cache
+    check_options(opts)
+    check_writable(out_dir, "--output")
+    if json_path is not None:
+        check_writable(json_path.parent, "--json")
+    from edgesr._files import write_text
+    from edgesr.bench.harness import bench, failed_rows, row_name
+    from edgesr.bench.report import markdown, write_csv, write_json, write_plot
+
     report = bench(opts, log=lambda line: click.echo(line, err=True))
     report["command"] = "edgesr " + " ".join(sys.argv[1:])
     table = markdown(report)
     click.echo(table)
-    (out_dir).mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.md").write_text(f"`{report['command']}`\n\n" + table)
-    written = [write_json(report, json_path or out_dir / "bench.json"), write_csv(report, out_dir / "bench.csv")]
-    plot = write_plot(report, out_dir / "bench.png")
+    try:
+        written = [write_text(out_dir / "bench.md", f"`{report['command']}`\n\n" + table),
+                   write_json(report, json_path or out_dir / "bench.json"), write_csv(report, out_dir / "bench.csv")]
+        plot = write_plot(report, out_dir / "bench.png")
+    except OSError as exc:
+        raise EdgesrError(f"cannot write the bench report to {out_dir}: {exc.strerror or exc}") from None
     written += [plot] if plot else []
     click.echo(f"wrote {', '.join(str(p) for p in written)}" + ("" if plot else " (no plot: pip install matplotlib)"))
+    failed = failed_rows(report)
+    if failed:
+        raise EdgesrError(f"{len(failed)} of {len(report['rows'])} rows failed: "
+                          + "; ".join(f"{row_name(r)} {r['status']}" for r in failed)
+                          + f" (reasons in {out_dir / 'bench.md'})")
 
 
 @main.command("compare")
@@ -315,13 +430,20 @@ def compare_cmd(first: str, second: str, dataset: str, scale: int | None, weight
     from edgesr.data.io import read_image
     from edgesr.evaluation.metrics import psnr_y
 
-    sides = [_side(name, scale, weights) for name in (first, second)]
-    scales = {s for _, s in sides if s is not None}
-    if len(scales) > 1:
-        raise click.UsageError(f"the two sides serve different scales: {sorted(scales)}; pass --scale")
-    scale = scale or (scales.pop() if scales else None)
+    served = [_side(name) for name in (first, second)]
+    common = set.intersection(*(set(s) for s in served if s is not None)) if any(served) else None
+    if common is not None and not common:
+        a, b = (", ".join(f"x{v}" for v in s) for s in served)
+        raise EdgesrError(f"{first} serves {a} and {second} serves {b}: no scale to compare them at")
     if scale is None:
-        raise click.UsageError("--scale is required when neither side is an artifact")
+        if common is None:
+            raise click.UsageError("--scale is required when neither side is an artifact")
+        if len(common) > 1:
+            raise click.UsageError(f"both sides serve {', '.join(f'x{v}' for v in sorted(common))}: pass --scale")
+        scale = common.pop()
+    elif common is not None and scale not in common:
+        raise EdgesrError(f"x{scale} is not served by both sides (common: "
+                          f"{', '.join(f'x{v}' for v in sorted(common))})")
     runners = [_runner(name, scale, weights) for name in (first, second)]
     images = find_images(dataset, data_root)
     click.echo(f"{first} vs {second}, x{scale} on {images.name}")
@@ -338,18 +460,19 @@ def compare_cmd(first: str, second: str, dataset: str, scale: int | None, weight
     click.echo(f"largest absolute difference: {worst} (uint8 levels)")
 
 
-def _side(name: str, scale: int | None, weights: Path | None) -> tuple[str, int | None]:
-    """("artifact" | "model", the scale an artifact serves)."""
+def _side(name: str) -> tuple[int, ...] | None:
+    """The scales an artifact serves; None for a model."""
     path = Path(name)
     if path.exists():
         from edgesr.export.manifest import read_manifest
 
-        manifest = read_manifest(path)
-        return "artifact", scale if scale in manifest.scales else manifest.scales[0]
+        return tuple(read_manifest(path).scales)
+    if path.suffix or "/" in name or os.sep in name:
+        raise EdgesrError(f"no such artifact: {name} (a path; models are named without a suffix, see `edgesr models`)")
     from edgesr.models.registry import get_spec
 
     get_spec(name)  # an unknown name is an error that lists the models
-    return "model", None
+    return None
 
 
 def _runner(name: str, scale: int, weights: Path | None):
@@ -368,9 +491,12 @@ def _runner(name: str, scale: int, weights: Path | None):
 @click.option("--no-progress", is_flag=True, help="No progress line (the JSONL log is still written).")
 def train_cmd(config: Path, overrides: tuple[str, ...], resume: bool, until: int | None, no_progress: bool) -> None:
     """Train a model from a YAML CONFIG (see configs/)."""
-    from edgesr.train import load_config, train
+    from edgesr.train.config import load_config
 
-    result = train(load_config(config, overrides), resume=resume, progress=not no_progress, until=until)
+    cfg = load_config(config, overrides)  # checked before PyTorch is imported
+    from edgesr.train import train
+
+    result = train(cfg, resume=resume, progress=not no_progress, until=until)
     best = f"{result.best_psnr:.3f} dB" if result.best_psnr is not None else "-"
     click.echo(f"done: {result.iterations} iterations, best validation PSNR {best}, in {result.out_dir}")
 

@@ -45,3 +45,7 @@ class ExportError(EdgesrError):
 
 class DeviceError(EdgesrError):
     """A device profile that cannot be used, or a device that cannot be reached or fails a run."""
+
+
+class TrainingError(EdgesrError):
+    """A training run that cannot go on: its loss, gradients or weights stopped being finite."""

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -26,10 +25,20 @@ from edgesr.models.registry import ModelSpec, check_model_scale
 Infer = Callable[[np.ndarray], np.ndarray]
 
 
-@dataclass(frozen=True)
 class SRImage:
-    image: np.ndarray  # uint8, HxW (gray input) or HxWx3
-    y: np.ndarray  # float64 Y the metrics use
+    """An SR image: ``image`` (uint8, HxW for gray input or HxWx3) and ``y``, the float64 Y the
+    metrics use (a Y network's own rounded Y; otherwise the Y of ``image``), computed when read."""
+
+    __slots__ = ("image", "_y")
+
+    def __init__(self, image: np.ndarray, y: np.ndarray | None = None):
+        self.image, self._y = image, y
+
+    @property
+    def y(self) -> np.ndarray:
+        if self._y is not None:
+            return np.asarray(self._y, dtype=np.float64)
+        return self.image.astype(np.float64) if self.image.ndim == 2 else to_y(self.image)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -55,10 +64,67 @@ def _run(infer: Infer, x: np.ndarray, size: tuple[int, int], name: str) -> np.nd
     return out[0].astype(np.float64) * 255.0  # C x H x W on 0-255
 
 
-def super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer) -> SRImage:
-    """Upscale ``lr`` (uint8) by ``scale`` with the network behind ``infer`` (float32 NCHW on [0, 1])."""
+def super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer, *,
+                  tile: tuple[int, int] | None = None, margin: int = 0,
+                  progress: Callable[[int, int], None] | None = None, keep_y: bool = True) -> SRImage:
+    """Upscale ``lr`` (uint8) by ``scale`` with the network behind ``infer`` (float32 NCHW on [0, 1]).
+
+    ``tile`` (LR rows, columns) bounds memory: the image is cut into pieces of at most that size, each
+    upscaled with ``margin`` LR pixels of context around it (cut away afterwards) and written
+    straight into the uint8 output, so only the output and one piece are ever held. With a margin
+    that covers the network's receptive field plus the bicubic kernel (:func:`tile_margin`), the
+    result equals the whole-image one up to the network's float error. ``progress(done, total)`` is
+    called after each piece. ``keep_y=False``: a Y network's own Y is not kept (``y`` then reads
+    the output's Y; saves a byte per output pixel when only the image is wanted).
+    """
     lr = _check_lr(lr)
     check_model_scale(spec, check_scale(scale))
+    h, w = lr.shape[:2]
+    if h < MIN_SIDE or w < MIN_SIDE:  # all border: zero padding would darken it (a 1x1 grey came out black)
+        grown = np.pad(lr, ((0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w))) + ((0, 0),) * (lr.ndim - 2),
+                       mode="edge")
+        sr = _super_resolve(grown, scale, spec, infer)
+        return SRImage(sr.image[:h * scale, :w * scale], None if sr._y is None else sr._y[:h * scale, :w * scale])
+    if tile is None or (h <= tile[0] and w <= tile[1]):
+        return _super_resolve(lr, scale, spec, infer)
+    out = np.empty((h * scale, w * scale, *lr.shape[2:]), dtype=np.uint8)
+    y = np.empty((h * scale, w * scale), dtype=np.uint8) if keep_y and spec.colour == "y" and lr.ndim == 3 else None
+    boxes = tile_boxes(h, w, tile)
+    for done, (y0, y1, x0, x1) in enumerate(boxes, 1):
+        ys, ye, xs, xe = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+        piece = _super_resolve(lr[ys:ye, xs:xe], scale, spec, infer)
+        keep = (slice((y0 - ys) * scale, (y1 - ys) * scale), slice((x0 - xs) * scale, (x1 - xs) * scale))
+        dest = (slice(y0 * scale, y1 * scale), slice(x0 * scale, x1 * scale))
+        out[dest] = piece.image[keep]
+        if y is not None:
+            y[dest] = piece._y[keep]
+        if progress is not None:
+            progress(done, len(boxes))
+    return SRImage(out, y)
+
+
+def tile_boxes(h: int, w: int, tile: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of pieces at most ``tile`` large, of near-equal size, covering an h x w image."""
+    def cuts(length: int, size: int) -> list[int]:
+        n = -(-length // max(1, size))
+        return [round(i * length / n) for i in range(n + 1)]
+
+    ys, xs = cuts(h, tile[0]), cuts(w, tile[1])
+    return [(y0, y1, x0, x1) for y0, y1 in zip(ys, ys[1:]) for x0, x1 in zip(xs, xs[1:])]
+
+
+MIN_SIDE = 16  # LR images narrower than this are edge-padded up to it for the run, then cropped back
+BICUBIC_REACH = 3  # LR pixels a MATLAB-bicubic upscale reads past an output pixel (kernel radius 2, +1)
+
+
+def tile_margin(spec: ModelSpec, scale: int, radius: int) -> int:
+    """LR pixels of context a piece needs so that its kept part equals the whole-image result:
+    the network's receptive ``radius`` (in network-input pixels) and the bicubic kernel's reach."""
+    per_lr = scale if spec.upsampling == "pre" else 1
+    return -(-radius // per_lr) + BICUBIC_REACH
+
+
+def _super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer) -> SRImage:
     gray = lr.ndim == 2
     size = (lr.shape[0] * scale, lr.shape[1] * scale)
     bicubic = imresize(lr, scale) if (spec.upsampling == "pre" or (spec.colour == "y" and not gray)) else None
@@ -67,17 +133,16 @@ def super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer) -> 
         y_in = source if gray else rgb_to_ycbcr(source)[..., 0]
         y = to_uint8(_run(infer, _nchw(y_in), size, spec.name)[0])
         if gray:
-            return SRImage(y, y.astype(np.float64))
+            return SRImage(y)
         ycbcr = rgb_to_ycbcr(bicubic)
+        del bicubic
         ycbcr[..., 0] = y
-        return SRImage(to_uint8(ycbcr_to_rgb(ycbcr)), y.astype(np.float64))
+        return SRImage(to_uint8(ycbcr_to_rgb(ycbcr)), y)
     rgb_in = np.repeat(source[..., None], 3, axis=2) if gray else source
     out = _run(infer, _nchw(rgb_in), size, spec.name)
     if gray:
-        g = to_uint8(out.mean(axis=0))
-        return SRImage(g, g.astype(np.float64))
-    rgb = to_uint8(out.transpose(1, 2, 0))
-    return SRImage(rgb, to_y(rgb))
+        return SRImage(to_uint8(out.mean(axis=0)))
+    return SRImage(to_uint8(out.transpose(1, 2, 0)))
 
 
 def torch_upscaler(model, device: str | None = None) -> Callable[[np.ndarray, int], SRImage]:

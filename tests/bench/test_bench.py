@@ -20,8 +20,14 @@ def report(tmp_path_factory, weights, data_root):
         "bench", "--model", "espcn", "--scales", "2", "--formats", "onnx,tensorrt", "--precisions", "fp32,fp16,int8",
         "--weights", str(weights["espcn"]), "--input-size", "32x32", "--min-runs", "2", "--min-seconds", "0",
         "--data-root", str(data_root), "--output", str(out), "--cache", str(out / "cache")])
-    assert result.exit_code == 0, result.output
-    return out, json.loads((out / "bench.json").read_text())
+    data = json.loads((out / "bench.json").read_text())
+    # tensorrt was asked for and cannot be exported here: its rows fail the bench (exit 1), after the report
+    failed = [f"{r['format']} {r['precision']}" for r in harness.failed_rows(data)]
+    assert {"tensorrt fp16", "tensorrt int8"} <= set(failed)
+    assert result.exit_code == 1, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"Error: {len(failed)} of {len(data['rows'])} rows failed: ")
+    return out, data
 
 
 def test_rows_baseline_and_statuses(report, weights, data_root):
@@ -93,13 +99,6 @@ def test_plan_and_uninstalled_formats():
     with pytest.raises(Exception, match="unknown format"):
         plan(BenchOptions(formats=("nope",)))
     assert NOT_INSTALLED == "not installed"
-
-
-def test_falls_back_to_labelled_photographs(tmp_path):
-    pytest.importorskip("skimage", reason="scikit-image is not installed")
-    from edgesr.bench.harness import benchmark_images
-    images, label = benchmark_images("Set5", str(tmp_path))  # an empty data root
-    assert "not Set5" in label and len(images) >= 3
 
 
 def test_compare_two_sides(report, weights, data_root):

@@ -1,8 +1,10 @@
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from edgesr.data.io import list_images, read_image, write_image
+from edgesr.data.io import check_images, list_images, read_image, write_image
 from edgesr.errors import ImageError
 
 
@@ -52,6 +54,46 @@ def test_sixteen_bit_refused(tmp_path):
     Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "f.tif")
     with pytest.raises(ImageError, match="8 bit"):
         read_image(tmp_path / "f.tif")
+
+
+def test_sixteen_bit_rgb_tiff_refused(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "deep.tif", np.full((4, 5, 3), 40000, np.uint16), photometric="rgb")
+    with Image.open(tmp_path / "deep.tif") as img:
+        assert img.mode == "RGB"  # Pillow would hand back 8 bits of it without a word
+    with pytest.raises(ImageError, match="16-bit"):
+        read_image(tmp_path / "deep.tif")
+
+
+def test_check_images_names_every_bad_file_without_decoding(tmp_path, photo):
+    write_image(tmp_path / "a.png", photo)
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "c.jpg")
+    (tmp_path / "t.png").write_bytes(b"not an image")
+    check_images([tmp_path / "a.png"])
+    with pytest.raises(ImageError, match=r"c.jpg: CMYK .* \(and 1 more: .*t.png"):
+        check_images(sorted(tmp_path.iterdir()))
+
+
+def test_too_many_pixels_is_one_line(tmp_path, monkeypatch):
+    Image.new("L", (64, 64)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageError, match="edgesr reads at most 0 MP"):
+        read_image(tmp_path / "big.png")
+
+
+def test_png_writer_round_trips_and_honours_umask(tmp_path, photo):
+    old = os.umask(0o027)
+    try:
+        for image in (photo, photo[..., 1], photo[:1, :1], np.zeros((3, 70), np.uint8)):
+            write_image(tmp_path / "o.png", image)
+            with Image.open(tmp_path / "o.png") as img:
+                np.testing.assert_array_equal(np.asarray(img), image)
+        assert (tmp_path / "o.png").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+    with pytest.raises(ImageError, match="cannot write .webp"):
+        write_image(tmp_path / "o.webp", photo)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png"]
 
 
 def test_cmyk_refused(tmp_path, photo):

@@ -49,3 +49,32 @@ def test_shipped_weights_are_found(tmp_path, monkeypatch):
     assert load_model("espcn", 3) is not None and load_model("vdsr", 4) is not None
     with pytest.raises(ModelError, match="no weights for espcn"):
         load_model("espcn", 2)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "int32"])
+def test_nan_inf_and_integer_tensors_are_refused(tmp_path, bad):
+    """Such files load into the model without complaint and give black images: refused, naming the
+    file and the tensor."""
+    from safetensors.torch import save_file
+    state = {k: v.clone() for k, v in create_model("espcn", scale=2).state_dict().items()}
+    key = sorted(state)[0]
+    if bad == "int32":
+        state[key] = state[key].round().to(torch.int32)
+        expected = rf"w\.safetensors: tensor {key} is int32, not floating point"
+    else:
+        state[key].view(-1)[:3] = float(bad)
+        expected = rf"w\.safetensors: tensor {key} holds 3 {'NaN' if bad == 'nan' else 'infinite'} values"
+    save_file(state, str(tmp_path / "w.safetensors"))
+    with pytest.raises(ModelError, match=expected) as err:
+        load_model("espcn", 2, tmp_path / "w.safetensors")
+    assert "\n" not in str(err.value)
+
+
+def test_shipped_weights_still_load():
+    from edgesr.models.weights import PRETRAINED_DIR
+    shipped = sorted(PRETRAINED_DIR.glob("*.safetensors"))
+    assert shipped
+    for path in shipped:
+        name = path.stem.split("_qat")[0]
+        scale = int(name.rsplit("_x", 1)[1]) if "_x" in name else None
+        load_model(name.rsplit("_x", 1)[0] if scale else name, scale, path)

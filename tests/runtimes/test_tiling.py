@@ -72,3 +72,54 @@ def test_too_large_for_memory_is_refused_and_tiling_fits(monkeypatch):
         runner.run(x)
     with TorchRunner(model, 2, tile=(16, 16)) as runner:
         assert runner.run(x).shape == (1, 1, 128, 128)
+
+
+@pytest.mark.parametrize("name, scale", [("espcn", 3), ("fsrcnn", 2), ("vdsr", 2), ("masrn", 4)])
+@pytest.mark.parametrize("gray", [False, True])
+def test_infer_in_pieces_equals_whole_image(name, scale, gray, photo):
+    """infer() on pieces (the pipeline's colour planes included) gives the whole-image result."""
+    torch.manual_seed(0)
+    model = create_model(name, scale=scale)
+    lr = photo[:37, :45, 0] if gray else photo[:37, :45]
+    with TorchRunner(model, scale) as whole, TorchRunner(model, scale, tile=(16, 12)) as pieces:
+        ref = whole.infer(lr)
+        seen = []
+        got = pieces.infer(lr, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 12) for i in range(1, 13)]  # 37x45 in pieces of at most 16x12: 3 rows x 4 columns
+    assert got.image.shape == ref.image.shape
+    diff = np.abs(got.image.astype(int) - ref.image.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # float error can flip a rounding, nothing more
+    np.testing.assert_allclose(got.y, ref.y, atol=1)
+
+
+def test_auto_tile_when_memory_is_short(monkeypatch, photo):
+    import edgesr.runtimes.base as base
+    from edgesr.inference import tile_margin
+
+    model = create_model("espcn", scale=2)
+    with TorchRunner(model, 2) as runner:
+        need = runner._need((1000, 1000))
+        monkeypatch.setattr(base, "available_memory", lambda: int(need))  # the whole needs more than half
+        tile = runner.auto_tile((1000, 1000))
+        margin = tile_margin(runner.spec, 2, runner.receptive_radius())
+        assert tile is not None and runner._need((tile[0] + 2 * margin, tile[1] + 2 * margin)) <= need / 4
+        assert tile[0] >= 256
+        monkeypatch.setattr(base, "available_memory", lambda: int(need * 3))
+        assert runner.auto_tile((1000, 1000)) is None
+        runner.memory_budget = runner._need((200, 200))  # a budget: pieces whatever the memory
+        tile = runner.auto_tile((1000, 1000))
+        assert tile[0] < 200 and runner._need((tile[0] + 2 * margin,) * 2) <= runner.memory_budget
+        assert runner.auto_tile((100, 100)) is None
+        runner.auto_tiling = False
+        assert runner.auto_tile((1000, 1000)) is None
+
+
+def test_tile_boxes_cover_the_image_once():
+    from edgesr.inference import tile_boxes
+
+    for h, w, t in [(37, 45, (16, 12)), (5, 7, (8, 8)), (100, 1, (3, 3))]:
+        cover = np.zeros((h, w), int)
+        for y0, y1, x0, x1 in tile_boxes(h, w, t):
+            assert 0 < y1 - y0 <= t[0] and 0 < x1 - x0 <= t[1]
+            cover[y0:y1, x0:x1] += 1
+        assert (cover == 1).all()

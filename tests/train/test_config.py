@@ -58,3 +58,54 @@ def test_scale_turns():
     assert mk({"model": "masrn", "scales": [2, 3, 4], "scale_turns": [2, 3, 4, 3]}).turns == (2, 3, 4, 3)
     with pytest.raises(ConfigError, match="scale_turns .* must use every scale"):
         mk({"model": "masrn", "scales": [2, 3, 4], "scale_turns": [2, 3]})
+
+
+@pytest.mark.parametrize("item, message", [
+    ("scales=[0]", "scales: espcn serves 2, 3, 4, got 0"),
+    ("scales=[5]", "scales: espcn serves 2, 3, 4, got 5"),
+    ("scales=[2, 4]", "espcn is built for one scale"),
+    ("scales=[]", "scales must name at least one scale"),
+    ("val_every=0", "val_every must be an integer >= 1, got 0"),
+    ("log_every=0", "log_every must be an integer >= 1, got 0"),
+    ("checkpoint_every=-1", "checkpoint_every must be an integer >= 1, got -1"),
+    ("patch_size=0", "patch_size must be an integer >= 1, got 0"),
+    ("batch_size=0", "batch_size must be an integer >= 1, got 0"),
+    ("iterations=0", "iterations must be an integer >= 1, got 0"),
+    ("step_size=0", "step_size must be an integer >= 1, got 0"),
+    ("threads=-3", "threads must be an integer >= 0, got -3"),
+    ("warmup=-10", "warmup must be an integer >= 0, got -10"),
+    ("seed=-1", "seed must be an integer >= 0, got -1"),
+    ("lr=0", "lr must be a finite number > 0, got 0.0"),
+    ("lr=-1e-4", "lr must be a finite number > 0, got -0.0001"),
+    ("lr=.inf", "lr must be a finite number > 0, got inf"),
+    ("lr=.nan", "lr must be a finite number > 0, got nan"),
+    ("lr=inf", "lr must be a finite number > 0, got inf"),  # a string YAML leaves unread
+    ("gamma=0", "gamma must be a number in (0, 1], got 0.0"),
+    ("gamma=2", "gamma must be a number in (0, 1], got 2.0"),
+    ("min_lr=-1e-6", "min_lr must be a finite number >= 0, got -1e-06"),
+    ("min_lr=1", "min_lr must be in [0, lr = 0.0001] for the cosine schedule, got 1.0"),
+    ("grad_clip=0", "grad_clip must be a finite number > 0 (or null for none), got 0.0"),
+    ("grad_clip=.inf", "grad_clip must be a finite number > 0 (or null for none), got inf"),
+    ("ema=1", "ema must be a number in (0, 1) (or null for none), got 1.0"),
+    ("ema=0", "ema must be a number in (0, 1) (or null for none), got 0.0"),
+    ("device=gpu", "device must be auto, cpu or cuda, got 'gpu'"),
+    ("model=nope", "model: unknown model 'nope'"),
+])
+def test_bad_values_are_refused_naming_key_and_range(tmp_path, item, message):
+    (tmp_path / "c.yaml").write_text("model: espcn\nscales: [2]\npatch_size: 24\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "c.yaml", [item])
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_masrn_scales_and_turns_are_checked():
+    with pytest.raises(ConfigError, match="scales: masrn serves 2, 3, 4, got 8"):
+        make_config({"model": "masrn", "scales": [2, 8]})
+    with pytest.raises(ConfigError, match="must not repeat"):
+        make_config({"model": "masrn", "scales": [2, 2]})
+    with pytest.raises(ConfigError, match="scales: masrn serves 2, 3, 4, got 0"):
+        make_config({"model": "masrn", "scales": [2], "scale_turns": [2, 0]})
+    # the values at the edges of each range are accepted
+    cfg = make_config({"model": "masrn", "scales": [2, 4], "threads": 0, "warmup": 0, "seed": 0, "gamma": 1,
+                       "min_lr": 0, "val_every": 1, "log_every": 1, "checkpoint_every": 1, "step_size": 1})
+    assert cfg.gamma == 1.0 and cfg.threads == 0

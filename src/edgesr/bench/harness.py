@@ -9,23 +9,22 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 import edgesr
-from edgesr.data.datasets import ImageSet, find_images
+from edgesr.bench.options import BenchOptions, check_formats, check_options, check_quant, find_benchmark
+from edgesr.data.datasets import ImageSet
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
-from edgesr.devices.profiles import load_profile
-from edgesr.errors import DataError, EdgesrError
+from edgesr.errors import EdgesrError
 from edgesr.evaluation.evaluate import score_image
 from edgesr.export.formats import FORMATS, LOSS_BOUND_DB
 from edgesr.export.manifest import artifact_bytes, read_manifest, sha256
@@ -35,28 +34,8 @@ from edgesr.inference import SRImage
 CONVERTER = {"onnx": "onnxruntime", "tflite": "litert_torch", "coreml": "coremltools", "tensorrt": "tensorrt"}
 PASSED, FAILED_VALIDATION, EXPORT_FAILED, NOT_RUN, NOT_INSTALLED = (
     "passed", "exported but failed validation", "export failed", "exported, not run here", "not installed")
-
-
-@dataclass
-class BenchOptions:
-    model: str = "masrn"
-    scales: tuple[int, ...] = (4,)
-    formats: tuple[str, ...] | None = None  # None: every format whose converter is installed
-    precisions: tuple[str, ...] | None = None
-    # for int8 and w8a16: the weights to quantize, each giving its own rows (auto: QAT where shipped)
-    quant: tuple[str, ...] = ("auto",)
-    dataset: str = "Set5"
-    data_root: str | None = None
-    input_size: tuple[int, int] = (256, 256)  # LR input of the latency runs (and fixed-shape exports)
-    weights: str | None = None
-    cache: Path = field(default_factory=lambda: Path(os.environ.get("EDGESR_CACHE", Path.home() / ".cache" / "edgesr"))
-                        / "bench")
-    calib_images: int = 32
-    device: str = "local"  # or a device profile: a name in devices/ or a .toml path
-    devices_dir: str | None = None
-    warmup: int = 2
-    min_runs: int = 5
-    min_seconds: float = 2.0
+# the statuses that fail a bench (its exit status): "not installed" and "not run here" are not failures
+FAILURES = (FAILED_VALIDATION, EXPORT_FAILED)
 
 
 def _installed(fmt: str) -> bool:
@@ -67,15 +46,10 @@ def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
     """(format, precision, quantization method) to bench: every precision of the chosen (or installed)
     formats, INT8 (and Core ML's W8A8) once per method of ``opts.quant`` (W8A16 from the float
     weights: ptq; "" for float precisions)."""
-    from edgesr.export.api import QUANT_METHODS
     from edgesr.export.formats import CALIBRATED
 
-    for method in opts.quant:
-        if method not in QUANT_METHODS:
-            raise EdgesrError(f"unknown quantization method {method!r}; known: {', '.join(QUANT_METHODS)}")
-    for name in opts.formats or ():
-        if name not in FORMATS:
-            raise EdgesrError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}")
+    check_formats(opts)
+    check_quant(opts)
     pairs = []
     for name, row in FORMATS.items():
         if opts.formats is not None and name not in opts.formats:
@@ -88,23 +62,31 @@ def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
     return pairs
 
 
-def benchmark_images(dataset: str, data_root: str | None) -> tuple[ImageSet, str]:
-    """The benchmark set, or, when no set is found, the photographs scikit-image ships, labelled as such."""
-    try:
-        images = find_images(dataset, data_root)
+def benchmark_images(dataset: str | None, data_root: str | None, folder: Path | None = None) -> tuple[ImageSet, str]:
+    """The benchmark set and its label. With no set named and no data root holding Set5: the
+    photographs scikit-image ships, written to ``folder`` (default: a new temporary folder) and
+    labelled as such. A set that was named and is not found is refused (``find_benchmark``)."""
+    images = find_benchmark(dataset, data_root)
+    if images is not None:
         return images, images.name
-    except DataError as exc:
-        missing = str(exc)
-    try:
-        from skimage import data as photos
-    except ImportError:
-        raise DataError(f"{missing}; and scikit-image (whose photographs are the fallback) is not installed: "
-                        "pip install scikit-image, or point --data-root at the benchmark sets") from None
-    folder = Path(tempfile.mkdtemp(prefix="edgesr-photos-"))
+    from skimage import data as photos
+
+    folder = Path(tempfile.mkdtemp(prefix="edgesr-photos-")) if folder is None else Path(folder)
     for name in ("astronaut", "chelsea", "coffee", "rocket", "camera"):
         write_image(folder / f"{name}.png", getattr(photos, name)())
     return ImageSet("scikit-image photos", tuple(sorted(folder.glob("*.png")))), \
         "scikit-image photos (no benchmark set found; not Set5)"
+
+
+def failed_rows(report: dict) -> list[dict]:
+    """The rows that fail the bench: exported but failed validation, or export failed."""
+    return [row for row in report["rows"] if row["status"] in FAILURES]
+
+
+def row_name(row: dict) -> str:
+    """``onnx int8 qat x4``: what a row measured, as the table names it."""
+    words = (row["format"], row["precision"], row.get("quant") or "", f"x{row['scale']}")
+    return " ".join(str(w) for w in words if w)
 
 
 # the parts of edgesr whose code decides what an exported artifact holds
@@ -205,17 +187,16 @@ def _score(out_dir: Path, hrs: dict[str, np.ndarray], scale: int) -> tuple[float
 
 
 def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> dict:
-    """Every planned (format, precision) at every scale, plus the baseline; returns the report dict."""
+    """Every planned (format, precision) at every scale, plus the baseline; returns the report dict.
+    A bad request is refused (``check_options``) before anything runs; a row that fails says why in
+    its status and reason, and ``failed_rows`` picks those out."""
+    checked = check_options(opts)
     import torch
 
     from edgesr.devices.ondevice import cpu_info
     from edgesr.export.api import tool_versions
-    from edgesr.models.registry import check_model_scale, get_spec
 
-    spec = get_spec(opts.model)
-    for s in opts.scales:
-        check_model_scale(spec, s)
-    profile = load_profile(opts.device, opts.devices_dir)
+    profile = checked.profile
     remote = None
     if profile.kind != "local":
         from edgesr.devices.remote import probe
@@ -224,13 +205,13 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
         transport = open_transport(profile)
         remote = Remote(transport, probe(transport))
         log(f"device {profile.label}: " + ", ".join(f"{k} {v}" for k, v in remote.offers.items()))
-    images, label = benchmark_images(opts.dataset, opts.data_root)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     timing = {"input_size": list(opts.input_size), "warmup": opts.warmup, "min_runs": opts.min_runs,
               "min_seconds": opts.min_seconds}
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="edgesr-bench-") as tmp:
         tmp = Path(tmp)
+        images, label = benchmark_images(opts.dataset, opts.data_root, tmp / "photos")
         hrs, lr_dirs = {}, {}
         for s in opts.scales:  # LR inputs made once, on the host, with the evaluation's own degradation
             lr_dirs[s], hrs[s] = tmp / f"lr_x{s}", {}

@@ -7,8 +7,9 @@ import csv
 import io
 import json
 import math
-import os
 from pathlib import Path
+
+from edgesr._files import write_bytes
 
 COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant", "weights", "{}"), ("scale", "scale", "x{}"),
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
@@ -39,11 +40,7 @@ def markdown(report: dict) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path
+    return write_bytes(path, data)
 
 
 def write_json(report: dict, path: Path) -> Path:

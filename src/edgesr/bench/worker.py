@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesr.devices.ondevice import peak_rss_mb, time_runs
+from edgesr.errors import EdgesrError
 
 RUNTIME_MODULES = {"onnx": "onnxruntime", "tflite": "ai_edge_litert.interpreter", "coreml": "coremltools",
                    "tensorrt": "tensorrt"}
@@ -38,6 +39,31 @@ def _open(req: dict):
     return open_runner(req["artifact"], req["scale"], device=device if device == "cuda" else None)
 
 
+def smaller_input(fits=lambda side: True, below: int = 1 << 30) -> str:
+    """The bench's remedy for an input too large: a smaller ``--input-size``, the largest of the
+    usual sizes below ``below`` that ``fits`` (a square side in LR pixels)."""
+    side = next((s for s in (2048, 1024, 512, 256, 128, 64, 32) if s < below and fits(s)), 32)
+    return f"bench a smaller --input-size, such as {side}x{side}"
+
+
+def check_memory(runner, h: int, w: int) -> None:
+    """Refuse a timed input the runner cannot upscale in one piece in the memory available now, with
+    the bench's remedy (a smaller ``--input-size``): the latency is that of one whole LR input, so
+    the bench does not cut it into tiles (the runner's own refusal names tiles instead)."""
+    from edgesr.runtimes.base import available_memory
+
+    per_pixel = getattr(runner, "bytes_per_pixel", None)
+    free = available_memory()
+    if not per_pixel or free is None:
+        return
+    factor = runner.scale ** 2 if runner.spec.upsampling == "pre" else 1
+    need = per_pixel * h * w * factor
+    if need > free:
+        hint = smaller_input(lambda side: per_pixel * side * side * factor <= free / 2, below=max(h, w))
+        raise EdgesrError(f"one {h}x{w} LR input needs about {need / 2**30:.1f} GiB at once, more than the "
+                          f"{free / 2**30:.1f} GiB available; {hint}")
+
+
 def _sync(req: dict) -> None:
     if req.get("device") == "cuda":
         import torch
@@ -53,9 +79,11 @@ def measure(req: dict) -> dict:
         importlib.import_module(module)
     start = time.perf_counter()
     runner = _open(req)
+    runner.auto_tiling = False  # whole frames are what is timed; check_memory refuses what cannot fit
     runner.activate()
     load_ms = (time.perf_counter() - start) * 1000
     h, w = req["input_size"]
+    check_memory(runner, h, w)
     shape = (h, w) if runner.spec.colour == "y" and req.get("gray") else (h, w, 3)
     lr = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
 
@@ -63,9 +91,16 @@ def measure(req: dict) -> dict:
         runner.infer(lr)
         _sync(req)
 
-    result = {"load_ms": load_ms, **time_runs(step, req.get("warmup", 2), req.get("min_runs", 5),
-                                              req.get("min_seconds", 2.0)),
-              "peak_rss_mb": peak_rss_mb()}
+    try:
+        timed = time_runs(step, req.get("warmup", 2), req.get("min_runs", 5), req.get("min_seconds", 2.0))
+    except MemoryError:
+        raise EdgesrError(f"out of memory on one {h}x{w} LR input; {smaller_input(below=max(h, w))}") from None
+    except RuntimeError as exc:  # torch.cuda.OutOfMemoryError, and the runtimes' own allocation failures
+        if "out of memory" not in str(exc).lower():
+            raise
+        raise EdgesrError(f"out of memory on one {h}x{w} LR input ({str(exc).splitlines()[0]}); "
+                          f"{smaller_input(below=max(h, w))}") from None
+    result = {"load_ms": load_ms, **timed, "peak_rss_mb": peak_rss_mb()}
     if req.get("device") == "cuda":
         import torch
 

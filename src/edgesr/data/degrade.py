@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from edgesr.data.batch import BatchResult, check_writable, plan_outputs, run_batch
 from edgesr.data.imresize import imresize
 from edgesr.data.io import list_images, read_image, write_image
 from edgesr.errors import DataError, ScaleError
@@ -36,8 +38,10 @@ def degrade(hr: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
     return imresize(hr, 1 / scale), hr
 
 
-def degrade_folder(src: str | os.PathLike, dst: str | os.PathLike, scale: int) -> list[Path]:
-    """Write the LR image of every HR image in ``src`` to ``dst`` as PNG (same stem)."""
+def degrade_folder(src: str | os.PathLike, dst: str | os.PathLike, scale: int,
+                   report: Callable[[str], None] = lambda _: None) -> BatchResult:
+    """Write the LR image of every HR image in ``src`` to ``dst`` as PNG (same stem); a bad image
+    is reported and skipped (see :mod:`edgesr.data.batch`)."""
     scale = check_scale(scale)
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
@@ -45,10 +49,6 @@ def degrade_folder(src: str | os.PathLike, dst: str | os.PathLike, scale: int) -
     files = list_images(src)
     if not files:
         raise DataError(f"{src} holds no images (png, jpg, bmp, ...)")
-    if dst.resolve() == src.resolve():
-        raise DataError("the LR folder must differ from the HR folder")
-    written = []
-    for path in files:
-        lr, _ = degrade(read_image(path), scale)
-        written.append(write_image(dst / f"{path.stem}.png", lr))
-    return written
+    pairs = plan_outputs(files, dst)
+    check_writable(dst)
+    return run_batch(pairs, lambda f, out: write_image(out, degrade(read_image(f), scale)[0]), report)

@@ -1,8 +1,9 @@
 """Transports: how files reach a device, how a command runs there, how results come back.
 
-Both go through the real command-line tools (``ssh``, ``adb``). Every word of a command that a
-remote shell reads is quoted with :func:`shlex.quote`, paths included; hosts, users and serials are
-checked when the profile is read, so none can pass for an option.
+Both go through the real command-line tools (``ssh``, ``adb``), never through a local shell. Every
+word of a command that a remote shell reads is quoted with :func:`shlex.quote`, paths included;
+hosts, users, serials, ssh options and the adb program are checked when the profile is read
+(``profiles``), so none can pass for an option or run anything else on this machine.
 """
 
 from __future__ import annotations
@@ -69,14 +70,18 @@ class SshTransport(Transport):
     """OpenSSH: ``ssh`` with batch mode (never a password prompt); files travel as a tar stream."""
 
     def _argv(self) -> list[str]:
+        """ssh's command line. ssh keeps the first value it reads for an option, so the profile's
+        ``ssh_options`` (only those ``profiles.SSH_OPTIONS`` allows) come before edgesr's defaults,
+        which they may override; BatchMode stays yes (the only value a profile may give it)."""
         p = self.profile
-        argv = [self._tool("ssh", "ssh"), "-p", str(p.port), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
-        if p.key:
-            argv += ["-i", p.key, "-o", "IdentitiesOnly=yes"]
-        if p.known_hosts:
-            argv += ["-o", f"UserKnownHostsFile={p.known_hosts}"]
+        argv = [self._tool("ssh", "ssh"), "-p", str(p.port)]
         for option in p.ssh_options:
             argv += ["-o", option]
+        argv += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
+        if p.key:
+            argv += ["-i", p.key, "-o", "IdentitiesOnly=yes"]
+        if p.known_hosts:  # quoted: ssh reads whitespace in this value as a separator between files
+            argv += ["-o", f'UserKnownHostsFile="{p.known_hosts}"']
         return argv + ["--", f"{p.user}@{p.host}" if p.user else p.host]
 
     def _ssh(self, command: str, stdin: bytes | None = None, timeout: float | None = None) \

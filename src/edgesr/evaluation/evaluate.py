@@ -51,17 +51,14 @@ class EvalResult:
         }
 
     def write_json(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
+        from edgesr._files import write_text
+
         data = self.to_dict()
         # JSON has no infinity; an exact reconstruction's PSNR is written as null
         for row in [data, *data["images"]]:
             if math.isinf(row["psnr"]):
                 row["psnr"] = None
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-        return path
+        return write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def score_image(sr: SRImage, hr: np.ndarray, scale: int) -> tuple[float, float]:

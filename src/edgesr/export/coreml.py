@@ -35,7 +35,8 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
-from edgesr.export.common import atomic_folder, network_for_scale
+from edgesr._files import atomic_folder
+from edgesr.export.common import network_for_scale
 from edgesr.export.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"

@@ -109,7 +109,15 @@ CALIBRATED = ("int8", "w8a8", "w8a16")
 # fails and leaves nothing behind, and edgesr bench marks the row "failed validation"
 LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "w8a16": 0.05, "int8": 0.3, "w8a8": 0.3, "palette6": 0.5}
 
+# how close (PSNR on the check set, dB) an unquantized artifact's output must stay to PyTorch FP32's:
+# a conversion that computes something else can score near PyTorch against the HR images and still
+# be wrong (quantized precisions are held by LOSS_BOUND_DB alone: their rounding is the difference)
+TORCH_PSNR_FLOOR_DB = {"fp32": 50.0, "fp16": 40.0}
+
 DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
+
+
+QUANT_METHODS = ("auto", "ptq", "qat")  # where int8 weights start: auto (QAT where shipped), float, QAT
 
 
 def get_format(name: str) -> ExportFormat:

@@ -136,11 +136,9 @@ def manifest_path(artifact: str | os.PathLike) -> Path:
 
 
 def write_manifest(artifact: Path, manifest: Manifest) -> Path:
-    path = manifest_path(artifact)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(manifest.to_json())
-    os.replace(tmp, path)
-    return path
+    from edgesr._files import write_text
+
+    return write_text(manifest_path(artifact), manifest.to_json())
 
 
 def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:

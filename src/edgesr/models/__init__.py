@@ -1,9 +1,7 @@
-"""Models: one registry (``create_model``), one module per family."""
+"""Models: one registry (``create_model``), one module per family. Importing this package does
+not import PyTorch; the model modules are imported when a model is built."""
 
-from edgesr.models import baselines, vdsr, masrn  # noqa: F401,I001  (registers the models, in this order)
-from edgesr.models.asym import AsymConv2d, asymmetrize
 from edgesr.models.registry import ModelSpec, create_model, get_spec, list_models
-from edgesr.models.vdsr import vdsr_to_asym
 
 __all__ = [
     "AsymConv2d",
@@ -14,3 +12,13 @@ __all__ = [
     "list_models",
     "vdsr_to_asym",
 ]
+
+_LAZY = {"AsymConv2d": "edgesr.models.asym", "asymmetrize": "edgesr.models.asym", "vdsr_to_asym": "edgesr.models.vdsr"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'edgesr.models' has no attribute {name!r}")

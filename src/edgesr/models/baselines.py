@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgesr.models.registry import register_model
 
 
 class Bicubic(nn.Module):
@@ -58,19 +57,13 @@ class ESPCN(nn.Module):
         return self.shuffle(self.body(x))
 
 
-@register_model("bicubic", colour="rgb", upsampling="pre", scales=(2, 3, 4),
-                description="MATLAB bicubic interpolation (no parameters)")
 def bicubic(channels: int = 3) -> Bicubic:
     return Bicubic(channels)
 
 
-@register_model("fsrcnn", colour="y", upsampling="post", scales=(2, 3, 4),
-                description="FSRCNN(56,12,4): fast SR CNN with a deconvolution head")
 def fsrcnn(channels: int = 1, scale: int = 2, **kw) -> FSRCNN:
     return FSRCNN(channels, scale, **kw)
 
 
-@register_model("espcn", colour="y", upsampling="post", scales=(2, 3, 4),
-                description="ESPCN: efficient sub-pixel CNN")
 def espcn(channels: int = 1, scale: int = 2) -> ESPCN:
     return ESPCN(channels, scale)

@@ -22,7 +22,6 @@ from torch import nn
 
 from edgesr.errors import ScaleError
 from edgesr.models.asym import AsymConv2d
-from edgesr.models.registry import register_model
 
 
 class MultiScaleBlock(nn.Module):
@@ -97,11 +96,5 @@ class MASRN(nn.Module):
         return self.tail(*self.branch(x, self.trunk(x), scale))
 
 
-# INT8 keeps the last LR tensor, the Upscale head and the HR Refine stage (about a tenth of the
-# multiply-adds at x2) at 16-bit activations: on the shipped QAT weights, Set5 x2 simulated INT8
-# goes from 0.18 dB below float to 0.03 (x3 0.10 -> 0.04, x4 0.05 -> 0.01).
-@register_model("masrn", colour="rgb", upsampling="post", scales=(2, 3, 4), multi_scale=True,
-                description="multi-scale SR: shared Extraction and Refine, one Upscale head per scale",
-                int16_modules=("extraction.bottleneck", "upscale", "refine"))
 def masrn(channels: int = 3, **kw) -> MASRN:
     return MASRN(channels, **kw)

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from edgesr.models.asym import AsymConv2d, asymmetrize
-from edgesr.models.registry import register_model
 
 
 class VDSR(nn.Module):
@@ -44,13 +43,9 @@ def vdsr_to_asym(model: VDSR) -> VDSR:
     return asymmetrize(model, select=lambda name, _: name.startswith("body."))
 
 
-@register_model("vdsr", colour="y", upsampling="pre", scales=(2, 3, 4),
-                description="VDSR: 20 3x3 convs, 64 channels, global residual over the bicubic input")
 def vdsr(channels: int = 1, **kw) -> VDSR:
     return VDSR(channels, **kw)
 
 
-@register_model("asym_vdsr", colour="y", upsampling="pre", scales=(2, 3, 4),
-                description="VDSR with each middle 3x3 conv split into 3x1 then 1x3")
 def asym_vdsr(channels: int = 1, **kw) -> VDSR:
     return VDSR(channels, asym=True, **kw)

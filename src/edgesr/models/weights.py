@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from torch import nn
@@ -15,17 +14,12 @@ def save_weights(model: nn.Module, path: str | os.PathLike, metadata: dict[str, 
     """Write the state dict atomically: a crash never leaves a half-written file at ``path``."""
     from safetensors.torch import save_file
 
+    from edgesr._files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=metadata)
     return path
 
 
@@ -56,8 +50,32 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
             k = wrong[0]
             parts.append(f"{len(wrong)} of another shape (e.g. {k}: {tuple(state[k].shape)} vs {tuple(own[k].shape)})")
         raise ModelError(f"{path} does not fit model {name}: {'; '.join(parts)}; were they saved from another model or scale?")
+    _check_values(path, state, own)
     model.load_state_dict(state)
     return model
+
+
+def _check_values(path: Path, state: dict, own: dict) -> None:
+    """Refuse tensors that would load and give black or noisy images: integer or boolean tensors
+    where the model holds floating-point ones (load_state_dict would cast them silently), and NaN
+    or infinite values (a training run that diverged)."""
+    import torch
+
+    for key in sorted(state):
+        tensor, expected = state[key], own[key]
+        if expected.is_floating_point() and not tensor.is_floating_point():
+            raise ModelError(f"{path}: tensor {key} is {str(tensor.dtype).replace('torch.', '')}, not floating point "
+                             f"like the model's {str(expected.dtype).replace('torch.', '')}; these are not weights "
+                             "edgesr saved (save them as float32)")
+        if tensor.is_floating_point() and tensor.numel():
+            finite = torch.isfinite(tensor)
+            if not bool(finite.all()):
+                bad = int((~finite).sum())
+                kinds = " and ".join(k for k, n in (("NaN", int(torch.isnan(tensor).sum())),
+                                                     ("infinite", int(torch.isinf(tensor).sum()))) if n)
+                raise ModelError(f"{path}: tensor {key} holds {bad} {kinds} value{'s' if bad > 1 else ''} of "
+                                 f"{tensor.numel()}; the training run that saved it diverged: use an earlier "
+                                 "checkpoint (or lower the learning rate and train again)")
 
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"

@@ -14,6 +14,7 @@ from edgesr._deps import require
 from edgesr.errors import ArtifactError
 from edgesr.export.manifest import Manifest
 from edgesr.runtimes.base import Runner
+from edgesr.runtimes.registry import cannot_load
 
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
 
@@ -37,8 +38,11 @@ class CoreMLRunner(Runner):
                                 "run it on a Mac, or export onnx or tflite to run here")
         ct = require("coremltools", "coreml")
         kwargs = {"function_name": self.head.entry} if self.head.entry else {}
-        self.model = ct.models.MLModel(str(self.artifact), compute_units=getattr(ct.ComputeUnit, self.compute_units),
-                                       **kwargs)
+        try:
+            self.model = ct.models.MLModel(str(self.artifact),
+                                           compute_units=getattr(ct.ComputeUnit, self.compute_units), **kwargs)
+        except Exception as exc:  # a damaged package: coremltools' own errors, not edgesr's
+            raise cannot_load(self.artifact, exc) from exc
         super().activate()
 
     def deactivate(self) -> None:

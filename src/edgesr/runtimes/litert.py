@@ -12,6 +12,7 @@ import numpy as np
 from edgesr._deps import require
 from edgesr.export.manifest import Manifest
 from edgesr.runtimes.base import Runner
+from edgesr.runtimes.registry import cannot_load
 
 
 class LiteRTRunner(Runner):
@@ -32,14 +33,19 @@ class LiteRTRunner(Runner):
 
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=str(self.artifact), num_threads=self.threads or os.cpu_count() or 1)
-        self._signature = None
-        if self.head.entry:  # a shared-trunk artifact: this scale's signature
-            self._signature = self.interpreter.get_signature_runner(self.head.entry)
-        else:
-            self.interpreter.allocate_tensors()
-            self._in = self.interpreter.get_input_details()[0]["index"]
-            self._out = self.interpreter.get_output_details()[0]["index"]
+        try:  # a corrupt file is a ValueError or RuntimeError from the flatbuffer reader or the allocator
+            self.interpreter = Interpreter(model_path=str(self.artifact),
+                                           num_threads=self.threads or os.cpu_count() or 1)
+            self._signature = None
+            if self.head.entry:  # a shared-trunk artifact: this scale's signature
+                self._signature = self.interpreter.get_signature_runner(self.head.entry)
+            else:
+                self.interpreter.allocate_tensors()
+                self._in = self.interpreter.get_input_details()[0]["index"]
+                self._out = self.interpreter.get_output_details()[0]["index"]
+        except Exception as exc:
+            self.interpreter = self._signature = None
+            raise cannot_load(self.artifact, exc) from exc
         super().activate()
 
     def switch(self, scale: int) -> None:

@@ -11,6 +11,7 @@ from edgesr._deps import require
 from edgesr.errors import ArtifactError
 from edgesr.export.manifest import Manifest
 from edgesr.runtimes.base import Runner
+from edgesr.runtimes.registry import cannot_load, first_line
 
 
 DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -41,7 +42,19 @@ class OnnxRuntimeRunner(Runner):
         if provider not in ort.get_available_providers():
             raise ArtifactError(f"onnxruntime here has no {provider}; for device={self.device!r} install "
                                 "onnxruntime-gpu in place of onnxruntime, on a machine with an NVIDIA GPU")
-        self.session = ort.InferenceSession(str(self.artifact), options, providers=[provider])
+        try:
+            session = ort.InferenceSession(str(self.artifact), options, providers=[provider])
+        except Exception as exc:  # InvalidProtobuf, Fail, a provider that cannot start: not edgesr's errors
+            if self.device != "cpu" and _names_provider(exc):
+                raise ArtifactError(f"onnxruntime could not start {provider} for {self.artifact.name}: "
+                                    f"{first_line(exc)}; check the NVIDIA driver and the CUDA and cuDNN versions "
+                                    "onnxruntime-gpu needs, or run it with --device cpu") from exc
+            raise cannot_load(self.artifact, exc) from exc
+        if session.get_providers()[:1] != [provider]:  # onnxruntime fell back to the CPU
+            raise ArtifactError(f"onnxruntime could not start {provider} for {self.artifact.name} (it fell back to "
+                                f"{', '.join(session.get_providers())}); check the NVIDIA driver and the CUDA and "
+                                "cuDNN versions onnxruntime-gpu needs, or run it with --device cpu")
+        self.session = session
         super().activate()
 
     def switch(self, scale: int) -> None:
@@ -62,3 +75,8 @@ class OnnxRuntimeRunner(Runner):
     def _call(self, entry: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
         """The one place the session is touched (the device harness records and replays here)."""
         return self.session.run([output], feeds)[0]
+
+
+def _names_provider(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(word in text for word in ("CUDA", "cuda", "cuDNN", "cudnn", "ExecutionProvider"))

@@ -9,6 +9,7 @@ import numpy as np
 from edgesr.errors import ArtifactError
 from edgesr.export.manifest import Manifest
 from edgesr.runtimes.base import Runner
+from edgesr.runtimes.registry import cannot_load
 
 
 class TensorRTRunner(Runner):
@@ -33,7 +34,10 @@ class TensorRTRunner(Runner):
         if not torch.cuda.is_available():
             raise ArtifactError(f"{self.artifact.name}: a TensorRT engine needs an NVIDIA GPU, and CUDA sees none")
         logger = trt.Logger(trt.Logger.WARNING)
-        self.engine = trt.Runtime(logger).deserialize_cuda_engine(self.artifact.read_bytes())
+        try:
+            self.engine = trt.Runtime(logger).deserialize_cuda_engine(self.artifact.read_bytes())
+        except Exception as exc:  # a damaged file can raise instead of returning None
+            raise cannot_load(self.artifact, exc) from exc
         if self.engine is None:
             raise ArtifactError(f"{self.artifact.name}: TensorRT could not load the engine; engines only load with "
                                 "the TensorRT version and GPU model that built them: re-export it here")

@@ -9,11 +9,12 @@ tiled result equals the full-frame one up to float error (images at least one ti
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Run = Callable[[np.ndarray], np.ndarray]
 
@@ -53,6 +54,8 @@ def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, fact
 
 def receptive_radius(net: nn.Module, channels: int, factor: int, probe: int = 96) -> int:
     """How far (in input pixels) an input change reaches in the output, measured with an impulse."""
+    import torch
+
     net = net.eval()
     x = torch.zeros(1, channels, probe, probe, dtype=torch.float64)
     c = probe // 2

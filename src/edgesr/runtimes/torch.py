@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from edgesr.errors import EdgesrError
 from edgesr.runtimes.base import Runner
 
 
@@ -15,21 +16,27 @@ class TorchRunner(Runner):
     def __init__(self, model: nn.Module, scale: int, device: str | None = None, tile: tuple[int, int] | None = None):
         """``device`` defaults to where the model's weights are (so a training run's validation
         does not move the model)."""
-        overlap = 0
-        if tile is not None:
-            from edgesr.export.common import network_for_scale
-            from edgesr.runtimes.tiling import receptive_radius
-
-            factor = 1 if model.spec.upsampling == "pre" else scale
-            overlap = receptive_radius(network_for_scale(model, scale), model.spec.channels, factor)
-        super().__init__(model.spec, scale, tile=tile, overlap=overlap)
-        self.model = model
+        self.model, self.scale, self._radius = model, scale, None
+        super().__init__(model.spec, scale, tile=tile, overlap=self.receptive_radius() if tile is not None else 0)
         from edgesr.models.profile import activation_bytes_per_pixel
 
         self.bytes_per_pixel = activation_bytes_per_pixel(model, scale)
         if device is None:
             device = next((p.device for p in model.parameters()), torch.device("cpu"))
         self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise EdgesrError(f"device {device!r}: this PyTorch ({torch.__version__}) has no CUDA device; "
+                              "leave --device out to run on the CPU, or install a CUDA build of torch on a GPU machine")
+
+    def receptive_radius(self) -> int:
+        if self._radius is None:  # measured once, when tiling first needs it
+            from edgesr.export.common import network_for_scale
+            from edgesr.runtimes.tiling import receptive_radius
+
+            factor = 1 if self.model.spec.upsampling == "pre" else self.scale
+            self._radius = receptive_radius(network_for_scale(self.model, self.scale), self.model.spec.channels,
+                                            factor)
+        return self._radius
 
     def activate(self) -> None:
         self.model.to(self.device).eval()

@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from edgesr.errors import ConfigError
+from edgesr._files import atomic_path
+from edgesr.errors import ConfigError, TrainingError
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict[str, str], path: Path) -> Path:
     from safetensors.torch import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=meta)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -40,6 +33,10 @@ def save_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.opti
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:  # a checkpoint is what a run resumes from: never replace a finite one with a diverged one
+        raise TrainingError(f"refusing to write {path}: {', '.join(bad[:3])} hold non-finite values; "
+                            "the run diverged (lower lr or check the training data)")
     opt = optimizer.state_dict()
     for idx, slots in opt["state"].items():
         for key, value in slots.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -56,19 +57,52 @@ class TrainConfig:
             (self.loss in ("l1", "l2"), f"loss must be l1 or l2, got {self.loss!r}"),
             (self.schedule in ("cosine", "step", "constant"), f"schedule must be cosine, step or constant, got {self.schedule!r}"),
             (len(self.scales) > 0, "scales must name at least one scale"),
-            (self.scale_turns is None or (set(self.scale_turns) == set(self.scales)),
-             f"scale_turns {self.scale_turns} must use every scale of {self.scales} and no other"),
-            (all(self.patch_size % s == 0 for s in self.scales), f"patch_size {self.patch_size} must be divisible by every scale {self.scales}"),
-            (self.batch_size > 0 and self.iterations > 0 and self.lr > 0, "batch_size, iterations and lr must be positive"),
-            (self.ema is None or 0 < self.ema < 1, f"ema must be between 0 and 1, got {self.ema}"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        self._check_numbers()
+        self._check_scales()
+        if self.scale_turns is not None and set(self.scale_turns) != set(self.scales):
+            raise ConfigError(f"scale_turns {list(self.scale_turns)} must use every scale of {list(self.scales)} and no other")
+        if any(self.patch_size % s for s in self.scales):
+            raise ConfigError(f"patch_size {self.patch_size} must be divisible by every scale {list(self.scales)}")
         from edgesr.train.qat import qat_options
 
         qat_options(self.qat)  # an unknown or ill-typed qat option is a config error now, not mid-run
+
+    def _check_numbers(self) -> None:
+        """Every numeric key in its domain, so a bad value fails here and not (silently) mid-run."""
+        for name, low in (("patch_size", 1), ("batch_size", 1), ("iterations", 1), ("step_size", 1),
+                          ("warmup", 0), ("seed", 0), ("val_every", 1), ("log_every", 1),
+                          ("checkpoint_every", 1), ("threads", 0)):
+            _int_at_least(name, getattr(self, name), low)
+        _float_in("lr", self.lr, "a finite number > 0", lambda v: v > 0)
+        _float_in("gamma", self.gamma, "a number in (0, 1]", lambda v: 0 < v <= 1)
+        _float_in("min_lr", self.min_lr, "a finite number >= 0", lambda v: v >= 0)
+        if self.schedule == "cosine" and self.min_lr > self.lr:
+            raise ConfigError(f"min_lr must be in [0, lr = {self.lr}] for the cosine schedule, got {self.min_lr}")
+        if self.grad_clip is not None:
+            _float_in("grad_clip", self.grad_clip, "a finite number > 0 (or null for none)", lambda v: v > 0)
+        if self.ema is not None:
+            _float_in("ema", self.ema, "a number in (0, 1) (or null for none)", lambda v: 0 < v < 1)
+
+    def _check_scales(self) -> None:
+        from edgesr.errors import ModelError
+        from edgesr.models.registry import get_spec
+
+        try:
+            spec = get_spec(self.model)
+        except ModelError as exc:
+            raise ConfigError(f"model: {exc}") from None
+        for s in (*self.scales, *(self.scale_turns or ())):
+            if isinstance(s, bool) or not isinstance(s, int) or s not in spec.scales:
+                raise ConfigError(f"scales: {self.model} serves {', '.join(map(str, spec.scales))}, got {s!r}")
+        if len(set(self.scales)) != len(self.scales):
+            raise ConfigError(f"scales must not repeat a scale, got {list(self.scales)}")
+        if spec.per_scale and len(self.scales) != 1:
+            raise ConfigError(f"scales: {self.model} is built for one scale; give exactly one, got {list(self.scales)}")
 
     @property
     def turns(self) -> tuple[int, ...]:
@@ -78,6 +112,17 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
                 for f in dataclasses.fields(self)}
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+def _float_in(name: str, value: Any, allowed: str, ok: Any) -> None:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or not ok(value)):
+        raise ConfigError(f"{name} must be {allowed}, got {value!r}")
 
 
 def _coerce(name: str, hint: Any, value: Any) -> Any:

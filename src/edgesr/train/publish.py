@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from edgesr._files import atomic_path, write_text
 from edgesr.data.datasets import BENCHMARKS, find_images
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.evaluation.published import published
@@ -55,9 +56,7 @@ def measure_weights(model_name: str, weights: Path, scales: tuple[int, ...], dat
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def _stage(run: Path, label: str) -> dict:
@@ -124,9 +123,8 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
         **({"int8_formats": list(int8_formats)} if int8_formats is not None else {}),
     }
     dest.mkdir(parents=True, exist_ok=True)
-    tmp_w = dest / f".{name}.safetensors.part"
-    shutil.copyfile(weights, tmp_w)
-    os.replace(tmp_w, dest / f"{name}.safetensors")
+    with atomic_path(dest / f"{name}.safetensors") as tmp_w:
+        shutil.copyfile(weights, tmp_w)
     _write_atomic(dest / f"{name}.json", json.dumps(info, indent=2) + "\n")
     return dest / f"{name}.json"
 

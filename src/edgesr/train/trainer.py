@@ -20,7 +20,8 @@ import torch
 from torch import nn
 
 from edgesr.data.datasets import find_images
-from edgesr.errors import ConfigError
+from edgesr._files import write_text
+from edgesr.errors import ConfigError, TrainingError
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import create_model, get_spec
@@ -39,6 +40,30 @@ class TrainResult:
     best_psnr: float | None
     out_dir: Path
     seconds: float
+
+
+def _json_safe(value):
+    """``value`` with every non-finite float as None: JSON has no NaN or Infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def json_line(row: dict) -> str:
+    """One line of strict JSON (non-finite numbers as null)."""
+    return json.dumps(_json_safe(row), allow_nan=False)
+
+
+def _largest_magnitude(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """max |x| over ``tensors`` as a 0-d float tensor, NaN if any holds a NaN (stays on the device)."""
+    if not tensors:
+        return torch.zeros(())
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm(tensors, float("inf"))).amax().float()
 
 
 def lr_at(cfg: TrainConfig, it: int) -> float:
@@ -91,7 +116,7 @@ def _dist_info() -> tuple[int, int]:
 def _device(cfg: TrainConfig) -> torch.device:
     if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise ConfigError("device: cuda asked for, but no CUDA GPU is available")
+            raise ConfigError("device: cuda asked for, but torch sees no CUDA GPU; use device: cpu (or auto)")
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return torch.device("cpu")
 
@@ -116,6 +141,9 @@ def warm_start(model: nn.Module, path: str) -> dict[str, int]:
         tensors = load_file(path)
     except Exception as exc:  # safetensors raises its own error types, which vary by version
         raise ConfigError(f"init: {path} is not a readable .safetensors file ({exc})") from exc
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:
+        raise ConfigError(f"init: {path} holds non-finite values (in {', '.join(bad[:3])}); give finite weights")
     own = model.state_dict()
     match = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
     if not match:
@@ -158,6 +186,7 @@ class Trainer:
         self.rng = np.random.default_rng([cfg.seed, self.rank])
         self.out = Path(cfg.out_dir)
         self.iteration, self.best, self.elapsed = 0, None, 0.0
+        self.saved_at: int | None = None  # iteration of the last checkpoint written (or resumed from)
         self.batch = max(1, cfg.batch_size // self.world)
 
     @property
@@ -179,6 +208,12 @@ class Trainer:
             diff = sorted(k for k in mine if saved.get(k) != mine[k])
             raise ConfigError(f"cannot resume {self.out}: the config differs in {', '.join(diff)}")
         self.iteration, self.best, self.elapsed = state["iteration"], state["best"], state["elapsed"]
+        self.saved_at = self.iteration
+        if self.best is not None and not math.isfinite(self.best):  # written by an older edgesr
+            self.best = None
+        if not math.isfinite(float(_largest_magnitude(self.params + self.ema_params))):
+            raise TrainingError(f"cannot resume {self.out}: its checkpoint holds non-finite weights (a diverged run "
+                                "saved before edgesr checked for this); start a new run with a lower lr")
         if self.world == 1:
             self.rng.bit_generator.state = state["numpy_rng"]
         else:  # every rank draws its own stream, advanced past what it used
@@ -189,6 +224,7 @@ class Trainer:
             save_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer,
                             ema=self.ema, state=self._state())
             save_weights(self.averaged, self.out / "last.safetensors", metadata=self._weights_metadata())
+        self.saved_at = self.iteration
 
     def _weights_metadata(self) -> dict[str, str]:
         meta = {"model": self.cfg.model, "iteration": str(self.iteration)}
@@ -198,8 +234,8 @@ class Trainer:
 
     def _log(self, row: dict) -> None:
         if self.rank == 0:
-            with open(self.out / "log.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
+            with open(self.out / "log.jsonl", "a") as f:  # one write per line
+                f.write(json_line(row) + "\n")
 
     # --- steps -----------------------------------------------------------------------------------
     def validate(self) -> dict[int, float]:
@@ -209,11 +245,33 @@ class Trainer:
             self.val_sim.calibrate()
             net = self.val_sim.eval()
         images = find_images(self.cfg.val_set, self.cfg.data_root)
-        scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
+        # a PSNR of outputs that are not finite is no score at all (NaN pixels become some colour),
+        # so such a validation stops the run before it can become the best
+        hook = net.register_forward_hook(self._output_check())
+        try:
+            scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
+        finally:
+            hook.remove()
         self.model.train()
         if self.sim is not None:
             self.sim.train()
         return scores
+
+    def _output_check(self):
+        """A forward hook refusing outputs that are not finite. A plain function, not a bound method:
+        a model is deep-copied with its hooks (to profile it), and a method would copy the trainer."""
+        def check(module: nn.Module, args, output) -> None:
+            if (isinstance(output, torch.Tensor) and output.device.type != "meta"  # meta: profiling, no values
+                    and not bool(torch.isfinite(output).all())):
+                raise self._diverged("the validation outputs are not finite")
+
+        return check
+
+    def _diverged(self, what: str) -> TrainingError:
+        kept = (f"the weights saved in {self.out} are kept (last checkpoint: iteration {self.saved_at})"
+                if self.saved_at is not None else "no checkpoint was written")
+        return TrainingError(f"training diverged at iteration {self.iteration}: {what} (lr {lr_at(self.cfg, self.iteration - 1):.3g}); "
+                             f"lower lr (or add warmup / grad_clip) or check the training data; {kept}")
 
     def autocast(self):
         """bf16 mixed precision on CUDA; plain float32 elsewhere."""
@@ -221,7 +279,9 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> float:
+    def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> tuple[float, str | None]:
+        """One optimizer step; returns the loss and what went wrong (None: the loss and the weights
+        after the step, EMA included, are all finite; read together in the one host sync of the step)."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(self.cfg, self.iteration)
         inp = inp.to(self.device, memory_format=self.memory_format, non_blocking=True)
@@ -234,13 +294,25 @@ class Trainer:
         loss.backward()
         if self.cfg.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        except RuntimeError as exc:  # Adam's step size lr / (1 - beta1^t) past the float range
+            if "overflow" not in str(exc):
+                raise
+            return float(loss.detach()), "the optimizer step overflowed"
         if self.ema is not None:
             # warm-up: early on the average follows the weights closely instead of keeping the init
             decay = min(self.cfg.ema, (1 + self.iteration) / (10 + self.iteration))
             with torch.no_grad():
                 torch._foreach_lerp_(self.ema_params, self.params, 1 - decay)
-        return float(loss.detach())
+        loss = loss.detach().float()
+        bad = (~torch.isfinite(loss) | ~torch.isfinite(_largest_magnitude(self.params + self.ema_params))).float()
+        if self.world > 1:  # a loss that is not finite on one rank stops every rank at the same step
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)
+        value, diverged = torch.stack([loss, bad.to(loss.device)]).tolist()
+        if not diverged:
+            return value, None
+        return value, "the loss is not finite" if not math.isfinite(value) else "the weights are not finite"
 
     def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
         """Train to ``cfg.iterations``, or pause at iteration ``until`` with a checkpoint (resume later)."""
@@ -256,7 +328,7 @@ class Trainer:
                 for stale in self.out.glob(f".{name}.*.tmp"):
                     stale.unlink(missing_ok=True)
             # on resume the config may differ only in RESUME_MAY_CHANGE
-            (self.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+            write_text(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
                                self.spec.upsampling == "pre", cfg.data_root)
         self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
@@ -273,8 +345,14 @@ class Trainer:
                 self.sim.calibrate()
             scale = cfg.turns[self.iteration % len(cfg.turns)]
             inp, target = sampler.batch(self.rng, scale, self.batch)
-            losses.append(self.step(inp, target, scale))
+            loss, problem = self.step(inp, target, scale)
             self.iteration += 1
+            if problem is not None:
+                # nothing is saved from here on: last, best and the checkpoint keep their finite weights
+                self._log({"event": "diverged", "iteration": self.iteration, "loss": loss,
+                           "lr": lr_at(cfg, self.iteration - 1)})
+                raise self._diverged(problem)
+            losses.append(loss)
             window_iters += 1
             now = time.perf_counter()
             rate = window_iters / max(now - window_start, 1e-9)
@@ -288,7 +366,7 @@ class Trainer:
                 if self.rank == 0:
                     scores = self.validate()
                     last_psnr = float(np.mean(list(scores.values())))
-                    improved = self.best is None or last_psnr > self.best
+                    improved = math.isfinite(last_psnr) and (self.best is None or last_psnr > self.best)
                     if improved:
                         self.best = last_psnr
                         save_weights(self.averaged, self.out / "best.safetensors", metadata=self._weights_metadata())

@@ -1,0 +1,186 @@
+"""What ``edgesr bench`` is asked to do, and the checks that refuse a bad request before anything slow.
+
+:func:`check_options` refuses an unknown format, precision, quantization method, model, scale,
+device profile or benchmark set with one line, before the PyTorch baseline and before any export;
+the CLI calls it first thing and :func:`edgesr.bench.harness.bench` calls it again, so the API gets
+the same checks. This module does not import the harness or torch itself: the checks run in the
+order of what they cost, the format and precision names, the device profile and the benchmark set
+first, the quantization methods, model and scales (whose tables import torch) last.
+:func:`check_writable` checks an output folder the same way before a run that would otherwise lose
+its results at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgesr.data.datasets import DATA_ENV, ImageSet, data_root, find_images, known_sets
+from edgesr.errors import ConfigError, DataError, EdgesrError
+
+if TYPE_CHECKING:
+    from edgesr.devices.profiles import DeviceProfile
+
+# the benchmark set when none is named; only it falls back to scikit-image's photographs
+DEFAULT_DATASET = "Set5"
+
+
+@dataclass
+class BenchOptions:
+    model: str = "masrn"
+    scales: tuple[int, ...] = (4,)
+    formats: tuple[str, ...] | None = None  # None: every format whose converter is installed
+    precisions: tuple[str, ...] | None = None
+    # for int8 and w8a16: the weights to quantize, each giving its own rows (auto: QAT where shipped)
+    quant: tuple[str, ...] = ("auto",)
+    # None: Set5, or scikit-image's photographs (labelled as such) when no data root holds Set5; a set
+    # named here must be found
+    dataset: str | None = None
+    data_root: str | None = None
+    input_size: tuple[int, int] = (256, 256)  # LR input of the latency runs (and fixed-shape exports)
+    weights: str | None = None
+    cache: Path = field(default_factory=lambda: Path(os.environ.get("EDGESR_CACHE", Path.home() / ".cache" / "edgesr"))
+                        / "bench")
+    calib_images: int = 32
+    device: str = "local"  # or a device profile: a .toml path, or a name in --devices-dir / $EDGESR_DEVICES
+    devices_dir: str | None = None
+    warmup: int = 2
+    min_runs: int = 5
+    min_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the checks found: the device profile, and the benchmark set (None: scikit-image's photos)."""
+
+    profile: DeviceProfile
+    images: ImageSet | None
+
+
+def _names(values) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
+def check_formats(opts: BenchOptions) -> None:
+    """``--formats`` and ``--precisions``: every name known, every precision asked for taken by a
+    format asked for, and every format asked for left with a row."""
+    from edgesr.export.formats import FORMATS
+
+    unknown = [f for f in opts.formats or () if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown format {_names(unknown)} in --formats; known formats: {', '.join(FORMATS)}")
+    if opts.precisions is None:
+        return
+    every = list(dict.fromkeys(p for row in FORMATS.values() for p in row.precisions))
+    unknown = [p for p in opts.precisions if p not in every]
+    if unknown:
+        raise ConfigError(f"unknown precision {_names(unknown)} in --precisions; known precisions: {', '.join(every)}")
+    chosen = opts.formats if opts.formats is not None else tuple(FORMATS)
+    for precision in opts.precisions:
+        if not any(precision in FORMATS[f].precisions for f in chosen):
+            takers = [f for f in FORMATS if precision in FORMATS[f].precisions]
+            raise ConfigError(f"no format in --formats takes {precision} (only {', '.join(takers)} does)")
+    for name in opts.formats or ():
+        if not set(FORMATS[name].precisions) & set(opts.precisions):
+            raise ConfigError(f"{name} takes none of --precisions {','.join(opts.precisions)}; "
+                              f"its precisions: {', '.join(FORMATS[name].precisions)}")
+
+
+def check_quant(opts: BenchOptions) -> None:
+    from edgesr.export.formats import QUANT_METHODS
+
+    if not opts.quant:
+        raise ConfigError(f"--quant names no method; known: {', '.join(QUANT_METHODS)}")
+    unknown = [m for m in opts.quant if m not in QUANT_METHODS]
+    if unknown:
+        raise ConfigError(f"unknown quantization method {_names(unknown)} in --quant; "
+                          f"known: {', '.join(QUANT_METHODS)}")
+
+
+def check_model(opts: BenchOptions) -> None:
+    from edgesr.models.registry import check_model_scale, get_spec
+
+    spec = get_spec(opts.model)
+    if not opts.scales:
+        raise ConfigError("no scale to bench: pass --scales such as 2,3,4")
+    twice = sorted({s for s in opts.scales if opts.scales.count(s) > 1})
+    if twice:
+        raise ConfigError(f"--scales names {', '.join(f'x{s}' for s in twice)} more than once")
+    for s in opts.scales:
+        check_model_scale(spec, s)
+
+
+def find_benchmark(dataset: str | None, root: str | os.PathLike | None) -> ImageSet | None:
+    """The benchmark set; None means scikit-image's photographs stand in: only when no set was
+    named and no data root holds Set5. A set that was named and is not found is refused, with the
+    sets there are (or the known names)."""
+    if dataset is not None:
+        try:
+            return find_images(dataset, root)
+        except DataError as exc:
+            if dataset.lower() not in {name.lower() for name in known_sets()}:
+                raise  # an unknown name or folder: the message lists the known sets
+            raise DataError(f"{exc}{_sets_there(root)}") from None
+    try:
+        return find_images(DEFAULT_DATASET, root)
+    except DataError:
+        if root is not None or os.environ.get(DATA_ENV):  # a data root was given: it must be a folder
+            base = data_root(root)
+            if (base / DEFAULT_DATASET).exists():  # there, but not usable (no images): say so
+                raise
+    if importlib.util.find_spec("skimage") is None:
+        raise DataError(f"no {DEFAULT_DATASET} found (pass --data-root or set {DATA_ENV} to the folder holding the "
+                        "benchmark sets), and scikit-image, whose photographs are the fallback, is not installed: "
+                        "pip install scikit-image")
+    return None
+
+
+def _sets_there(root) -> str:
+    """``"; sets found there: ..."`` for a data root that exists, else nothing (the error says why)."""
+    try:
+        base = data_root(root)
+    except DataError:
+        return ""
+    found = []
+    for name in known_sets():
+        try:
+            find_images(name, base)
+            found.append(name)
+        except DataError:
+            pass
+    return f"; sets found under {base}: {', '.join(found)}" if found else \
+        f"; no known set is under {base} (known: {', '.join(known_sets())})"
+
+
+def check_options(opts: BenchOptions) -> Checked:
+    """Refuse a request ``bench`` cannot carry out, before it runs anything; the cheap checks first."""
+    from edgesr.devices.profiles import load_profile
+
+    profile = load_profile(opts.device, opts.devices_dir)
+    images = find_benchmark(opts.dataset, opts.data_root)
+    h, w = opts.input_size
+    if h < 1 or w < 1:
+        raise ConfigError(f"--input-size must be positive, got {h}x{w}")
+    check_formats(opts)
+    check_quant(opts)
+    check_model(opts)
+    return Checked(profile, images)
+
+
+def check_writable(folder: str | os.PathLike, what: str) -> Path:
+    """Make ``folder`` (and its parents) and write and remove a file in it: a folder that cannot take
+    the results is refused now, not after the run. ``what`` names it in the message (an option)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".edgesr-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise EdgesrError(f"cannot write to {folder} ({what}): {reason}; choose a folder you can write to") from None
+    return folder

@@ -1,0 +1,203 @@
+"""Issue 16 as a user meets it: no input replaced, no two outputs merged, no wrong file with exit 0,
+one line per error (exit 1; usage errors 2), batches that go on past a bad file, refusals before any
+work, outputs that honour the umask."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from edgesr.cli import main
+from edgesr.data.io import read_image, write_image
+
+
+@pytest.fixture
+def cli():
+    return CliRunner()
+
+
+def _one_line(res, code=1):
+    assert res.exit_code == code, res.output
+    assert "Traceback" not in res.output
+    assert len([line for line in res.output.strip().splitlines() if line.startswith("Error")]) == 1, res.output
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _upscale(cli, *args):
+    return cli.invoke(main, ["upscale", *map(str, args), "-m", "bicubic", "-s", "2"])
+
+
+def test_upscale_never_replaces_an_input(cli, tmp_path, photo):
+    img = write_image(tmp_path / "in" / "a.png", photo)
+    write_image(tmp_path / "in" / "b.png", photo[:20])
+    before = _snapshot(tmp_path / "in")
+    _one_line(_upscale(cli, img, "-o", img))  # onto itself
+    _one_line(_upscale(cli, tmp_path / "in", "-o", tmp_path / "in"))  # a folder into itself
+    _one_line(_upscale(cli, img, "-o", tmp_path / "in"))  # its folder: the output would be a.png again
+    assert _snapshot(tmp_path / "in") == before
+
+
+def test_upscale_never_merges_two_outputs(cli, tmp_path, photo):
+    write_image(tmp_path / "in" / "x.png", photo)
+    write_image(tmp_path / "in" / "x.jpg", photo)
+    res = _upscale(cli, tmp_path / "in", "-o", tmp_path / "out")
+    _one_line(res)
+    assert "would both be written to" in res.output and not (tmp_path / "out").exists()
+
+
+def test_upscale_to_a_named_file(cli, tmp_path, photo):
+    img = write_image(tmp_path / "a.png", photo)
+    res = _upscale(cli, img, "-o", tmp_path / "result.jpg")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "result.jpg").is_file()
+    with Image.open(tmp_path / "result.jpg") as out:
+        assert out.format == "JPEG" and out.size == (120, 96)
+    # a file name for several images is a usage error, and nothing is written
+    write_image(tmp_path / "b.png", photo)
+    _one_line(_upscale(cli, img, tmp_path / "b.png", "-o", tmp_path / "r.png"), code=2)
+    _one_line(_upscale(cli, img, "-o", tmp_path / "r.webp"), code=2)
+    assert not (tmp_path / "r.png").exists() and not (tmp_path / "r.webp").exists()
+
+
+def test_batch_goes_on_past_a_bad_image(cli, tmp_path, photo):
+    write_image(tmp_path / "in" / "a.png", photo)
+    (tmp_path / "in" / "b.png").write_bytes(b"truncated")
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "in" / "c.jpg")
+    write_image(tmp_path / "in" / "d.png", photo)
+    res = _upscale(cli, tmp_path / "in", "-o", tmp_path / "out")
+    assert res.exit_code == 1
+    assert "2 of 4 images failed (b.png, c.jpg" in res.output and "Traceback" not in res.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "d.png"]  # whole, nothing else
+    res = cli.invoke(main, ["degrade", str(tmp_path / "in"), str(tmp_path / "lr"), "-s", "2"])
+    assert res.exit_code == 1 and "2 of 4 images failed" in res.output
+    assert sorted(p.name for p in (tmp_path / "lr").iterdir()) == ["a.png", "d.png"]
+
+
+def test_outputs_that_cannot_be_written_are_one_line(cli, tmp_path, photo):
+    img = write_image(tmp_path / "a.png", photo)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    _one_line(_upscale(cli, img, "-o", blocker / "out"))
+    _one_line(cli.invoke(main, ["degrade", str(tmp_path), str(blocker / "lr"), "-s", "2"]))
+    res = cli.invoke(main, ["eval", "-m", "bicubic", "-s", "2", "-d", str(tmp_path), "--json", str(blocker / "r.json")])
+    _one_line(res)
+    assert "PSNR" not in res.output  # refused before scoring
+    assert blocker.read_text() == "not a folder"
+
+
+def test_outputs_honour_the_umask(cli, tmp_path, photo):
+    img = write_image(tmp_path / "a.png", photo)
+    old = os.umask(0o027)
+    try:
+        assert _upscale(cli, img, "-o", tmp_path / "out").exit_code == 0
+        res = cli.invoke(main, ["eval", "-m", "bicubic", "-s", "2", "-d", str(tmp_path / "out"), "--json",
+                                str(tmp_path / "r.json")])
+        assert res.exit_code == 0, res.output
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out" / "a.png").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o640
+
+
+def test_eval_refuses_a_bad_image_of_a_folder_before_scoring(cli, tmp_path, photo):
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", photo)
+    Image.fromarray(photo).convert("CMYK").save(tmp_path / "z.jpg")
+    res = cli.invoke(main, ["eval", "-m", "bicubic", "-s", "2", "-d", str(tmp_path)])
+    _one_line(res)
+    assert "z.jpg: CMYK" in res.output and "0.png" not in res.output
+
+
+def test_scales_the_models_do_not_serve_are_usage_errors(cli, tmp_path, photo):
+    res = cli.invoke(main, ["eval", "-m", "bicubic", "-d", "Set5", "-s", "5"])
+    _one_line(res, code=2)
+    assert "2<=x<=4" in res.output
+    assert "2<=x<=4" in cli.invoke(main, ["upscale", "--help"]).output or "--scale" in cli.invoke(
+        main, ["upscale", "--help"]).output
+
+
+def test_device_cuda_without_cuda_is_one_line(cli, tmp_path, photo):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    img = write_image(tmp_path / "a.png", photo)
+    res = cli.invoke(main, ["upscale", str(img), "-o", str(tmp_path / "o.png"), "-m", "bicubic", "-s", "2",
+                            "--device", "cuda"])
+    _one_line(res)
+    assert "no CUDA" in res.output and not (tmp_path / "o.png").exists()
+
+
+def test_compare_messages(cli, artifacts, data_root):
+    res = cli.invoke(main, ["compare", "masrn", "typo.onnx"])
+    _one_line(res)
+    assert "no such artifact: typo.onnx" in res.output
+    res = cli.invoke(main, ["compare", str(artifacts["espcn-fp32"]), str(artifacts["masrn-fp32-fixed"])])
+    _one_line(res)
+    assert "no scale to compare them at" in res.output  # x2 against x3: --scale cannot help
+
+
+def test_a_shared_artifact_needs_a_scale(cli, shared_artifacts, tmp_path, photo):
+    img = write_image(tmp_path / "a.png", photo)
+    res = cli.invoke(main, ["upscale", str(img), "-o", str(tmp_path / "o.png"), "-a", str(shared_artifacts["onnx-fp32"])])
+    _one_line(res, code=2)
+    assert "serves x2, x3, x4: pass --scale" in res.output and not (tmp_path / "o.png").exists()
+    res = cli.invoke(main, ["upscale", str(img), "-o", str(tmp_path / "o.png"), "-a",
+                            str(shared_artifacts["onnx-fp32"]), "-s", "3"])
+    assert res.exit_code == 0, res.output
+    assert read_image(tmp_path / "o.png").shape == (144, 180, 3)
+
+
+def test_tile_applies_to_fixed_shape_artifacts(artifacts, photo):
+    """--tile bounds memory for fixed-shape artifacts too (it was silently ignored): the pieces give
+    the same image."""
+    from edgesr.runtimes.registry import open_runner
+
+    lr = np.concatenate([photo, photo], axis=1)  # 48x120
+    with open_runner(artifacts["masrn-fp32-fixed"]) as whole:
+        ref = whole.infer(lr).image
+    with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
+        runner.image_tile = (24, 40)
+        seen = []
+        got = runner.infer(lr, progress=lambda done, total: seen.append(total)).image
+    assert seen and seen[0] == 6
+    diff = np.abs(got.astype(int) - ref.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "-m", "nope", "-d", "Set5", "-s", "2"],
+    ["eval", "-m", "bicubic", "-d", "Nope", "-s", "2"],
+    ["upscale", "IMG", "-o", "OUT", "-m", "nope", "-s", "2"],
+    ["export", "-m", "nope", "-s", "4", "-f", "onnx", "-o", "OUT"],
+    ["export", "-m", "masrn", "-s", "4", "-f", "nope", "-o", "OUT"],
+    ["export", "-m", "masrn", "-s", "4", "-f", "onnx", "-p", "int9", "-o", "OUT"],
+    ["compare", "nope", "masrn"],
+])
+def test_typos_are_refused_before_pytorch_is_imported(args, tmp_path, photo):
+    """Fast failure: a name that does not exist is refused before the 3 s import of PyTorch."""
+    img = write_image(tmp_path / "a.png", photo)
+    args = [str(img) if a == "IMG" else str(tmp_path / "out") if a == "OUT" else a for a in args]
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom edgesr.cli import main\n"
+            f"res = CliRunner().invoke(main, {args!r})\n"
+            "print(res.exit_code, 'torch' in sys.modules)\nprint(res.output)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "1 False", out
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_config_typo_refused_before_pytorch_is_imported(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model: nope\nscales: [2]\nout_dir: " + str(tmp_path / "run") + "\n")
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom edgesr.cli import main\n"
+            f"res = CliRunner().invoke(main, ['train', {str(cfg)!r}])\n"
+            "print(res.exit_code, 'torch' in sys.modules)\nprint(res.output)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "1 False" and "unknown model 'nope'" in out, out
