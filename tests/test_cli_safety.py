@@ -201,3 +201,9 @@ def test_train_config_typo_refused_before_pytorch_is_imported(tmp_path):
             "print(res.exit_code, 'torch' in sys.modules)\nprint(res.output)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == "1 False" and "unknown model 'nope'" in out, out
+
+
+def test_missing_per_scale_weights_name_the_shipped_scale(cli, data_root):
+    res = cli.invoke(main, ["eval", "-m", "fsrcnn", "-s", "2", "-d", "Set5", "--data-root", str(data_root)])
+    _one_line(res)
+    assert "no weights for fsrcnn x2: only x4 is shipped" in res.output

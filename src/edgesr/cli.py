@@ -196,8 +196,11 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     manifest = read_manifest(artifact)
     check = manifest.check
     psnr = check.get("psnr_vs_torch")
-    detail = (f"on {check['dataset']}: {check['dpsnr']:+.3f} dB PSNR against PyTorch, output {psnr:.2f} dB from PyTorch's"
-              if psnr is not None else check.get("skipped", ""))
+    if psnr is None:
+        detail = check.get("skipped", "")
+    else:
+        close = "identical to PyTorch's" if psnr == float("inf") else f"{psnr:.2f} dB from PyTorch's"
+        detail = f"on {check['dataset']}: {check['dpsnr']:+.3f} dB PSNR against PyTorch, output {close}"
     if manifest.quant_method:
         detail += f"; {manifest.quant_method.upper()} weights"
     click.echo(f"wrote {artifact} ({artifact_bytes(artifact) / 1e6:.2f} MB); {detail}")

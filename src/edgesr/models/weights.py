@@ -125,6 +125,11 @@ def load_model(name: str, scale: int | None = None, weights: str | os.PathLike |
     path = Path(weights) if weights is not None else shipped_weights(name, scale if model.spec.per_scale else None)
     if path is None:
         if any(True for _ in model.parameters()):
-            raise ModelError(f"no weights for {name}: none are shipped yet; pass --weights FILE.safetensors")
+            other = sorted(int(p.stem.rsplit("_x", 1)[1]) for p in PRETRAINED_DIR.glob(f"{name}_x*.safetensors")
+                           if p.stem.rsplit("_x", 1)[1].isdigit())
+            shipped = (f"only {', '.join(f'x{s}' for s in other)} {'is' if len(other) == 1 else 'are'} shipped"
+                       if other else "none are shipped yet")
+            raise ModelError(f"no weights for {name} x{scale}: {shipped}; pass --weights FILE.safetensors"
+                             if other else f"no weights for {name}: {shipped}; pass --weights FILE.safetensors")
         return model.eval()
     return load_weights(model, path).eval()
