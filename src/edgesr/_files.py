@@ -59,6 +59,23 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(holder, ignore_errors=True)
 
 
+def check_writable(folder: str | os.PathLike, what: str | None = None) -> Path:
+    """Make ``folder`` (and its parents) and create and remove a file in it: a folder that cannot take
+    the outputs is refused before any work, not after. ``what`` (an option) is named in the message."""
+    from edgesr.errors import DataError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".edgesr-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        named = f" ({what})" if what else ""
+        raise DataError(f"cannot write to {folder}{named}: {exc.strerror or exc}; choose a folder you can write to") from None
+    return folder
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

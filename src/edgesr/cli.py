@@ -85,9 +85,9 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
     if (model_name is None) == (artifact is None):
         raise click.UsageError("give exactly one of --model and --artifact")
     if json_path is not None:
-        from edgesr.data.batch import check_writable
+        from edgesr._files import check_writable
 
-        check_writable(json_path.parent)
+        check_writable(json_path.parent, "--json")
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
@@ -235,7 +235,8 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
                 device: str | None, scale: int | None, weights: Path | None, tile: int | None) -> None:
     """Upscale images (files or folders) with a model or an artifact. Inputs are never replaced; a
     bad image is reported and skipped (exit code 1 at the end)."""
-    from edgesr.data.batch import check_output, check_writable, plan_outputs, run_batch
+    from edgesr._files import check_writable
+    from edgesr.data.batch import check_output, plan_outputs, run_batch
     from edgesr.data.io import IMAGE_SUFFIXES, WRITERS, list_images, read_image, write_image
 
     if (model_name is None) == (artifact is None):
@@ -370,7 +371,8 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
               out_dir: Path, json_path: Path | None, cache: Path | None, data_root: Path | None) -> None:
     """Export, run and score every format and precision against the PyTorch FP32 baseline. Exits 1
     when a row fails (export failed, or exported but failed validation), after writing the report."""
-    from edgesr.bench.options import BenchOptions, check_options, check_writable  # no torch: refusals are quick
+    from edgesr._files import check_writable
+    from edgesr.bench.options import BenchOptions, check_options  # no torch: refusals are quick
 
     def names(text: str | None) -> tuple[str, ...] | None:
         return tuple(v.strip() for v in text.split(",") if v.strip()) if text else None

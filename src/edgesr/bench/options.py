@@ -5,22 +5,20 @@ device profile or benchmark set with one line, before the PyTorch baseline and b
 the CLI calls it first thing and :func:`edgesr.bench.harness.bench` calls it again, so the API gets
 the same checks. This module does not import the harness or torch itself: the checks run in the
 order of what they cost, the format and precision names, the device profile and the benchmark set
-first, the quantization methods, model and scales (whose tables import torch) last.
-:func:`check_writable` checks an output folder the same way before a run that would otherwise lose
-its results at the end.
+first, the quantization methods, model and scales last. The CLI checks its output folders with
+:func:`edgesr._files.check_writable` before a run that would otherwise lose its results at the end.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgesr.data.datasets import DATA_ENV, ImageSet, data_root, find_images, known_sets
-from edgesr.errors import ConfigError, DataError, EdgesrError
+from edgesr.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     from edgesr.devices.profiles import DeviceProfile
@@ -171,16 +169,3 @@ def check_options(opts: BenchOptions) -> Checked:
     return Checked(profile, images)
 
 
-def check_writable(folder: str | os.PathLike, what: str) -> Path:
-    """Make ``folder`` (and its parents) and write and remove a file in it: a folder that cannot take
-    the results is refused now, not after the run. ``what`` names it in the message (an option)."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".edgesr-write-check-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise EdgesrError(f"cannot write to {folder} ({what}): {reason}; choose a folder you can write to") from None
-    return folder

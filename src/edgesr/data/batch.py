@@ -2,15 +2,14 @@
 
 * Outputs are planned before any work: no output may be an input, two inputs may not share an
   output (``x.jpg`` and ``x.png`` both giving ``x.png``), and a folder of outputs may not be a folder
-  of inputs. The output folder is checked for writing before the first image is processed.
+  of inputs. The output folder is checked for writing (``edgesr._files.check_writable``) before the
+  first image is processed.
 * One bad image does not stop the batch: every other image is still written (each atomically), the
   failures are reported as they happen and, at the end, in one :class:`BatchError`.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -46,17 +45,6 @@ def check_output(path: Path, inputs: Iterable[Path]) -> None:
     """Refuse an output file that is one of the inputs."""
     if path.resolve() in {f.resolve() for f in inputs}:
         raise DataError(f"{path} is an input; writing to it would replace the original: choose another output name")
-
-
-def check_writable(folder: Path) -> None:
-    """Make ``folder`` (and its parents) and prove a file can be created in it, before any work."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".edgesr-probe.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise DataError(f"cannot write to {folder}: {exc.strerror or exc}; choose a folder you can write to") from None
 
 
 @dataclass

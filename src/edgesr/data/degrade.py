@@ -8,7 +8,8 @@ from typing import Callable
 
 import numpy as np
 
-from edgesr.data.batch import BatchResult, check_writable, plan_outputs, run_batch
+from edgesr._files import check_writable
+from edgesr.data.batch import BatchResult, plan_outputs, run_batch
 from edgesr.data.imresize import imresize
 from edgesr.data.io import list_images, read_image, write_image
 from edgesr.errors import DataError, ScaleError
