@@ -163,8 +163,8 @@ def test_tile_applies_to_fixed_shape_artifacts(artifacts, photo):
     lr = np.concatenate([photo, photo], axis=1)  # 48x120
     with open_runner(artifacts["masrn-fp32-fixed"]) as whole:
         ref = whole.infer(lr).image
-    with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
-        runner.image_tile = (24, 40)
+    with open_runner(artifacts["masrn-fp32-fixed"], tile=(24, 40)) as runner:
+        assert runner.image_tile == (24, 40) and runner.tile == (32, 32)  # pieces; the network at its size
         seen = []
         got = runner.infer(lr, progress=lambda done, total: seen.append(total)).image
     assert seen and seen[0] == 6

@@ -319,10 +319,8 @@ def _open_upscaler(model_name: str | None, artifact: Path | None, scale: int | N
     if artifact is not None:
         from edgesr.runtimes.registry import open_runner
 
-        runner = open_runner(artifact, _artifact_scale(artifact, scale), device=device)
-        if tile:  # pieces of the image; a fixed-shape artifact still runs each at its own input size
-            runner.image_tile = (tile, tile)
-        return runner
+        return open_runner(artifact, _artifact_scale(artifact, scale), device=device,
+                           **({"tile": (tile, tile)} if tile else {}))
     from edgesr.models.registry import check_model_scale, get_spec
 
     if scale is None:

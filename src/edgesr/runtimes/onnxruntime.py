@@ -25,6 +25,8 @@ class OnnxRuntimeRunner(Runner):
         fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
         super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
                          fixed=fixed is not None)
+        if fixed and tile:  # the network runs at its fixed size; tile sizes infer()'s pieces
+            self.image_tile = tuple(tile)
         self.artifact, self.manifest = Path(artifact), manifest
         self.bytes_per_pixel = manifest.activation_bytes_per_pixel
         if device not in DEVICES:

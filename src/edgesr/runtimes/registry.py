@@ -18,14 +18,18 @@ def _onnxruntime(artifact, manifest, scale, **kw):
 
 def _litert(artifact, manifest, scale, **kw):
     from edgesr.runtimes.litert import LiteRTRunner
-    kw.pop("tile", None)  # fixed-shape: it always tiles at its own size
-    return LiteRTRunner(artifact, manifest, scale, **kw)
+    tile = kw.pop("tile", None)  # fixed-shape: the network runs at its own size; tile= sizes infer()'s pieces
+    runner = LiteRTRunner(artifact, manifest, scale, **kw)
+    runner.image_tile = tuple(tile) if tile else None
+    return runner
 
 
 def _coreml(artifact, manifest, scale, **kw):
     from edgesr.runtimes.coreml import CoreMLRunner
-    kw.pop("tile", None)  # fixed-shape: it always tiles at its own size
-    return CoreMLRunner(artifact, manifest, scale, **kw)
+    tile = kw.pop("tile", None)  # fixed-shape: the network runs at its own size; tile= sizes infer()'s pieces
+    runner = CoreMLRunner(artifact, manifest, scale, **kw)
+    runner.image_tile = tuple(tile) if tile else None
+    return runner
 
 
 def _tensorrt(artifact, manifest, scale, **kw):

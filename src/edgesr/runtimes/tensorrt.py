@@ -22,6 +22,8 @@ class TensorRTRunner(Runner):
             tile = spec.sizes[-1]  # the profile's max: larger inputs run as tiles
         super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
                          fixed=fixed is not None)
+        if fixed and tile:  # the network runs at its fixed size; tile sizes infer()'s pieces
+            self.image_tile = tuple(tile)
         self.artifact, self.manifest = Path(artifact), manifest
         self.engine = self.context = None
 
