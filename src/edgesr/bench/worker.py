@@ -56,10 +56,10 @@ def check_memory(runner, h: int, w: int) -> None:
     free = available_memory()
     if not per_pixel or free is None:
         return
-    factor = runner.scale ** 2 if runner.spec.upsampling == "pre" else 1
-    need = per_pixel * h * w * factor
+    need = per_pixel * runner.network_pixels((h, w))
     if need > free:
-        hint = smaller_input(lambda side: per_pixel * side * side * factor <= free / 2, below=max(h, w))
+        hint = smaller_input(lambda side: per_pixel * runner.network_pixels((side, side)) <= free / 2,
+                             below=max(h, w))
         raise EdgesrError(f"one {h}x{w} LR input needs about {need / 2**30:.1f} GiB at once, more than the "
                           f"{free / 2**30:.1f} GiB available; {hint}")
 

@@ -112,13 +112,18 @@ class Runner:
                 return side, side
         return 64, 64
 
+    def network_pixels(self, lr_size: tuple[int, int]) -> int:
+        """Pixels of the network's input for an LR image of ``lr_size`` (the bicubic upscale's for
+        pre-upsampling networks)."""
+        return lr_size[0] * lr_size[1] * (self.scale ** 2 if self.spec.upsampling == "pre" else 1)
+
     def _need(self, lr_size: tuple[int, int]) -> float:
         """Estimated bytes to upscale an LR image of ``lr_size`` in one piece."""
-        pixels = lr_size[0] * lr_size[1]
-        net_pixels = pixels * (self.scale ** 2 if self.spec.upsampling == "pre" else 1)
+        net_pixels = self.network_pixels(lr_size)
         if self.tile is not None and self.fixed_shape:
             net_pixels = min(net_pixels, self.tile[0] * self.tile[1])
-        return (self.bytes_per_pixel or 0) * net_pixels + self.PIPELINE_BYTES_PER_PIXEL * pixels * self.scale ** 2
+        return ((self.bytes_per_pixel or 0) * net_pixels
+                + self.PIPELINE_BYTES_PER_PIXEL * lr_size[0] * lr_size[1] * self.scale ** 2)
 
     def run(self, x: np.ndarray, tiled: bool = True) -> np.ndarray:
         """Run the network on ``x`` (float32, ``1 x C x H x W`` on [0, 1]); returns float32 NCHW.
