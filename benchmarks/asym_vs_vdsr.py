@@ -72,10 +72,10 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
 
 def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
                   calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
-    from edgesr.devices.ondevice import tflite_interpreter
+    from edgesr.runtimes.litert import find_interpreter
     from edgesr.export.tflite import export_tflite
 
-    interpreter_cls, _ = tflite_interpreter()
+    interpreter_cls, _ = find_interpreter()
     calls = {}
     for name, model in models.items():
         path = tmp / f"{name}.tflite"

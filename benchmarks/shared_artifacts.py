@@ -33,10 +33,11 @@ FORMATS = [("onnx", "fp32", None), ("onnx", "int8", None), ("tflite", "fp32", (1
 
 def _psnr(artifact: Path, scale: int, images) -> float:
     from edgesr.evaluation.evaluate import evaluate
+    from edgesr.inference import upscale
     from edgesr.runtimes.registry import open_runner
 
     with open_runner(artifact, scale) as runner:
-        return evaluate(lambda lr, s: runner.infer(lr), images, scale).psnr
+        return evaluate(lambda lr, s: upscale(runner, lr), images, scale).psnr
 
 
 def _switch_ms(shared: Path, singles: dict[int, Path], rounds: int) -> dict[str, float]:

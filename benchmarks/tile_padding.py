@@ -22,6 +22,7 @@ def main() -> None:
     import torch
 
     from edgesr.data.datasets import find_images
+    from edgesr.inference import upscale
     from edgesr.evaluation.evaluate import evaluate
     from edgesr.models.weights import load_model
     from edgesr.runtimes.torch import TorchRunner
@@ -36,12 +37,12 @@ def main() -> None:
     for scale in (2, 3, 4):
         model = load_model("masrn", scale)
         with TorchRunner(model, scale) as full:
-            reference = evaluate(lambda lr, s: full.infer(lr), images, scale).psnr
+            reference = evaluate(lambda lr, s: upscale(full, lr), images, scale).psnr
         with TorchRunner(model, scale, tile=(args.tile, args.tile)) as tiled:
             row = {"scale": scale, "tile": list(tiled.tile), "overlap": tiled.overlap, "full_frame": round(reference, 4)}
             for mode in MODES:
                 tiled.pad = mode
-                row[mode] = round(evaluate(lambda lr, s: tiled.infer(lr), images, scale).psnr - reference, 4)
+                row[mode] = round(evaluate(lambda lr, s: upscale(tiled, lr), images, scale).psnr - reference, 4)
         rows.append(row)
         print(json.dumps(row), flush=True)
     RESULTS.mkdir(exist_ok=True)

@@ -1,5 +1,9 @@
 """Shared fixtures. The benchmark sets are read in place from the data root
-($EDGESR_DATA, else ../shared/datasets beside the checkout); tests that need them skip without it."""
+($EDGESR_DATA, else ../shared/datasets beside the checkout); tests that need them skip without it.
+
+The fast lane, ``pytest -m "not slow"``, leaves out tests marked ``slow``; a test that uses one of
+the exported-artifact fixtures below (``EXPORT_FIXTURES``: each converts models, tens of seconds)
+is marked ``slow`` here, so that no fast test pays for them."""
 
 from __future__ import annotations
 
@@ -12,6 +16,14 @@ import pytest
 from edgesr.data.datasets import DATA_ENV
 
 REPO = Path(__file__).resolve().parent.parent
+# the session fixtures of this file that export models: a test needing one is slow
+EXPORT_FIXTURES = ("artifacts", "tflite_artifacts", "shared_artifacts")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(name in item.fixturenames for name in EXPORT_FIXTURES):
+            item.add_marker(pytest.mark.slow)
 
 
 def _find_data_root() -> Path | None:

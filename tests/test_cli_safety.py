@@ -158,15 +158,16 @@ def test_a_shared_artifact_needs_a_scale(cli, shared_artifacts, tmp_path, photo)
 def test_tile_applies_to_fixed_shape_artifacts(artifacts, photo):
     """--tile bounds memory for fixed-shape artifacts too (it was silently ignored): the pieces give
     the same image."""
+    from edgesr.inference import upscale
     from edgesr.runtimes.registry import open_runner
 
     lr = np.concatenate([photo, photo], axis=1)  # 48x120
     with open_runner(artifacts["masrn-fp32-fixed"]) as whole:
-        ref = whole.infer(lr).image
+        ref = upscale(whole, lr).image
     with open_runner(artifacts["masrn-fp32-fixed"], tile=(24, 40)) as runner:
         assert runner.image_tile == (24, 40) and runner.tile == (32, 32)  # pieces; the network at its size
         seen = []
-        got = runner.infer(lr, progress=lambda done, total: seen.append(total)).image
+        got = upscale(runner, lr, progress=lambda done, total: seen.append(total)).image
     assert seen and seen[0] == 6
     diff = np.abs(got.astype(int) - ref.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3

@@ -5,7 +5,7 @@ import torch
 from edgesr.data.color import rgb_to_ycbcr, to_y
 from edgesr.data.imresize import imresize
 from edgesr.errors import EdgesrError, ImageError, ModelError, ScaleError
-from edgesr.inference import super_resolve, torch_upscaler
+from edgesr.inference import super_resolve, torch_upscaler, upscale
 from edgesr.models import create_model, get_spec, list_models
 from edgesr.runtimes.torch import TorchRunner
 
@@ -70,7 +70,7 @@ def test_runner_contract(photo):
         assert runner.run(x).shape == (1, 1, 16, 16)
         with pytest.raises(EdgesrError, match="N x 1 x H x W"):
             runner.run(np.zeros((1, 3, 8, 8), np.float32))
-        assert runner.infer(photo[:8, :9]).image.shape == (16, 18, 3)
+        assert upscale(runner, photo[:8, :9]).image.shape == (16, 18, 3)
     assert not runner.active
 
 
@@ -81,6 +81,6 @@ def test_tiny_images_are_not_darkened_by_the_border():
 
     with TorchRunner(load_model("fsrcnn", 4), 4) as runner:
         for shape in [(1, 1), (1, 1, 3), (2, 40), (15, 3, 3)]:
-            sr = runner.infer(np.full(shape, 128, np.uint8))
+            sr = upscale(runner, np.full(shape, 128, np.uint8))
             assert sr.image.shape[:2] == (shape[0] * 4, shape[1] * 4)
             assert np.abs(sr.image.astype(int) - 128).max() <= 4, (shape, sr.image.min(), sr.image.max())

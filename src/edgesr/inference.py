@@ -8,11 +8,14 @@
 * RGB networks see RGB on [0, 1]; metrics take Y from the rounded RGB output.
 * Grayscale input: a Y network runs on it directly; an RGB network gets it on three channels and
   its output is averaged back to one. Either way a gray image is its own Y.
+
+:func:`upscale` puts this pipeline on top of any runner (:mod:`edgesr.runtimes`), which only moves
+tensors: large images go through it in pieces sized from the memory available (:func:`auto_tile`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -20,9 +23,14 @@ from edgesr.data.color import rgb_to_ycbcr, to_uint8, to_y, ycbcr_to_rgb
 from edgesr.data.degrade import check_scale
 from edgesr.data.imresize import imresize
 from edgesr.errors import ImageError, ModelError
-from edgesr.models.registry import ModelSpec, check_model_scale
+from edgesr.models.registry import check_model_scale
+
+if TYPE_CHECKING:
+    from edgesr.models.registry import ModelSpec
+    from edgesr.runtimes.base import Runner
 
 Infer = Callable[[np.ndarray], np.ndarray]
+Progress = Callable[[int, int], None]
 
 
 class SRImage:
@@ -145,16 +153,70 @@ def _super_resolve(lr: np.ndarray, scale: int, spec: ModelSpec, infer: Infer) ->
     return SRImage(to_uint8(out.transpose(1, 2, 0)))
 
 
+def upscale(runner: Runner, lr: np.ndarray, progress: Progress | None = None, keep_y: bool = True) -> SRImage:
+    """Upscale one LR uint8 image (``HxW`` or ``HxWx3``) by ``runner.scale`` through ``runner`` (active).
+
+    An image larger than the runner's ``image_tile`` (or than what fits in memory, when none was asked
+    for: :func:`auto_tile`) is done piece by piece, with ``progress(done, total)`` after each.
+    ``keep_y=False``: the image only (see :func:`super_resolve`)."""
+    lr = np.asarray(lr)
+    tile = runner.image_tile or auto_tile(runner, lr.shape[:2])
+    margin = tile_margin(runner.spec, runner.scale, runner.receptive_radius()) if tile else 0
+    return super_resolve(lr, runner.scale, runner.spec, lambda x: runner.run(x, tiled=False), tile=tile,
+                         margin=margin, progress=progress, keep_y=keep_y)
+
+
+# bytes per output pixel the pipeline holds besides the network (float64 colour planes)
+PIPELINE_BYTES_PER_PIXEL = 100
+PIECE_SIDES = (2048, 1536, 1024, 768, 512, 384, 256, 192, 128, 96, 64)
+
+
+def auto_tile(runner: Runner, lr_size: tuple[int, int]) -> tuple[int, int] | None:
+    """The piece size (LR pixels) for an image of ``lr_size`` through ``runner``, or None for the
+    whole image.
+
+    With the runner's ``memory_budget``: the whole image if its run fits in it, else the largest square
+    piece whose run does. Without one: the whole image if it fits in half the memory available now,
+    else the largest piece that fits in a quarter of it (unknown memory: the whole image). A runner
+    with ``auto_tiling`` False takes whole images."""
+    from edgesr.runtimes.base import available_memory
+
+    if not runner.auto_tiling:
+        return None
+    budget = runner.memory_budget
+    if budget is None:
+        free = available_memory()
+        if free is None or piece_bytes(runner, lr_size) <= free / 2:
+            return None
+        budget = free / 4
+    elif piece_bytes(runner, lr_size) <= budget:
+        return None
+    margin = tile_margin(runner.spec, runner.scale, runner.receptive_radius())
+    for side in PIECE_SIDES:
+        if piece_bytes(runner, (side + 2 * margin,) * 2) <= budget:
+            return side, side
+    return PIECE_SIDES[-1], PIECE_SIDES[-1]
+
+
+def piece_bytes(runner: Runner, lr_size: tuple[int, int]) -> float:
+    """Estimated bytes to upscale an LR image of ``lr_size`` through ``runner`` in one piece."""
+    net_pixels = runner.network_pixels(lr_size)
+    if runner.tile is not None and runner.fixed_shape:
+        net_pixels = min(net_pixels, runner.tile[0] * runner.tile[1])
+    return ((runner.bytes_per_pixel or 0) * net_pixels
+            + PIPELINE_BYTES_PER_PIXEL * lr_size[0] * lr_size[1] * runner.scale ** 2)
+
+
 def torch_upscaler(model, device: str | None = None) -> Callable[[np.ndarray, int], SRImage]:
     """An ``upscale(lr, scale) -> SRImage`` function around a PyTorch model from ``create_model``."""
     from edgesr.runtimes.torch import TorchRunner
 
     runners: dict[int, TorchRunner] = {}  # one per scale: building one profiles the model
 
-    def upscale(lr: np.ndarray, scale: int) -> SRImage:
+    def upscale_at(lr: np.ndarray, scale: int) -> SRImage:
         if scale not in runners:
             runners[scale] = TorchRunner(model, scale, device=device)
         with runners[scale] as runner:
-            return runner.infer(lr)
+            return upscale(runner, lr)
 
-    return upscale
+    return upscale_at

@@ -6,8 +6,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from edgesr.bench import harness
-from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, code_digest, plan
+from edgesr.bench import cache, harness
+from edgesr.bench.cache import code_digest
+from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, plan
 from edgesr.cli import main
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
@@ -81,11 +82,11 @@ def test_cache_key_follows_code_and_converters(tmp_path, monkeypatch, weights):
     source.write_text("OPSET = 18\n")
     assert code_digest(tmp_path, ("export",)) != before
     # the installed converter versions are part of the key: an upgrade exports afresh
-    assert {"torch", "onnxruntime", "code"} <= set(harness.toolchain("onnx"))
+    assert {"torch", "onnxruntime", "code"} <= set(cache.toolchain("onnx"))
     opts = BenchOptions(model="espcn", scales=(2,), weights=str(weights["espcn"]), input_size=(32, 32))
-    key = harness._cache_key(opts, "onnx", "fp32", (2,))
-    monkeypatch.setattr(harness, "toolchain", lambda fmt: {"code": "0", "onnxruntime": "0.0"})
-    assert harness._cache_key(opts, "onnx", "fp32", (2,)) != key
+    key = cache.cache_key(opts, "onnx", "fp32", (2,))
+    monkeypatch.setattr(cache, "toolchain", lambda fmt: {"code": "0", "onnxruntime": "0.0"})
+    assert cache.cache_key(opts, "onnx", "fp32", (2,)) != key
 
 
 def test_plan_and_uninstalled_formats():

@@ -79,9 +79,9 @@ def test_photographs_stand_in_only_for_the_default_set(tmp_path):
     assert "not Set5" in label and len(images) >= 3
     assert all(p.parent == tmp_path / "photos" for p in images.files)
     with pytest.raises(DataError, match="dataset Set5 not found under"):
-        benchmark_images("Set5", str(tmp_path))
+        benchmark_images("Set5", str(tmp_path), tmp_path / "unused")
     with pytest.raises(DataError, match="is not a folder"):  # a data root that was given must exist
-        benchmark_images(None, str(tmp_path / "typo"))
+        benchmark_images(None, str(tmp_path / "typo"), tmp_path / "unused")
 
 
 def test_options_are_checked_by_the_api_too(data_root):
@@ -176,3 +176,27 @@ def test_worker_suggests_a_smaller_input_size_when_memory_is_short(tmp_path, wei
     assert "one 4096x4096 LR input needs about" in result["error"]
     assert "bench a smaller --input-size, such as" in result["error"] and "tile" not in result["error"]
     assert not (tmp_path / "out").exists()  # refused before the timed runs
+
+
+def test_the_working_folder_is_removed_whatever_happens(tmp_path, monkeypatch):
+    """The LR inputs, outputs and stand-in photographs live in one temporary folder, removed at the
+    end even when the bench stops early (here: the baseline fails)."""
+    pytest.importorskip("skimage", reason="scikit-image is not installed")
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    seen = []
+
+    def failing_worker(request, workdir):
+        seen.append(sorted(p.name for p in workdir.iterdir()))
+        return {"ok": False, "error": "stopped here"}
+
+    monkeypatch.setattr(harness, "run_worker", failing_worker)
+    empty = tmp_path / "empty-root"  # no Set5: scikit-image's photographs are written to the folder
+    empty.mkdir()
+    with pytest.raises(EdgesrError, match="the PyTorch baseline failed: stopped here"):
+        harness.bench(BenchOptions(model="bicubic", scales=(2,), data_root=str(empty)))
+    assert seen and "photos" in seen[0]  # the photographs were there while it ran
+    assert list(temp.iterdir()) == []

@@ -28,6 +28,7 @@ def packages(tmp_path_factory, weights, data_root):
                            data_root=root)}
 
 
+@pytest.mark.slow
 def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
     from edgesr.export.coreml import describe
     d = describe(packages["fp16"])
@@ -44,6 +45,7 @@ def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
 
 
 @pytest.mark.parametrize("precision", ["int8", "w8a8", "palette6"])
+@pytest.mark.slow
 def test_weight_compression(packages, precision):
     from edgesr.export.coreml import COMPRESSED_OPS, describe
     d = describe(packages[precision])
@@ -51,6 +53,7 @@ def test_weight_compression(packages, precision):
     assert artifact_bytes(packages[precision]) < 0.65 * artifact_bytes(packages["fp16"])
 
 
+@pytest.mark.slow
 def test_multifunction_package_stores_shared_weights_once(packages):
     manifest = read_manifest(packages["shared"])
     assert [h.entry for h in manifest.heads] == ["x2", "x3", "x4"]
@@ -63,6 +66,7 @@ def test_multifunction_package_stores_shared_weights_once(packages):
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="checks the refusal off macOS")
+@pytest.mark.slow
 def test_runner_refuses_off_macos(packages):
     with pytest.raises(ArtifactError, match="only on macOS"):
         with open_runner(packages["fp16"]):
@@ -71,6 +75,7 @@ def test_runner_refuses_off_macos(packages):
 
 @pytest.mark.coreml_runtime
 @macos
+@pytest.mark.slow
 def test_predictions_match_pytorch(packages, weights):
     x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
     for key, scale in (("fp16", 4), ("shared", 3)):
@@ -84,6 +89,7 @@ def _after_upscale(ops: list[str]) -> list[str]:
     return ops[ops.index("pixel_shuffle"):]
 
 
+@pytest.mark.slow
 def test_w8a8_quantizes_activations_and_keeps_the_16_bit_parts_float(packages):
     from edgesr.export.coreml import describe
     d = describe(packages["w8a8"])
@@ -98,6 +104,7 @@ def test_w8a8_quantizes_activations_and_keeps_the_16_bit_parts_float(packages):
     assert "skipped" in manifest.check  # no Core ML runtime off macOS
 
 
+@pytest.mark.slow
 def test_w8a8_pure_int8_rounds_the_16_bit_parts_too(tmp_path, weights, data_root):
     from edgesr.export.coreml import describe
     path = export_model("masrn", 4, "coreml", tmp_path, precision="w8a8", weights=weights["masrn"],
@@ -122,6 +129,7 @@ def w8a8_network(weights, data_root):
     return model, net, acts, calibration
 
 
+@pytest.mark.slow
 def test_w8a8_rounds_with_edgesr_ranges(w8a8_network):
     _, _, acts, _ = w8a8_network
     user_input = acts.program.graph_signature.user_inputs[0]
@@ -141,6 +149,7 @@ def test_w8a8_rounds_with_edgesr_ranges(w8a8_network):
     assert exact >= 10
 
 
+@pytest.mark.slow
 def test_w8a8_emulation_is_close_to_pytorch_and_rounds(w8a8_network):
     from edgesr.export.coreml import emulate
     _, net, acts, calibration = w8a8_network
@@ -164,6 +173,7 @@ def test_pure_int8_is_for_the_int8_activation_precision(tmp_path, weights):
 
 @pytest.mark.coreml_runtime
 @macos
+@pytest.mark.slow
 def test_w8a8_predictions_match_the_emulation(packages, w8a8_network):
     from edgesr.export.coreml import emulate
     _, _, acts, calibration = w8a8_network

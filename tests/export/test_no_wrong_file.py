@@ -22,6 +22,7 @@ from edgesr.cli import main
 from edgesr.data.io import write_image
 from edgesr.errors import ArtifactError, ExportError
 from edgesr.export import api
+from edgesr.inference import upscale
 from edgesr.export.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
 from edgesr.runtimes.registry import open_runner
 
@@ -72,6 +73,7 @@ def test_too_small_fixed_size_is_refused_up_front(tmp_path, data_root):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_check_failure_leaves_the_earlier_artifact_as_it_was(tmp_path, weights, data_root, espcn_onnx, monkeypatch):
     """A converter that changes what the network computes: the check fails, the error names the
     numbers, the earlier artifact and manifest at the same path stay byte for byte, nothing else
@@ -165,7 +167,7 @@ def test_no_check_set_fails_unless_no_check(tmp_path, weights, monkeypatch):
     artifact = tmp_path / NAME
     assert read_manifest(artifact).check == {"skipped": "not asked for"}
     with open_runner(artifact) as runner:  # skipped on purpose: served
-        assert runner.infer(np.zeros((8, 8), np.uint8)).image.shape == (16, 16)
+        assert upscale(runner, np.zeros((8, 8), np.uint8)).image.shape == (16, 16)
     assert sorted(p.name for p in tmp_path.iterdir()) == [NAME, NAME + ".json"]  # no temporary left
 
 
@@ -272,6 +274,7 @@ def test_a_package_replaces_a_package(tmp_path):
     assert [p.name for p in (old / "Data").iterdir()] == ["new.bin"] and manifest_path(old).read_text() == '{"new": 1}'
 
 
+@pytest.mark.slow
 def test_an_export_killed_midway_leaves_nothing_accepted(tmp_path, weights, data_root):
     """kill -9 as the check starts: the artifact exists only under its temporary name, beside a
     manifest with an empty check; nothing is at the artifact's path."""

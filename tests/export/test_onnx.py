@@ -9,7 +9,7 @@ import pytest
 from edgesr.errors import ArtifactError, ExportError, ScaleError
 from edgesr.export.api import export_model
 from edgesr.export.manifest import manifest_path, read_manifest
-from edgesr.inference import torch_upscaler
+from edgesr.inference import torch_upscaler, upscale
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
 
@@ -29,7 +29,7 @@ def test_fp32_matches_pytorch_rgb_pixel_shuffle(artifacts, weights, photo):
     lr = photo[:32, :32]
     ref = torch_upscaler(load_model("masrn", 3, weights["masrn"]))(lr, 3)
     with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
-        out = runner.infer(lr)
+        out = upscale(runner, lr)
         x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
         import torch
         model = load_model("masrn", 3, weights["masrn"])
@@ -51,13 +51,13 @@ def test_fixed_shape_artifact_tiles_any_size(artifacts, weights, photo):
         full = model(torch.from_numpy(x), 3).numpy()
     with open_runner(artifacts["masrn-fp32-fixed"]) as runner:
         np.testing.assert_allclose(runner.run(x), full, atol=1e-4)
-        assert runner.infer(photo).image.shape == (144, 180, 3)
+        assert upscale(runner, photo).image.shape == (144, 180, 3)
 
 
 def test_dynamic_sizes_and_int8(artifacts, photo):
     with open_runner(artifacts["espcn-fp32"]) as fp32, open_runner(artifacts["espcn-int8"]) as int8:
         for h, w in ((16, 20), (23, 17)):
-            a, b = fp32.infer(photo[:h, :w]), int8.infer(photo[:h, :w])
+            a, b = upscale(fp32, photo[:h, :w]), upscale(int8, photo[:h, :w])
             assert a.shape == b.shape == (2 * h, 2 * w, 3)
             assert np.abs(a.y - b.y).mean() < 3
     assert read_manifest(artifacts["espcn-int8"]).check["psnr_vs_torch"] > 30
@@ -99,6 +99,7 @@ def test_refused_options(tmp_path, weights):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_fp16_keeps_float32_io(tmp_path, weights, data_root):
     import onnx
     artifact = export_model("espcn", 2, "onnx", tmp_path, precision="fp16", weights=weights["espcn"],
@@ -132,6 +133,7 @@ _QEMU = shutil.which("qemu-x86_64-static") or shutil.which("qemu-x86_64")
 
 @pytest.mark.skipif(_QEMU is None, reason="qemu-user is not installed (apt-get install qemu-user-static): "
                                           "no emulated x86 CPU without VNNI")
+@pytest.mark.slow
 def test_int8_same_on_x86_without_vnni(tmp_path, data_root):
     """The shipped masrn's INT8 artifact on an emulated AMD EPYC Rome (AVX2, no AVX-512/VNNI) gives
     this CPU's output. With full-range weights it was up to 85 grey levels off (0 with reduce_range)."""
@@ -157,12 +159,13 @@ def test_int8_same_on_x86_without_vnni(tmp_path, data_root):
     assert np.abs(np.round(emulated * 255) - np.round(here * 255)).max() <= 1
 
 
+@pytest.mark.slow
 def test_export_beyond_the_loss_bound_fails_and_leaves_nothing(monkeypatch, data_root, tmp_path):
     """An artifact that scores further below PyTorch than its precision allows is not written
     (the shipped weights: a random network's PSNR does not fall with rounding)."""
-    from edgesr.export import api
+    from edgesr import backends
 
-    monkeypatch.setitem(api.LOSS_BOUND_DB, "int8", 0.0)  # any rounding at all is now too much
+    monkeypatch.setitem(backends.LOSS_BOUND_DB, "int8", 0.0)  # any rounding at all is now too much
     out = tmp_path / "out"
     with pytest.raises(ExportError, match=r"beyond the int8 bound of -0.0 dB; nothing was written; try --quant qat"):
         export_model("masrn", 4, "onnx", out, precision="int8", lr_size=(16, 16), calib_images=2,

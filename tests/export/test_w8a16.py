@@ -6,6 +6,7 @@ import pytest
 
 from edgesr.export.api import export_model
 from edgesr.export.manifest import read_manifest
+from edgesr.inference import upscale
 from edgesr.runtimes.registry import open_runner
 
 
@@ -24,6 +25,7 @@ def w8a16(tmp_path_factory, weights, data_root):
     return found
 
 
+@pytest.mark.slow
 def test_onnx_holds_uint16_activations_and_int8_weights(w8a16):
     if ("onnx", "w8a16") not in w8a16:
         pytest.skip("the onnx extra is not installed")
@@ -38,6 +40,7 @@ def test_onnx_holds_uint16_activations_and_int8_weights(w8a16):
     assert manifest.precision == "w8a16" and "uint16" in manifest.quantization and manifest.quant_method == "ptq"
 
 
+@pytest.mark.slow
 def test_tflite_is_16x8_full_integer(w8a16):
     if ("tflite", "w8a16") not in w8a16:
         pytest.skip("the tflite extra is not installed")
@@ -51,10 +54,11 @@ def test_tflite_is_16x8_full_integer(w8a16):
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+@pytest.mark.slow
 def test_w8a16_is_within_a_grey_level_of_fp32(w8a16, fmt, photo):
     if (fmt, "w8a16") not in w8a16:
         pytest.skip(f"the {fmt} extra is not installed")
     lr = photo[:24, :24]
     with open_runner(w8a16[fmt, "fp32"]) as fp32, open_runner(w8a16[fmt, "w8a16"]) as w16:
-        a, b = fp32.infer(lr), w16.infer(lr)
+        a, b = upscale(fp32, lr), upscale(w16, lr)
     assert np.abs(a.y.astype(float) - b.y).mean() < 0.5

@@ -3,12 +3,14 @@ import pytest
 import torch
 
 from edgesr.models import create_model
-from edgesr.runtimes.tiling import receptive_radius, tiled_run
-from edgesr.runtimes.torch import TorchRunner
+from edgesr.inference import upscale
+from edgesr.runtimes.tiling import tiled_run
+from edgesr.runtimes.torch import TorchRunner, receptive_radius
 
 
 @pytest.mark.parametrize("name, scale, tile, kw", [("espcn", 3, (8, 4), {}), ("fsrcnn", 2, (8, 8), {}),
-                                                   ("masrn", 4, (8, 12), {}), ("vdsr", 2, (14, 16), {"depth": 5})])
+                                                   pytest.param("masrn", 4, (8, 12), {}, marks=pytest.mark.slow),
+                                                   ("vdsr", 2, (14, 16), {"depth": 5})])
 def test_tiled_equals_full_frame(name, scale, tile, kw):
     torch.manual_seed(0)
     model = create_model(name, scale=scale, **kw)
@@ -74,17 +76,18 @@ def test_too_large_for_memory_is_refused_and_tiling_fits(monkeypatch):
         assert runner.run(x).shape == (1, 1, 128, 128)
 
 
-@pytest.mark.parametrize("name, scale", [("espcn", 3), ("fsrcnn", 2), ("vdsr", 2), ("masrn", 4)])
+@pytest.mark.parametrize("name, scale", [("espcn", 3), ("fsrcnn", 2), ("vdsr", 2),
+                                         pytest.param("masrn", 4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("gray", [False, True])
-def test_infer_in_pieces_equals_whole_image(name, scale, gray, photo):
-    """infer() on pieces (the pipeline's colour planes included) gives the whole-image result."""
+def test_upscale_in_pieces_equals_whole_image(name, scale, gray, photo):
+    """upscale() on pieces (the pipeline's colour planes included) gives the whole-image result."""
     torch.manual_seed(0)
     model = create_model(name, scale=scale)
     lr = photo[:37, :45, 0] if gray else photo[:37, :45]
     with TorchRunner(model, scale) as whole, TorchRunner(model, scale, tile=(16, 12)) as pieces:
-        ref = whole.infer(lr)
+        ref = upscale(whole, lr)
         seen = []
-        got = pieces.infer(lr, progress=lambda done, total: seen.append((done, total)))
+        got = upscale(pieces, lr, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(i, 12) for i in range(1, 13)]  # 37x45 in pieces of at most 16x12: 3 rows x 4 columns
     assert got.image.shape == ref.image.shape
     diff = np.abs(got.image.astype(int) - ref.image.astype(int))
@@ -94,24 +97,24 @@ def test_infer_in_pieces_equals_whole_image(name, scale, gray, photo):
 
 def test_auto_tile_when_memory_is_short(monkeypatch, photo):
     import edgesr.runtimes.base as base
-    from edgesr.inference import tile_margin
+    from edgesr.inference import auto_tile, piece_bytes, tile_margin
 
     model = create_model("espcn", scale=2)
     with TorchRunner(model, 2) as runner:
-        need = runner._need((1000, 1000))
+        need = piece_bytes(runner, (1000, 1000))
         monkeypatch.setattr(base, "available_memory", lambda: int(need))  # the whole needs more than half
-        tile = runner.auto_tile((1000, 1000))
+        tile = auto_tile(runner, (1000, 1000))
         margin = tile_margin(runner.spec, 2, runner.receptive_radius())
-        assert tile is not None and runner._need((tile[0] + 2 * margin, tile[1] + 2 * margin)) <= need / 4
+        assert tile is not None and piece_bytes(runner, (tile[0] + 2 * margin, tile[1] + 2 * margin)) <= need / 4
         assert tile[0] >= 256
         monkeypatch.setattr(base, "available_memory", lambda: int(need * 3))
-        assert runner.auto_tile((1000, 1000)) is None
-        runner.memory_budget = runner._need((200, 200))  # a budget: pieces whatever the memory
-        tile = runner.auto_tile((1000, 1000))
-        assert tile[0] < 200 and runner._need((tile[0] + 2 * margin,) * 2) <= runner.memory_budget
-        assert runner.auto_tile((100, 100)) is None
+        assert auto_tile(runner, (1000, 1000)) is None
+        runner.memory_budget = piece_bytes(runner, (200, 200))  # a budget: pieces whatever the memory
+        tile = auto_tile(runner, (1000, 1000))
+        assert tile[0] < 200 and piece_bytes(runner, (tile[0] + 2 * margin,) * 2) <= runner.memory_budget
+        assert auto_tile(runner, (100, 100)) is None
         runner.auto_tiling = False
-        assert runner.auto_tile((1000, 1000)) is None
+        assert auto_tile(runner, (1000, 1000)) is None
 
 
 def test_tile_boxes_cover_the_image_once():

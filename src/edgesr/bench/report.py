@@ -9,13 +9,51 @@ import json
 import math
 from pathlib import Path
 
-from edgesr._files import write_bytes
+from edgesr._files import write_bytes, write_text
+from edgesr.errors import EdgesrError
+
+PASSED, FAILED_VALIDATION, EXPORT_FAILED, NOT_RUN, NOT_INSTALLED = (
+    "passed", "exported but failed validation", "export failed", "exported, not run here", "not installed")
+# the statuses that fail a bench (its exit status): "not installed" and "not run here" are not failures
+FAILURES = (FAILED_VALIDATION, EXPORT_FAILED)
 
 COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant", "weights", "{}"), ("scale", "scale", "x{}"),
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
            ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
            ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "latency / PyTorch", "{:.2f}"),
            ("peak_rss_mb", "peak MB", "{:.0f}"), ("load_ms", "load ms", "{:.0f}")]
+
+
+def failed_rows(report: dict) -> list[dict]:
+    """The rows that fail the bench: exported but failed validation, or export failed."""
+    return [row for row in report["rows"] if row["status"] in FAILURES]
+
+
+def row_name(row: dict) -> str:
+    """``onnx int8 qat x4``: what a row measured, as the table names it."""
+    words = (row["format"], row["precision"], row.get("quant") or "", f"x{row['scale']}")
+    return " ".join(str(w) for w in words if w)
+
+
+def check_rows(report: dict, where: Path) -> None:
+    """Raise :class:`EdgesrError` naming the failed rows (their reasons are in ``where``), if any."""
+    failed = failed_rows(report)
+    if failed:
+        raise EdgesrError(f"{len(failed)} of {len(report['rows'])} rows failed: "
+                          + "; ".join(f"{row_name(r)} {r['status']}" for r in failed) + f" (reasons in {where})")
+
+
+def write_report(report: dict, out_dir: Path, json_path: Path | None = None) -> tuple[list[Path], Path | None]:
+    """bench.md, bench.json (or ``json_path``), bench.csv and bench.png in ``out_dir``: the files
+    written, and the plot (None without matplotlib)."""
+    command = f"`{report['command']}`\n\n" if report.get("command") else ""
+    try:
+        written = [write_text(out_dir / "bench.md", command + markdown(report)),
+                   write_json(report, json_path or out_dir / "bench.json"), write_csv(report, out_dir / "bench.csv")]
+        plot = write_plot(report, out_dir / "bench.png")
+    except OSError as exc:
+        raise EdgesrError(f"cannot write the bench report to {out_dir}: {exc.strerror or exc}") from None
+    return written + ([plot] if plot else []), plot
 
 
 def _cell(row: dict, key: str, fmt: str) -> str:

@@ -19,20 +19,34 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.devices.ondevice import peak_rss_mb, time_runs
+from edgesr.backends import BACKENDS
 from edgesr.errors import EdgesrError
+from edgesr.runtimes.measure import peak_rss_mb, time_runs
 
-RUNTIME_MODULES = {"onnx": "onnxruntime", "tflite": "ai_edge_litert.interpreter", "coreml": "coremltools",
-                   "tensorrt": "tensorrt"}
+RUNTIME_MODULES = {name: backend.runtime_module for name, backend in BACKENDS.items()}
+
+
+def _torch_model(req: dict):
+    """The request's PyTorch model, rebuilt in this fresh process from its reference (a registry
+    name, ``module:factory`` or ``file.py:factory``; the worker runs in the host's working folder)
+    and weights. A weights file written by ``edgesr train`` names its own model and options (then
+    ``model`` may be null); ``options`` (and ``colour``), when the request carries them, are those
+    the host built the model with."""
+    from edgesr.models.weights import load_model, load_weights
+
+    if req.get("options") is None and req.get("colour") is None:
+        return load_model(req.get("model"), req["scale"], req.get("weights"))
+    from edgesr.models.registry import create_model
+
+    model = create_model(req["model"], req["scale"], colour=req.get("colour"), **(req.get("options") or {}))
+    return (load_weights(model, req["weights"]) if req.get("weights") else model).eval()
 
 
 def _open(req: dict):
     if req["kind"] == "torch":
-        from edgesr.models.weights import load_model
         from edgesr.runtimes.torch import TorchRunner
 
-        return TorchRunner(load_model(req["model"], req["scale"], req.get("weights")), req["scale"],
-                           device=req.get("device", "cpu"))
+        return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"))
     from edgesr.runtimes.registry import open_runner
 
     device = req.get("device")
@@ -73,6 +87,7 @@ def _sync(req: dict) -> None:
 
 def measure(req: dict) -> dict:
     from edgesr.data.io import read_image, write_image
+    from edgesr.inference import upscale
 
     for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.runtimes.registry", "edgesr.inference",
                    RUNTIME_MODULES.get(req.get("format", ""), "torch")):
@@ -88,7 +103,7 @@ def measure(req: dict) -> dict:
     lr = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
 
     def step():
-        runner.infer(lr)
+        upscale(runner, lr)
         _sync(req)
 
     try:
@@ -108,7 +123,7 @@ def measure(req: dict) -> dict:
     out = Path(req["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted(Path(req["lr_dir"]).glob("*.png")):
-        sr = runner.infer(read_image(path))
+        sr = upscale(runner, read_image(path))
         np.save(out / f"{path.stem}.npy", sr.y)
         write_image(out / f"{path.stem}.png", sr.image)
     runner.deactivate()

@@ -1,11 +1,12 @@
 """One artifact measured on a remote device, scored on the host from the device's own outputs.
 
-The host runs the artifact's own runner (pre-processing, tiling, quantization of the input) with a
-tape standing in for the runtime at the runner's ``_call`` boundary: a first pass records every
-tensor the artifact is fed; the device runs those calls with :mod:`edgesr.devices.ondevice` and
-sends back the raw outputs; a second pass plays them back through the same runner, so
-post-processing is the host's and every SR pixel is the device's. The timed frame is the calls of
-one random LR image of the benchmark input size (all its tiles), as the local worker times it.
+The host runs the image pipeline and the artifact's own runner (pre-processing, tiling, quantization
+of the input) with a tape standing in for the runtime at the runner's ``_call`` boundary: a first
+pass records every tensor the artifact is fed; the device runs those calls through the same runner
+class (:mod:`edgesr.devices.ondevice`, shipped in :mod:`edgesr.devices.bundle`) and sends back the
+raw outputs; a second pass plays them back on the host, so post-processing is the host's and every
+SR pixel is the device's. The timed frame is the calls of one random LR image of the benchmark input
+size (all its tiles), as the local worker times it.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from edgesr.backends import get_backend, remote_backends
 from edgesr.data.io import read_image, write_image
-from edgesr.devices import ondevice
+from edgesr.devices.bundle import BUNDLE_NAME, write_bundle
 from edgesr.devices.transports import Transport, last_line
 from edgesr.errors import DeviceError
-from edgesr.export.formats import get_format
-from edgesr.export.manifest import Manifest, manifest_path, read_manifest
+from edgesr.inference import upscale
+from edgesr.manifest import Manifest, manifest_path, read_manifest
 
-# formats the on-device runner takes: those of ondevice.RUNTIMES
-REMOTE_FORMATS = tuple(ondevice.RUNTIMES)
+# formats the on-device runner takes: the backends with an on-device install line
+REMOTE_FORMATS = tuple(b.name for b in remote_backends())
 
 Call = tuple[str, dict[str, np.ndarray], str]
 
@@ -60,9 +62,7 @@ class _Tape:
 
 def _taped_runner(artifact: Path, manifest: Manifest, scale: int):
     """The artifact's own runner, ready to run without its runtime (the tape stands in for it)."""
-    from edgesr.runtimes.registry import RUNNERS
-
-    runner = RUNNERS[get_format(manifest.format).runtime](artifact, manifest, scale)
+    runner = get_backend(manifest.format).open(artifact, manifest, scale)
     tape = _Tape(manifest, scale)
     runner._call = tape.record
     runner.active = True
@@ -81,14 +81,27 @@ def _save_calls(calls: list[Call], folder: Path, prefix: str) -> list[dict]:
     return saved
 
 
+def _stage(stage: Path, artifact: Path, manifest: Manifest, frame: list[Call], calls: list[Call], job: dict) -> None:
+    """The folder the device gets: the on-device runner's bundle, the artifact and its manifest, the
+    network inputs of the timed ``frame`` and of every call, and ``job.json`` (``job`` plus where they are)."""
+    (stage / "inputs").mkdir(parents=True)
+    write_bundle(stage)
+    shutil.copy(artifact, stage / artifact.name)
+    shutil.copy(manifest_path(artifact), stage / manifest_path(artifact).name)
+    job = {"artifact": artifact.name, "manifest": manifest_path(artifact).name, "format": manifest.format, **job,
+           "frame": _save_calls(frame, stage, "frame_"), "calls": _save_calls(calls, stage, ""), "outputs": "outputs",
+           "result": "result.json"}
+    (stage / "job.json").write_text(json.dumps(job))
+
+
 def probe(transport: Transport) -> dict:
     """What the device has (Python, numpy, each runtime), from the on-device runner itself."""
     remote = str(PurePosixPath(transport.profile.workdir) / f"edgesr-probe-{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory(prefix="edgesr-probe-") as tmp:
-        shutil.copy(ondevice.__file__, Path(tmp) / "ondevice.py")
+        write_bundle(tmp)
         transport.push(Path(tmp), remote)
     try:
-        proc = transport.run([transport.profile.python, "ondevice.py", "--probe"], cwd=remote, timeout=120)
+        proc = transport.run([transport.profile.python, BUNDLE_NAME, "--probe"], cwd=remote, timeout=120)
     finally:
         transport.remove(remote)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -111,26 +124,20 @@ def run_remote(transport: Transport, artifact: Path, scale: int, lr_dir: Path, o
     lr_paths = sorted(Path(lr_dir).glob("*.png"))
     lrs = [read_image(p) for p in lr_paths]
     h, w = timing["input_size"]
-    runner.infer(np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8))
+    upscale(runner, np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8))
     frame, tape.calls = tape.calls, []
     for lr in lrs:
-        runner.infer(lr)
+        upscale(runner, lr)
     profile = transport.profile
     remote = str(PurePosixPath(profile.workdir) / f"edgesr-{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory(prefix="edgesr-device-") as tmp:
         stage, back = Path(tmp) / "stage", Path(tmp) / "back"
-        (stage / "inputs").mkdir(parents=True)
-        shutil.copy(ondevice.__file__, stage / "ondevice.py")
-        shutil.copy(artifact, stage / artifact.name)
-        shutil.copy(manifest_path(artifact), stage / manifest_path(artifact).name)
-        job = {"artifact": artifact.name, "manifest": manifest_path(artifact).name, "format": manifest.format,
-               "runtime": runtime, "threads": profile.threads, "frame": _save_calls(frame, stage, "frame_"),
-               "calls": _save_calls(tape.calls, stage, ""), "outputs": "outputs", "result": "result.json",
+        job = {"scale": scale, "runtime": runtime, "threads": profile.threads,
                **{k: timing[k] for k in ("warmup", "min_runs", "min_seconds") if k in timing}}
-        (stage / "job.json").write_text(json.dumps(job))
+        _stage(stage, artifact, manifest, frame, tape.calls, job)
         transport.push(stage, remote)
         try:
-            proc = transport.run([profile.python, "ondevice.py", "job.json"], cwd=remote)
+            proc = transport.run([profile.python, BUNDLE_NAME, "job.json"], cwd=remote)
             transport.pull(remote, ["result.json"] + (["outputs"] if proc.returncode == 0 else []), back)
         except DeviceError as exc:
             return {"ok": False, "error": str(exc)}
@@ -149,7 +156,7 @@ def run_remote(transport: Transport, artifact: Path, scale: int, lr_dir: Path, o
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, lr in zip(lr_paths, lrs):
-        sr = runner.infer(lr)
+        sr = upscale(runner, lr)
         np.save(out_dir / f"{path.stem}.npy", sr.y)
         write_image(out_dir / f"{path.stem}.png", sr.image)
     return {**result, "calls_per_frame": len(frame), "device": profile.label}

@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -15,27 +16,27 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from edgesr.data.datasets import find_images
-from edgesr.errors import DataError, EdgesrError, ExportError
+from edgesr.errors import DataError, EdgesrError, ExportError, ModelError
 from edgesr.evaluation.compare import compare_with_truth
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
 from edgesr.export.common import network_for_scale, network_input_size
 from edgesr.export import quiet
-from edgesr.export.formats import (CALIBRATED, QUANT_METHODS, DEFAULT_FIXED_SIZE, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB,
-                                   check_precision, get_format)
+from edgesr.export.formats import (CALIBRATED, QUANT_METHODS, DEFAULT_FIXED_SIZE, FORMATS, check_precision,
+                                   get_format)
 from edgesr.export.manifest import Manifest, sha256, write_manifest
-from edgesr.inference import torch_upscaler
+from edgesr.inference import torch_upscaler, upscale
 from edgesr.models.registry import check_model_scale, get_spec
 from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.weights import is_qat, load_model, shipped_weights
-from edgesr.runtimes.registry import first_line as _first_line
-from edgesr.runtimes.tiling import receptive_radius
+from edgesr.backends import BACKENDS, manifest_tools
+from edgesr.runtimes.base import first_line as _first_line
+from edgesr.runtimes.torch import receptive_radius
 
-_TOOLS = ("torch", "onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim", "litert-torch",
-          "ai-edge-litert", "ai-edge-quantizer", "torchao", "coremltools", "tensorrt")
+_TOOLS = manifest_tools()  # torch and every backend's packages
 
 
 def tool_versions() -> dict[str, str]:
-    from edgesr.devices.ondevice import cpu_info  # standard library only
+    from edgesr.runtimes.measure import cpu_info  # standard library only
 
     cpu = cpu_info()
     versions = {"python": platform.python_version(), "cpu": cpu["model"], "cpu_int_flags": " ".join(cpu["int_flags"])}
@@ -57,7 +58,7 @@ def _check(artifact: Path, model, scales: tuple[int, ...], images, baseline=None
     per_scale = {}
     for scale in scales:
         with open_runner(artifact, scale, allow_unchecked=True) as runner:  # being checked now
-            r, loss = compare_with_truth(lambda lr, s: runner.infer(lr), torch_upscaler(model), images, scale,
+            r, loss = compare_with_truth(lambda lr, s: upscale(runner, lr), torch_upscaler(model), images, scale,
                                          baseline=torch_upscaler(baseline) if baseline is not None else None)
         per_scale[f"x{scale}"] = {"psnr_vs_torch": r.psnr, "ssim_vs_torch": r.ssim, "dpsnr": loss}
     worst = min(per_scale.values(), key=lambda v: v["dpsnr"])
@@ -67,11 +68,11 @@ def _check(artifact: Path, model, scales: tuple[int, ...], images, baseline=None
     return check
 
 
-def _failure(outcome: dict, precision: str) -> str | None:
+def _failure(outcome: dict, precision: str, backend) -> str | None:
     """What puts a checked artifact beyond its precision's bounds (None: nothing): dPSNR below
     ``-LOSS_BOUND_DB``, or an output further from PyTorch's than ``TORCH_PSNR_FLOOR_DB``."""
     rows = outcome.get("per_scale") or ({"": outcome} if "dpsnr" in outcome else {})
-    bound, floor = LOSS_BOUND_DB.get(precision), TORCH_PSNR_FLOOR_DB.get(precision)
+    bound, floor = backend.loss_bound(precision), backend.torch_floor(precision)  # LOSS_BOUND_DB, unless overridden
     for name, row in rows.items():
         at = f" at {name}" if name else ""
         if bound is not None and row["dpsnr"] < -bound:
@@ -104,13 +105,18 @@ def _publish(staged: Path, artifact: Path, hold: Path) -> None:
     os.replace(manifest_path(staged), manifest_path(artifact))
 
 
-def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir: str | os.PathLike, *,
+def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.PathLike, *,
                  precision: str | None = None, weights: str | os.PathLike | None = None,
                  lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
                  calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
                  profile: tuple | None = None, check: bool = True, quant: str = "auto",
                  pure_int8: bool = False, verbose: bool = False, log: Callable[[str], None] | None = None) -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
+
+    ``model`` is a model's name (or reference), built with ``weights`` (default: the shipped ones,
+    or the QAT ones ``quant`` chooses), or an ``nn.Module`` with a ``spec`` (``create_model`` sets
+    it; ``edgesr.export`` sets it from what the call declares), exported as it is, with its current
+    weights.
 
     ``scale`` is one scale, or several for a multi-scale model: then ONE artifact holds the shared
     parts once and every scale's head, chosen at run time. ``lr_size`` (H, W of the LR image) fixes
@@ -141,7 +147,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         raise ExportError("no scale given")
     row = get_format(fmt)
     precision = check_precision(row, precision or row.precisions[0])  # fp32, or fp16 for tensorrt
-    spec = get_spec(model_name)
+    model_name, spec = _model_spec(model)
     for s in scales:
         check_model_scale(spec, s)
     shared = len(scales) > 1
@@ -153,17 +159,17 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
         lr_size = DEFAULT_FIXED_SIZE  # larger images run as tiles
     sizes = [tuple(lr_size)] if lr_size and isinstance(lr_size[0], int) else [tuple(s) for s in lr_size or []]
     if len(sizes) > 1 and not row.enumerated:
-        raise ExportError(f"{fmt} takes one input size, not {len(sizes)}; only coreml enumerates several")
-    if profile is not None and fmt != "tensorrt":
-        raise ExportError("an optimization profile is for tensorrt exports only")
+        raise ExportError(f"{fmt} takes one input size, not {len(sizes)}; only "
+                          f"{' and '.join(b.name for b in BACKENDS.values() if b.enumerated)} enumerates several")
+    if profile is not None and not row.profiles:
+        raise ExportError(f"an optimization profile is for "
+                          f"{' and '.join(b.name for b in BACKENDS.values() if b.profiles)} exports only")
     lr_size = sizes[0] if sizes else None
     if pure_int8 and precision != row.int8_activations:
         raise ExportError(f"--pure-int8 is for {fmt}'s int8 activations (-p {row.int8_activations or 'int8'}), "
                           f"not -p {precision}")
-    weights_are_shipped = weights is None
-    weights, method = choose_weights(model_name, scales[0], fmt, precision, weights, quant)
-    model = load_model(model_name, scales[0], weights)
-    weights_path = Path(weights) if weights else shipped_weights(model_name, scales[0] if model.spec.per_scale else None)
+    weights_are_shipped = weights is None and isinstance(model, str)
+    model, weights_path, method = _network(model, scales[0], fmt, precision, weights, quant)
     factor = 1 if model.spec.upsampling == "pre" else None
     radius = max(receptive_radius(network_for_scale(model, s), model.spec.channels, factor or s) for s in scales)
     smallest, exact = _min_sizes(model, scales, radius)
@@ -192,7 +198,7 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                 range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in scales}
     out_dir = Path(out_dir)
     shape = "+".join(f"{h}x{w}" for h, w in sizes) if sizes else "dynamic"
-    artifact = out_dir / f"{model_name}_x{tag}_{precision}_{shape}{row.suffix}"
+    artifact = out_dir / f"{_file_stem(spec.name)}_x{tag}_{precision}_{shape}{row.suffix}"
     net_sizes = [network_input_size(model, s, scales[0]) for s in sizes]
     size = (net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None
     extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
@@ -227,7 +233,8 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
             model=model_name, scales=scales, format=fmt, precision=precision, colour=model.spec.colour,
             upsampling=model.spec.upsampling, input=inp, output=out, artifact_sha256=sha256(staged),
             receptive_radius=radius, activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
-            weights_sha256=sha256(weights_path) if weights_path else None, tools=tool_versions(),
+            weights_sha256=sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped),
+            tools=tool_versions(),
             heads=heads, scale_input=scale_input,
             quantization=row.scheme(precision) + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
@@ -249,15 +256,13 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
                 outcome["baseline"] = "the shipped float weights"
         else:
             outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
-        if fmt == "coreml":  # what can be checked without running it
-            from edgesr.export.coreml import describe
-
+        if row.readback:  # what can be checked without running it
             with quiet.step("reading the package back", None, verbose):  # instant: not reported
-                package = describe(staged)
+                package = row.read_back(staged)
             outcome["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
                                   "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
                                                 for k, v in package["functions"].items()}}
-        failure = _failure(outcome, precision)
+        failure = _failure(outcome, precision, row)
         if failure is not None:
             hint = ("; try --quant qat (weights trained for it), -p w8a16, or more --calib-images" if method == "ptq" else
                     "; try -p w8a16 or more --calib-images" if precision in CALIBRATED else
@@ -271,6 +276,56 @@ def export_model(model_name: str, scale: int | Sequence[int], fmt: str, out_dir:
     return artifact
 
 
+
+
+def _model_spec(model) -> tuple[str, object]:
+    """The name and spec of a model named by string, or of an ``nn.Module`` that carries its spec."""
+    if isinstance(model, str):
+        return model, get_spec(model)
+    spec = getattr(model, "spec", None)
+    if spec is None:
+        raise ModelError(f"{type(model).__name__} has no spec (what the pipeline needs: colour, upsampling, scales); "
+                         "build it with create_model, or export it with edgesr.export(..., colour=, upsampling=, "
+                         "scales=)")
+    return spec.name, spec
+
+
+def _network(model, scale: int, fmt: str, precision: str, weights, quant: str):
+    """The network to export, the weights file it was loaded from (None: the module's own, or no
+    file) and the quantization method: a named model loads the weights ``choose_weights`` gives; a
+    module is exported as it is (its INT8 method is ``qat`` only when asked for)."""
+    if isinstance(model, str):
+        weights, method = choose_weights(model, scale, fmt, precision, weights, quant)
+        network = load_model(model, scale, weights)
+        path = Path(weights) if weights else shipped_weights(model, scale if network.spec.per_scale else None)
+        return network, path, method
+    if weights is not None:
+        raise ExportError("weights= is for a model named by string; load them into the module before exporting it")
+    if quant not in QUANT_METHODS:
+        raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
+    if precision not in CALIBRATED:
+        if quant == "qat":
+            raise ExportError(f"--quant qat is for quantized precisions ({', '.join(CALIBRATED)}), not {precision}")
+        return model.eval(), None, ""
+    return model.eval(), None, "qat" if quant == "qat" else "ptq"
+
+
+def _state_sha256(model, named: bool) -> str | None:
+    """sha256 over a module's tensors (names and bytes, in order): the identity of weights that were
+    never a file. None for a named model without a weights file (nothing to name)."""
+    if named:
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        h.update(key.encode() + b"\0" + value.detach().cpu().contiguous().numpy().tobytes() + b"\0")
+    return h.hexdigest()
+
+
+def _file_stem(name: str) -> str:
+    """A model's name as the start of a file name (characters a file name should not hold become ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "model"
 
 
 def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weights=None, quant: str = "auto"):

@@ -34,13 +34,14 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
+from edgesr.backends import get_backend
 from edgesr.errors import ExportError
 from edgesr._files import atomic_folder
 from edgesr.export.common import network_for_scale
 from edgesr.export.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"
-PRECISIONS = ("fp32", "fp16", "int8", "w8a8", "palette6")
+PRECISIONS = get_backend("coreml").precisions
 # the oldest OS that runs the package: ML Programs need iOS 16, activation quantization iOS 17,
 # multifunction packages iOS 18
 TARGETS = {"single": "iOS16", "multifunction": "iOS18"}

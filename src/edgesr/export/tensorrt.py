@@ -21,18 +21,18 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from edgesr._deps import require
+from edgesr.backends import get_backend
 from edgesr.errors import ExportError
 from edgesr.export.common import atomic_output
-from edgesr.export.manifest import TensorSpec
+from edgesr.manifest import TensorSpec
 
-INSTALL = ("pip install --extra-index-url https://pypi.nvidia.com 'tensorrt-cu12>=10,<11' "
-           "(NVIDIA's index; needs an NVIDIA GPU and driver)")
+BACKEND = get_backend("tensorrt")
+INSTALL = BACKEND.install  # TensorRT is not on PyPI's main index: the backend's install line
 DEFAULT_PROFILE = ((16, 16), (256, 256), (1024, 1024))  # min, opt, max input H x W when H and W are free
 
 
 def tensorrt():
-    return require("tensorrt", "tensorrt", "tensorrt", install=INSTALL)
+    return BACKEND.require("tensorrt")
 
 
 def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, channels: int,

@@ -1,22 +1,28 @@
-"""One table of models: ``register_model`` adds a row, ``create_model`` builds from it.
+"""One table of models: ``register_model`` adds a row, ``get_spec`` reads one, ``create_model`` builds.
 
 The rows of the models edgesr ships are written here with their factories as ``module:function``
 strings, so that names, colours and scales are known without importing PyTorch (the artifact side
 and the CLI's checks of what a user typed stay light); a factory is imported when a model is built.
+
+Wherever a model is named, the name may also be a reference to a factory outside the table:
+``package.module:factory``, ``path/to/file.py:factory`` (relative to the working folder), or the
+name an installed package registers in the ``edgesr.models`` entry-point group. Such a factory
+declares what the pipeline needs with ``@edgesr.models.sr_model(...)`` (``edgesr.models.references``).
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+import inspect
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Callable
 
 from edgesr.errors import ModelError, ScaleError
+from edgesr.models import references
+from edgesr.models.references import COLOURS, check_declaration, declaration, is_reference, split_reference
 
 if TYPE_CHECKING:
     from torch import nn
-
-COLOURS = ("y", "rgb")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class ModelSpec:
     networks are built for one scale; pre networks serve every scale as they are.
     ``int16_modules``: submodules (dotted paths) whose activations the INT8 scheme keeps at 16
     bits: the few tensors where 256 levels cost measurable quality (``edgesr.train.qat``).
+    ``ref``: what rebuilds the model in a fresh process (the registry name, or the reference it was
+    named by); ``options``: the constructor options it was built with (besides channels and scale).
     """
 
     name: str
@@ -39,6 +47,12 @@ class ModelSpec:
     multi_scale: bool = False
     description: str = ""
     int16_modules: tuple[str, ...] = ()
+    ref: str = ""
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        if not self.ref:
+            object.__setattr__(self, "ref", self.name)
 
     def factory(self) -> Callable[..., nn.Module]:
         if callable(self.build):
@@ -74,34 +88,79 @@ _SHIPPED = (
               description="multi-scale SR: shared Extraction and Refine, one Upscale head per scale",
               int16_modules=("extraction.bottleneck", "upscale", "refine")),
 )
+SHIPPED_NAMES = frozenset(spec.name for spec in _SHIPPED)
 _REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SHIPPED}
+_REFERENCES: dict[str, ModelSpec] = {}  # specs of references and entry points, by the string that named them
+
+_DECLARED = ("colour", "upsampling", "scales", "multi_scale", "description", "int16_modules")
 
 
-def register_model(name: str, *, colour: str, upsampling: str, scales: tuple[int, ...],
-                   multi_scale: bool = False, description: str = "", int16_modules: tuple[str, ...] = ()):
-    """Decorator: register ``build(channels=..., [scale=...], **kw) -> nn.Module`` under ``name``."""
-    if colour not in COLOURS or upsampling not in ("pre", "post"):
-        raise ValueError(f"bad spec for {name}: colour={colour!r}, upsampling={upsampling!r}")
+def register_model(name: str, factory: Callable[..., nn.Module] | str | None = None, **declared):
+    """Add ``name`` to the table. Three forms:
 
-    def add(build: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    * ``@register_model("net", colour="y", upsampling="post", scales=(2, 3, 4))`` above a factory;
+    * ``@register_model("net")`` above a factory declared with ``@sr_model(...)``;
+    * ``register_model("net", factory)`` with a factory (or a ``"module:factory"`` string, imported
+      now unless the declaration is given here too).
+
+    A factory is ``build(channels=..., [scale=...], **options) -> nn.Module``. Keywords given here
+    (colour, upsampling, scales, multi_scale, description, int16_modules) override the factory's own
+    declaration.
+    """
+    unknown = sorted(set(declared) - set(_DECLARED))
+    if unknown:
+        raise TypeError(f"register_model() got unknown keyword(s) {', '.join(unknown)}")
+    if name in _REGISTRY:
+        raise ValueError(f"model {name!r} is registered twice")
+
+    def add(build: Callable[..., nn.Module] | str):
+        if isinstance(build, str) and not all(declared.get(k) is not None for k in references.REQUIRED):
+            build = references.load_factory(build)
+        own = dict(getattr(build, references.DECLARATION, None) or {}) if callable(build) else {}
+        try:
+            values = check_declaration({**own, **{k: v for k, v in declared.items() if v is not None}},
+                                       f"model {name!r}")
+        except ModelError as exc:
+            raise ValueError(str(exc)) from None
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelSpec(name, build, colour, upsampling, tuple(scales), multi_scale, description,
-                                    tuple(int16_modules))
+        _REGISTRY[name] = ModelSpec(name, build, **values)
         return build
 
-    return add
+    return add if factory is None else add(factory)
 
 
 def list_models() -> list[str]:
-    return list(_REGISTRY)
+    """The table's names, then those installed packages register (not imported until used)."""
+    return list(_REGISTRY) + [n for n in references.entry_point_names() if n not in _REGISTRY]
 
 
 def get_spec(name: str) -> ModelSpec:
-    try:
+    """The spec of a registry name, a ``module:factory`` or ``file.py:factory`` reference, or an
+    entry-point name (references are imported on first use, then remembered)."""
+    if not isinstance(name, str) or not name:
+        raise ModelError(f"a model is a name or a module:factory / file.py:factory reference, got {name!r}")
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(_REGISTRY)}") from None
+    if name in _REFERENCES:
+        return _REFERENCES[name]
+    if is_reference(name):
+        factory = references.load_factory(name)  # files are cached by resolved path
+        spec = _from_factory(split_reference(name)[1].rpartition(".")[2], factory, name)
+        if references.is_file_target(split_reference(name)[0]):
+            return spec  # relative to the working folder, which may change: the file itself is cached
+    else:
+        factory = references.entry_point_factory(name)
+        if factory is None:
+            raise ModelError(f"unknown model {name!r}; known models: {', '.join(list_models())} (or name a factory: "
+                             "package.module:factory or path/to/file.py:factory)")
+        spec = _from_factory(name, factory, name)
+    _REFERENCES[name] = spec
+    return spec
+
+
+def _from_factory(name: str, factory: Callable, ref: str) -> ModelSpec:
+    return ModelSpec(name, factory, ref=ref, **declaration(factory, ref))
 
 
 def check_model_scale(spec: ModelSpec, scale: int) -> int:
@@ -113,17 +172,25 @@ def check_model_scale(spec: ModelSpec, scale: int) -> int:
 
 
 def create_model(name: str, scale: int | None = None, *, colour: str | None = None, **kwargs) -> nn.Module:
-    """Build model ``name``; ``scale`` is required for per-scale networks (fsrcnn, espcn).
+    """Build model ``name`` (a registry name or a reference: see ``get_spec``); ``scale`` is required
+    for per-scale networks (fsrcnn, espcn).
 
-    ``colour`` ("y" or "rgb") overrides the model's default. The model gets a ``spec`` attribute
-    (its registry row, with ``scales`` narrowed to ``(scale,)`` for per-scale networks and
-    ``colour`` as built) that the inference pipeline reads.
+    ``colour`` ("y" or "rgb") overrides the model's default; ``scales`` (multi-scale models) narrows
+    the heads built; other keywords go to the factory. The model gets a ``spec`` attribute (its
+    registry row, with ``scales`` narrowed to ``(scale,)`` for per-scale networks or to ``scales``,
+    ``colour`` as built, and the ``options`` it was built with) that the inference pipeline reads.
     """
     spec = get_spec(name)
     if colour is not None:
         if colour not in COLOURS:
             raise ModelError(f"colour must be one of {', '.join(COLOURS)}, got {colour!r}")
         spec = replace(spec, colour=colour)
+    spec = replace(spec, options=dict(kwargs))
+    if spec.multi_scale and kwargs.get("scales") is not None:
+        narrowed = tuple(kwargs["scales"]) if not isinstance(kwargs["scales"], int) else (kwargs["scales"],)
+        for s in narrowed:
+            check_model_scale(spec, s)
+        spec = replace(spec, scales=narrowed)
     if scale is not None:
         check_model_scale(spec, scale)
     if spec.per_scale:
@@ -133,9 +200,29 @@ def create_model(name: str, scale: int | None = None, *, colour: str | None = No
             )
         kwargs["scale"] = scale
         spec = replace(spec, scales=(scale,))
-    try:
-        model = spec.factory()(channels=spec.channels, **kwargs)
-    except TypeError as exc:
-        raise ModelError(f"bad options for {name}: {exc}") from exc
+    model = _build(spec, kwargs)
     model.spec = spec
+    return model
+
+
+def _build(spec: ModelSpec, kwargs: dict) -> nn.Module:
+    factory = spec.factory()
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: call it as documented
+        params = None
+    takes_any = params is None or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if takes_any or "channels" in params:
+        kwargs = {"channels": spec.channels, **kwargs}
+    elif spec.colour != get_spec(spec.ref).colour:
+        raise ModelError(f"{spec.ref} takes no channels= argument, so it cannot be built for {spec.colour}")
+    if spec.per_scale and not takes_any and "scale" not in params:
+        raise ModelError(f"{spec.ref} serves one scale per network (post-upsampling, not multi_scale), so its "
+                         "factory must take scale=; or declare multi_scale=True and take forward(x, scale)")
+    try:
+        model = factory(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"bad options for {spec.name}: {exc}") from exc
+    if not (hasattr(model, "state_dict") and hasattr(model, "parameters")):
+        raise ModelError(f"{spec.ref} returned a {type(model).__name__}, not a torch.nn.Module")
     return model

@@ -1,9 +1,11 @@
-"""Runners: one network, one backend, one ``infer`` contract. Importing this package does not
-import PyTorch (``TorchRunner`` does, when first used)."""
+"""Runners: one network, one backend, one ``run`` contract (float32 NCHW numpy in and out); the
+image pipeline above them is :mod:`edgesr.inference`. Importing this package imports neither PyTorch
+nor a runtime (``TorchRunner`` imports PyTorch when first used; each runner its runtime when activated)."""
 
-from edgesr.runtimes.base import Runner
+from edgesr.runtimes.base import ArtifactRunner, Runner
+from edgesr.runtimes.registry import open_runner
 
-__all__ = ["Runner", "TorchRunner"]
+__all__ = ["ArtifactRunner", "Runner", "TorchRunner", "open_runner"]
 
 
 def __getattr__(name: str):

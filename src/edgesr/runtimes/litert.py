@@ -1,72 +1,117 @@
-"""Runs a LiteRT (.tflite) artifact with the ai-edge-litert interpreter (XNNPACK on CPU).
+"""Runs a LiteRT (.tflite) artifact with a LiteRT interpreter (XNNPACK on CPU): ai-edge-litert's,
+else the older tflite-runtime many boards carry, else TensorFlow's.
 
 The network contract stays NCHW float on [0, 1]; the manifest says how the artifact differs
 (NHWC, int8 with scale and zero point) and this runner converts at the boundary."""
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from edgesr._deps import require
-from edgesr.export.manifest import Manifest
-from edgesr.runtimes.base import Runner
-from edgesr.runtimes.registry import cannot_load
+from edgesr.backends import BACKENDS
+from edgesr.errors import ArtifactError, MissingDependencyError
+from edgesr.runtimes.base import ArtifactRunner, cannot_load
+
+INTERPRETERS = ("ai_edge_litert", "tflite_runtime", "tensorflow")  # in the order they are looked for
 
 
-class LiteRTRunner(Runner):
+def find_interpreter(prefer: str = "auto") -> tuple[type, str]:
+    """(Interpreter class, "module version") of the first interpreter of ``INTERPRETERS`` installed,
+    or of ``prefer``."""
+    if prefer != "auto" and prefer not in INTERPRETERS:
+        raise ArtifactError(f"unknown LiteRT interpreter {prefer!r}; one of {', '.join(INTERPRETERS)}")
+    for name in INTERPRETERS if prefer == "auto" else (prefer,):
+        try:
+            if name == "tensorflow":
+                module = importlib.import_module("tensorflow")
+                cls = module.lite.Interpreter
+            else:
+                cls = importlib.import_module(name + ".interpreter").Interpreter
+                module = sys.modules[name]
+        except ImportError:
+            continue
+        return cls, f"{name} {getattr(module, '__version__', '?')}"
+    backend = next(b for b in BACKENDS.values() if b.runtime == LiteRTRunner.name)
+    raise MissingDependencyError(f"no LiteRT interpreter is installed ({', '.join(INTERPRETERS)}); install it with: "
+                                 f"{backend.install_hint}, or where edgesr is not installed: {backend.remote_install}")
+
+
+class LiteRTRunner(ArtifactRunner):
     name = "litert"
 
-    def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0):
-        self.head = manifest.head(scale)
-        fixed = (self.head.input.height, self.head.input.width)
-        super().__init__(manifest.spec(), scale, tile=fixed, overlap=manifest.receptive_radius or 0, fixed=True)
-        self.artifact, self.manifest = Path(artifact), manifest
-        self.threads = threads
+    def __init__(self, artifact: Path, manifest, scale: int, threads: int = 0, tile: tuple[int, int] | None = None,
+                 interpreter: str = "auto"):
+        """The network runs at the artifact's own input size; ``tile`` sizes the image pipeline's
+        pieces. ``interpreter``: one of ``INTERPRETERS``, or the first installed."""
+        head = manifest.head(scale)
+        super().__init__(artifact, manifest, scale, tile=tile, fixed=(head.input.height, head.input.width))
+        self.threads, self.prefer = threads, interpreter
         self.interpreter = None
-        self._signature = None
+        self._signatures: dict[str, object] = {}
+        self._plain: tuple[int, int] | None = None
+
+    @staticmethod
+    def available() -> str | None:
+        """"module version" of the interpreter found here, else None."""
+        try:
+            return find_interpreter()[1]
+        except MissingDependencyError:
+            return None
 
     def activate(self) -> None:
-        require("ai_edge_litert", "tflite", "ai-edge-litert")
-        import os
-
-        from ai_edge_litert.interpreter import Interpreter
-
+        cls, self.runtime_version = find_interpreter(self.prefer)
         try:  # a corrupt file is a ValueError or RuntimeError from the flatbuffer reader or the allocator
-            self.interpreter = Interpreter(model_path=str(self.artifact),
-                                           num_threads=self.threads or os.cpu_count() or 1)
-            self._signature = None
-            if self.head.entry:  # a shared-trunk artifact: this scale's signature
-                self._signature = self.interpreter.get_signature_runner(self.head.entry)
-            else:
-                self.interpreter.allocate_tensors()
-                self._in = self.interpreter.get_input_details()[0]["index"]
-                self._out = self.interpreter.get_output_details()[0]["index"]
+            self.interpreter = cls(model_path=str(self.artifact), num_threads=self.threads or os.cpu_count() or 1)
+            self._signatures, self._plain = {}, None
+            self._select(self.head)
         except Exception as exc:
-            self.interpreter = self._signature = None
-            raise cannot_load(self.artifact, exc) from exc
+            self.interpreter = None
+            raise self._explain(exc) from exc
         super().activate()
 
-    def switch(self, scale: int) -> None:
-        if not self.manifest.heads:
-            super().switch(scale)
-        self._set_scale(scale, self.manifest.scales)
-        self.head = self.manifest.head(scale)  # another signature of the same interpreter
-        if self.interpreter is not None:
-            self._signature = self.interpreter.get_signature_runner(self.head.entry)
+    def _select(self, head) -> None:
+        """Prepare ``head``'s signature (a shared-trunk artifact) or the plain graph."""
+        if head.entry:
+            if head.entry not in self._signatures:
+                self._signatures[head.entry] = self.interpreter.get_signature_runner(head.entry)
+        elif self._plain is None:
+            self.interpreter.allocate_tensors()
+            self._plain = (self.interpreter.get_input_details()[0]["index"],
+                           self.interpreter.get_output_details()[0]["index"])
 
     def deactivate(self) -> None:
-        self.interpreter = self._signature = None
+        self.interpreter, self._signatures, self._plain = None, {}, None
         super().deactivate()
+
+    def _explain(self, exc: BaseException) -> Exception:
+        """The one-line error for what the interpreter refused."""
+        if isinstance(exc, RuntimeError) and "failed to prepare" in str(exc):
+            # older interpreters (tflite-runtime 2.14) cannot requantize int8 to int16
+            last = str(exc).strip().splitlines()[-1]
+            return ArtifactError(f"{self.runtime_version} cannot run {self.artifact.name} ({last}); an INT8 artifact "
+                                 "with 16-bit parts needs a runtime whose QUANTIZE turns int8 into int16 "
+                                 "(ai-edge-litert): export it with --pure-int8 for this one")
+        return cannot_load(self.artifact, exc) if not isinstance(exc, ArtifactError) else exc
 
     def _call(self, entry: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
         """The one place the interpreter is touched (the device harness records and replays here)."""
-        if entry:
-            return self._signature(**feeds)[output]
-        self.interpreter.set_tensor(self._in, next(iter(feeds.values())))
-        self.interpreter.invoke()
-        return self.interpreter.get_tensor(self._out)
+        try:
+            if entry:
+                if entry not in self._signatures:
+                    self._signatures[entry] = self.interpreter.get_signature_runner(entry)
+                return self._signatures[entry](**feeds)[output]
+            self.interpreter.set_tensor(self._plain[0], next(iter(feeds.values())))
+            self.interpreter.invoke()
+            return self.interpreter.get_tensor(self._plain[1])
+        except RuntimeError as exc:
+            if "failed to prepare" not in str(exc):
+                raise
+            raise self._explain(exc) from exc
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         spec_in, spec_out = self.head.input, self.head.output

@@ -7,35 +7,37 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr._deps import require
+from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
-from edgesr.export.manifest import Manifest
-from edgesr.runtimes.base import Runner
-from edgesr.runtimes.registry import cannot_load, first_line
-
+from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
 
 DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
-class OnnxRuntimeRunner(Runner):
+class OnnxRuntimeRunner(ArtifactRunner):
     name = "onnxruntime"
 
-    def __init__(self, artifact: Path, manifest: Manifest, scale: int, threads: int = 0, device: str = "cpu",
+    def __init__(self, artifact: Path, manifest, scale: int, threads: int = 0, device: str = "cpu",
                  tile: tuple[int, int] | None = None):
         fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
-        super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
-                         fixed=fixed is not None)
-        if fixed and tile:  # the network runs at its fixed size; tile sizes infer()'s pieces
-            self.image_tile = tuple(tile)
-        self.artifact, self.manifest = Path(artifact), manifest
+        super().__init__(artifact, manifest, scale, tile=tile, fixed=fixed)
         self.bytes_per_pixel = manifest.activation_bytes_per_pixel
         if device not in DEVICES:
             raise ArtifactError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
         self.threads, self.device = threads, device
         self.session = None
 
+    @staticmethod
+    def available() -> str | None:
+        """"onnxruntime VERSION" where it is installed, else None."""
+        try:
+            import onnxruntime
+        except ImportError:
+            return None
+        return f"onnxruntime {onnxruntime.__version__}"
+
     def activate(self) -> None:
-        ort = require("onnxruntime", "onnx")
+        ort = get_backend(self.manifest.format).require("onnxruntime")
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
@@ -56,13 +58,8 @@ class OnnxRuntimeRunner(Runner):
             raise ArtifactError(f"onnxruntime could not start {provider} for {self.artifact.name} (it fell back to "
                                 f"{', '.join(session.get_providers())}); check the NVIDIA driver and the CUDA and "
                                 "cuDNN versions onnxruntime-gpu needs, or run it with --device cpu")
-        self.session = session
+        self.session, self.runtime_version = session, f"onnxruntime {ort.__version__}"
         super().activate()
-
-    def switch(self, scale: int) -> None:
-        if not self.manifest.scale_input:
-            super().switch(scale)
-        self._set_scale(scale, self.manifest.scales)  # the same session: the scale is an input
 
     def deactivate(self) -> None:
         self.session = None
@@ -82,3 +79,4 @@ class OnnxRuntimeRunner(Runner):
 def _names_provider(exc: BaseException) -> bool:
     text = str(exc)
     return any(word in text for word in ("CUDA", "cuda", "cuDNN", "cudnn", "ExecutionProvider"))
+

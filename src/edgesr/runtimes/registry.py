@@ -1,52 +1,16 @@
-"""Which runner executes an artifact: looked up from its manifest's format."""
+"""Which runner executes an artifact: its manifest's format, looked up in the backend table."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from edgesr.backends import BACKENDS, get_backend
 from edgesr.errors import ArtifactError, ScaleError
-from edgesr.export.formats import get_format
-from edgesr.export.manifest import read_manifest
-from edgesr.runtimes.base import Runner
+from edgesr.manifest import read_manifest
+from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
 
-
-def _onnxruntime(artifact, manifest, scale, **kw):
-    from edgesr.runtimes.onnxruntime import OnnxRuntimeRunner
-    return OnnxRuntimeRunner(artifact, manifest, scale, **kw)
-
-
-def _litert(artifact, manifest, scale, **kw):
-    from edgesr.runtimes.litert import LiteRTRunner
-    tile = kw.pop("tile", None)  # fixed-shape: the network runs at its own size; tile= sizes infer()'s pieces
-    runner = LiteRTRunner(artifact, manifest, scale, **kw)
-    runner.image_tile = tuple(tile) if tile else None
-    return runner
-
-
-def _coreml(artifact, manifest, scale, **kw):
-    from edgesr.runtimes.coreml import CoreMLRunner
-    tile = kw.pop("tile", None)  # fixed-shape: the network runs at its own size; tile= sizes infer()'s pieces
-    runner = CoreMLRunner(artifact, manifest, scale, **kw)
-    runner.image_tile = tuple(tile) if tile else None
-    return runner
-
-
-def _tensorrt(artifact, manifest, scale, **kw):
-    from edgesr.runtimes.tensorrt import TensorRTRunner
-    return TensorRTRunner(artifact, manifest, scale, **kw)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (runtimes' errors run to pages)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
-def cannot_load(artifact: Path, exc: BaseException) -> ArtifactError:
-    """The one-line error for an artifact its runtime cannot load (corrupt, truncated, another file)."""
-    return ArtifactError(f"cannot load {artifact}: {first_line(exc)}; re-export it")
-
+__all__ = ["SKIPPED_ON_PURPOSE", "cannot_load", "first_line", "open_runner"]
 
 # the reasons edgesr export gives for a check skipped on purpose: --no-check, or a runtime that
 # does not run where the export ran (Core ML off macOS, TensorRT without a GPU)
@@ -67,13 +31,12 @@ def _require_check(artifact: Path, check: dict) -> None:
                         "with edgesr export (with --no-check to skip the check on purpose)")
 
 
-RUNNERS = {"onnxruntime": _onnxruntime, "litert": _litert, "coreml": _coreml, "tensorrt": _tensorrt}
-
-
 def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: str | None = None, *,
-                allow_unchecked: bool = False, **kwargs) -> Runner:
+                allow_unchecked: bool = False, **kwargs) -> ArtifactRunner:
     """A runner for ``artifact`` (checked against its manifest); use it as a context manager.
-    ``device`` ("cpu" or "cuda") applies to ONNX artifacts; the others run where their runtime does.
+    ``device`` is one its backend takes (``cuda``: ONNX Runtime's CUDA provider, TensorRT); by
+    default each runs where its runtime does. Other keywords go to the backend's runner (``tile``,
+    ``threads``, ...).
 
     An artifact whose export never ran its check (a manifest with an empty ``check``: the export
     was killed, or the manifest was written by hand) is refused unless ``allow_unchecked``; one
@@ -82,14 +45,15 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
     manifest = read_manifest(artifact)
     if not allow_unchecked:
         _require_check(artifact, manifest.check)
-    runtime = get_format(manifest.format).runtime
-    if device is not None and runtime == "onnxruntime":
-        kwargs["device"] = device
-    elif device not in (None, "cuda" if runtime == "tensorrt" else "cpu"):
+    backend = get_backend(manifest.format)
+    if device is not None and device not in backend.devices:
+        takes = [b.name for b in BACKENDS.values() if device in b.devices]
         raise ArtifactError(f"{artifact.name}: a {manifest.format} artifact does not take device={device!r}; "
-                            "device cuda is for onnx (ONNX Runtime CUDA) and tensorrt artifacts")
+                            f"device {device} is for {' and '.join(takes) or 'no'} artifacts")
+    if device is not None and len(backend.devices) > 1:  # the runner chooses between them
+        kwargs["device"] = device
     if scale is None:
         scale = manifest.scales[0]
     if scale not in manifest.scales:
         raise ScaleError(f"{artifact.name} serves {', '.join(f'x{s}' for s in manifest.scales)}, not x{scale}")
-    return RUNNERS[runtime](artifact, manifest, scale, **kwargs)
+    return backend.open(artifact, manifest, scale, **kwargs)

@@ -6,33 +6,29 @@ from pathlib import Path
 
 import numpy as np
 
+from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
-from edgesr.export.manifest import Manifest
-from edgesr.runtimes.base import Runner
-from edgesr.runtimes.registry import cannot_load
+from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 
-class TensorRTRunner(Runner):
+class TensorRTRunner(ArtifactRunner):
     name = "tensorrt"
 
-    def __init__(self, artifact: Path, manifest: Manifest, scale: int, tile: tuple[int, int] | None = None):
+    def __init__(self, artifact: Path, manifest, scale: int, tile: tuple[int, int] | None = None):
+        """A fixed-shape engine runs at its size (``tile`` sizes the image pipeline's pieces); a
+        dynamic one runs inputs larger than its profile's maximum as tiles of that maximum."""
         spec = manifest.input
         fixed = (spec.height, spec.width) if spec.height else None
         if fixed is None and tile is None and spec.sizes:
-            tile = spec.sizes[-1]  # the profile's max: larger inputs run as tiles
-        super().__init__(manifest.spec(), scale, tile=fixed or tile, overlap=manifest.receptive_radius or 0,
-                         fixed=fixed is not None)
-        if fixed and tile:  # the network runs at its fixed size; tile sizes infer()'s pieces
-            self.image_tile = tuple(tile)
-        self.artifact, self.manifest = Path(artifact), manifest
+            radius = manifest.receptive_radius or 0
+            tile = tuple(max(1, side - 2 * radius) for side in spec.sizes[-1])  # tiles with context fit the max
+        super().__init__(artifact, manifest, scale, tile=tile, fixed=fixed)
         self.engine = self.context = None
 
     def activate(self) -> None:
         import torch
 
-        from edgesr.export.tensorrt import tensorrt
-
-        trt = tensorrt()
+        trt = get_backend(self.manifest.format).require("tensorrt")
         if not torch.cuda.is_available():
             raise ArtifactError(f"{self.artifact.name}: a TensorRT engine needs an NVIDIA GPU, and CUDA sees none")
         logger = trt.Logger(trt.Logger.WARNING)
@@ -47,6 +43,7 @@ class TensorRTRunner(Runner):
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self._in, self._out = inputs[0], next(n for n in names if n not in inputs)
+        self.runtime_version = f"tensorrt {trt.__version__}"
         super().activate()
 
     def deactivate(self) -> None:

@@ -9,12 +9,9 @@ tiled result equals the full-frame one up to float error (images at least one ti
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from torch import nn
 
 Run = Callable[[np.ndarray], np.ndarray]
 
@@ -50,25 +47,3 @@ def tiled_run(run: Run, x: np.ndarray, tile: tuple[int, int], overlap: int, fact
             out[:, :, y0 * factor:y1 * factor, x0 * factor:x1 * factor] = piece[
                 :, :, (y0 - ys) * factor:(y1 - ys) * factor, (x0 - xs) * factor:(x1 - xs) * factor]
     return out
-
-
-def receptive_radius(net: nn.Module, channels: int, factor: int, probe: int = 96) -> int:
-    """How far (in input pixels) an input change reaches in the output, measured with an impulse."""
-    import torch
-
-    net = net.eval()
-    x = torch.zeros(1, channels, probe, probe, dtype=torch.float64)
-    c = probe // 2
-    with torch.no_grad():
-        base = net.double()(x)
-        x[:, :, c, c] = 1.0
-        diff = (net(x) - base).abs().sum(dim=(0, 1))
-    net.float()
-    ys, xs = torch.nonzero(diff > 0, as_tuple=True)
-    if ys.numel() == 0:
-        return 0
-    reach = max(int((ys.min() // factor - c).abs()), int(ys.max() // factor - c),
-                int((xs.min() // factor - c).abs()), int(xs.max() // factor - c))
-    if reach >= c - 1:
-        raise ValueError(f"receptive field reaches past a {probe}px probe; use a larger probe")
-    return reach

@@ -30,12 +30,9 @@ class TorchRunner(Runner):
 
     def receptive_radius(self) -> int:
         if self._radius is None:  # measured once, when tiling first needs it
-            from edgesr.export.common import network_for_scale
-            from edgesr.runtimes.tiling import receptive_radius
-
             factor = 1 if self.model.spec.upsampling == "pre" else self.scale
-            self._radius = receptive_radius(network_for_scale(self.model, self.scale), self.model.spec.channels,
-                                            factor)
+            self._radius = receptive_radius(self.model, self.model.spec.channels, factor,
+                                            scale=self.scale if self.model.spec.multi_scale else None)
         return self._radius
 
     def activate(self) -> None:
@@ -47,3 +44,29 @@ class TorchRunner(Runner):
             t = torch.from_numpy(x).to(self.device)
             y = self.model(t, self.scale) if self.spec.multi_scale else self.model(t)
             return y.float().cpu().numpy()
+
+
+def receptive_radius(net: nn.Module, channels: int, factor: int, probe: int = 96, scale: int | None = None) -> int:
+    """How far (in input pixels) an input change reaches in the output, measured with an impulse;
+    ``scale``: call ``net(x, scale)`` (a multi-scale network) instead of ``net(x)``."""
+    net = net.eval()
+    x = torch.zeros(1, channels, probe, probe, dtype=torch.float64)
+    c = probe // 2
+
+    def call(t: torch.Tensor) -> torch.Tensor:
+        return net(t) if scale is None else net(t, scale)
+
+    with torch.no_grad():
+        net.double()
+        base = call(x)
+        x[:, :, c, c] = 1.0
+        diff = (call(x) - base).abs().sum(dim=(0, 1))
+    net.float()
+    ys, xs = torch.nonzero(diff > 0, as_tuple=True)
+    if ys.numel() == 0:
+        return 0
+    reach = max(int((ys.min() // factor - c).abs()), int(ys.max() // factor - c),
+                int((xs.min() // factor - c).abs()), int(xs.max() // factor - c))
+    if reach >= c - 1:
+        raise ValueError(f"receptive field reaches past a {probe}px probe; use a larger probe")
+    return reach

@@ -29,7 +29,9 @@ def _atomic_save(tensors: dict[str, torch.Tensor], meta: dict[str, str], path: P
 
 
 def save_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    ema: torch.nn.Module | None, state: dict[str, Any]) -> Path:
+                    ema: torch.nn.Module | None, state: dict[str, Any], metadata: dict[str, str] | None = None) -> Path:
+    """``metadata``: the weights' own (``Trainer._weights_metadata``), so that ``load_model`` can
+    rebuild the model from a checkpoint too (it loads the EMA weights when there are some)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v.detach().cpu().contiguous() for k, v in ema.state_dict().items()})
@@ -42,7 +44,8 @@ def save_checkpoint(path: Path, *, model: torch.nn.Module, optimizer: torch.opti
         for key, value in slots.items():
             tensors[f"optim.{idx}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
     tensors["rng.torch"] = torch.get_rng_state()
-    meta = {"state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"]), "format": "edgesr-ckpt-1"}
+    meta = {**(metadata or {}), "state": json.dumps(state), "param_groups": json.dumps(opt["param_groups"]),
+            "format": "edgesr-ckpt-1"}
     return _atomic_save(tensors, meta, path)
 
 

@@ -114,6 +114,17 @@ class TrainConfig:
                 for f in dataclasses.fields(self)}
 
 
+def config_defaults() -> dict[str, Any]:
+    """Every key's default, as ``to_dict`` writes it (no model: nothing to check it against)."""
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
 def _int_at_least(name: str, value: Any, low: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")

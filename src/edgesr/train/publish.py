@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from edgesr._files import atomic_path, write_text
@@ -22,7 +21,7 @@ from edgesr.inference import torch_upscaler
 from edgesr.models.registry import get_spec
 from edgesr.models.weights import PRETRAINED_DIR, load_model
 from edgesr.errors import ConfigError
-from edgesr.export.manifest import sha256
+from edgesr.manifest import sha256
 
 
 def measure_weights(model_name: str, weights: Path, scales: tuple[int, ...], data_root: str | None,
@@ -109,8 +108,9 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
         raise ConfigError(f"{run} is not a finished training run (needs config.json, log.jsonl and {weights.name})")
     cfg = json.loads(cfg_path.read_text())
     model = cfg["model"]
-    scales = tuple(cfg["scales"]) if get_spec(model).per_scale or get_spec(model).multi_scale else (2, 3, 4)
-    name = name or (f"{model}_x{scales[0]}" if get_spec(model).per_scale else model)
+    spec = get_spec(model)
+    scales = tuple(cfg["scales"]) if spec.per_scale or spec.multi_scale else spec.scales
+    name = name or (f"{spec.name}_x{scales[0]}" if spec.per_scale else spec.name)
     stages = lineage(run)
     info = {
         "model": model, "scales": list(scales), "weights": f"{name}.safetensors", "source_weights": which,
@@ -123,10 +123,21 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
         **({"int8_formats": list(int8_formats)} if int8_formats is not None else {}),
     }
     dest.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dest / f"{name}.safetensors") as tmp_w:
-        shutil.copyfile(weights, tmp_w)
+    _copy_with_scores(weights, dest / f"{name}.safetensors", info)
     _write_atomic(dest / f"{name}.json", json.dumps(info, indent=2) + "\n")
     return dest / f"{name}.json"
+
+
+def _copy_with_scores(src: Path, dst: Path, info: dict) -> None:
+    """Copy the weights, adding to their metadata the scores they are published with (every set and
+    scale) and the iterations that made them; their identity (model, options, scales) stays."""
+    from safetensors.torch import load_file, save_file
+
+    from edgesr.models.weights import read_metadata
+
+    published = {"scores": info["scores"], "iterations": info["iterations"]}
+    with atomic_path(dst) as tmp:
+        save_file(load_file(src), str(tmp), metadata={**read_metadata(src), "published": json.dumps(published)})
 
 
 def results_table(src: Path = PRETRAINED_DIR) -> str:

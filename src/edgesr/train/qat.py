@@ -249,7 +249,7 @@ class QuantSim(nn.Module):
 
     def __init__(self, model: nn.Module, scales: tuple[int, ...], options: QATOptions, data_root: str | None = None):
         super().__init__()
-        from edgesr.export.common import ScaleBound
+        from edgesr.models.scale import ScaleBound
 
         self.spec = model.spec
         self.options, self.data_root = options, data_root
@@ -273,7 +273,7 @@ class QuantSim(nn.Module):
     def calibration(self, scale: int) -> list[torch.Tensor]:
         """The calibration images of ``scale``: the exporter's own (same set, count and seed)."""
         if scale not in self._inputs:
-            from edgesr.export.calibration import calibration_images
+            from edgesr.data.calibration import calibration_images
 
             o = self.options
             arrays = calibration_images(self._model[0], scale, o.calib_set, o.calib_images, self.data_root)

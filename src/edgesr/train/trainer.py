@@ -25,9 +25,9 @@ from edgesr.errors import ConfigError, TrainingError
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import create_model, get_spec
-from edgesr.models.weights import save_weights
+from edgesr.models.weights import identity_metadata, save_weights
 from edgesr.train.checkpoint import load_checkpoint, save_checkpoint
-from edgesr.train.config import TrainConfig
+from edgesr.train.config import TrainConfig, config_defaults
 from edgesr.train.qat import QuantSim, qat_options
 from edgesr.train.patches import PatchSampler
 
@@ -186,6 +186,7 @@ class Trainer:
         self.rng = np.random.default_rng([cfg.seed, self.rank])
         self.out = Path(cfg.out_dir)
         self.iteration, self.best, self.elapsed = 0, None, 0.0
+        self.metrics: dict | None = None  # the last validation's scores, with the iteration they are of
         self.saved_at: int | None = None  # iteration of the last checkpoint written (or resumed from)
         self.batch = max(1, cfg.batch_size // self.world)
 
@@ -201,7 +202,7 @@ class Trainer:
 
     def resume(self) -> None:
         state = load_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer, ema=self.ema)
-        defaults = type(self.cfg)(model=self.cfg.model).to_dict()  # keys added since the run began
+        defaults = config_defaults()  # keys added since the run began
         saved = {k: v for k, v in {**defaults, **state["config"]}.items() if k not in RESUME_MAY_CHANGE}
         mine = {k: v for k, v in self.cfg.to_dict().items() if k not in RESUME_MAY_CHANGE}
         if saved != mine:
@@ -222,14 +223,20 @@ class Trainer:
     def _write_checkpoint(self) -> None:
         if self.rank == 0:
             save_checkpoint(self.out / CHECKPOINT, model=self.model, optimizer=self.optimizer,
-                            ema=self.ema, state=self._state())
+                            ema=self.ema, state=self._state(), metadata=self._weights_metadata())
             save_weights(self.averaged, self.out / "last.safetensors", metadata=self._weights_metadata())
         self.saved_at = self.iteration
 
     def _weights_metadata(self) -> dict[str, str]:
-        meta = {"model": self.cfg.model, "iteration": str(self.iteration)}
+        """What the saved weights are: the model's identity (reference, options, colour, upsampling,
+        multi-scale), the scales trained, the iteration, QAT, and the validation scores of these
+        very weights (when they were validated at this iteration)."""
+        meta = {**identity_metadata(self.model), "scales": json.dumps(list(self.cfg.scales)),
+                "iteration": str(self.iteration)}
         if self.qat is not None:  # tells edgesr export these weights were trained for INT8
             meta["qat"] = json.dumps(dataclasses.asdict(self.qat))
+        if self.metrics is not None and self.metrics["iteration"] == self.iteration:
+            meta["metrics"] = json_line(self.metrics)
         return meta
 
     def _log(self, row: dict) -> None:
@@ -249,9 +256,14 @@ class Trainer:
         # so such a validation stops the run before it can become the best
         hook = net.register_forward_hook(self._output_check())
         try:
-            scores = {s: evaluate(torch_upscaler(net), images, s).psnr for s in self.cfg.scales}
+            results = {s: evaluate(torch_upscaler(net), images, s) for s in self.cfg.scales}
         finally:
             hook.remove()
+        scores = {s: r.psnr for s, r in results.items()}
+        self.metrics = {"iteration": self.iteration, "val_set": images.name,
+                        **({"simulated": "int8"} if self.val_sim is not None else {}),
+                        "scores": {f"x{s}": {"psnr": round(r.psnr, 4), "ssim": round(r.ssim, 5)}
+                                   for s, r in results.items()}}
         self.model.train()
         if self.sim is not None:
             self.sim.train()

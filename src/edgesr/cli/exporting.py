@@ -1,0 +1,77 @@
+"""``edgesr export``: a model to an artifact and its manifest, checked against PyTorch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales, parse_size, stderr
+
+
+@click.command("export")
+@click.option("--model", "-m", "model_name", default=None,
+              help="A model name (see `edgesr models`), package.module:factory or path/to/file.py:factory "
+                   "[default: the one a --weights file from edgesr train names].")
+@click.option("--scale", "-s", type=SCALE, default=None, help="One scale (or --scales).")
+@click.option("--scales", default=None, metavar="2,3,4",
+              help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
+@click.option("--format", "-f", "fmt", required=True, help="onnx, tflite, coreml or tensorrt (see README, Targets).")
+@click.option("--precision", "-p", default=None,
+              help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is "
+                   "weights only, w8a8 int8 weights and activations, palette6 6-bit weights), as the format allows "
+                   "[default: fp32; tensorrt fp16].")
+@click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
+              help="int8/w8a8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones "
+                   "(ptq); auto: qat for int8 where shipped, ptq otherwise.")
+@click.option("--pure-int8", is_flag=True,
+              help="int8 (coreml: w8a8): every activation in 8 bits, also where the model keeps 16 (masrn's "
+                   "upscale and refine stages), for accelerators without 16-bit activations; costs quality.")
+@click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--input-size", default=None, metavar="HxW[,HxW...]",
+              help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
+@click.option("--profile", default=None, metavar="MIN,OPT,MAX",
+              help="tensorrt: the optimization profile's input sizes, e.g. 16x16,256x256,1024x1024.")
+@click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
+@click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a8, w8a16).")
+@click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--no-check", is_flag=True,
+              help="Write the artifact without running it against PyTorch on Set5 (its manifest says so).")
+@click.option("--verbose", "-v", is_flag=True, help="Show the converters' own output as it comes.")
+@data_root_option
+def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
+               quant: str, pure_int8: bool, weights: Path | None, input_size: str | None, profile: str | None,
+               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, verbose: bool,
+               data_root: Path | None) -> None:
+    """Export a model to an artifact and its manifest (<artifact>.json), checked against PyTorch on
+    Set5 (a fixed --input-size must hold the model's receptive field). The steps are reported on
+    stderr; the converters' output is shown when a step fails, or with --verbose."""
+    from edgesr.api.exporting import export, summary
+
+    model_name = model_named(model_name, weights)
+    if model_name is None:
+        raise click.UsageError("give --model (or --weights from edgesr train, which names its model)")
+    if input_size and dynamic:
+        raise click.UsageError("--input-size and --dynamic exclude each other")
+    if (scale is None) == (scales is None):
+        raise click.UsageError("give exactly one of --scale and --scales")
+    artifact = export(model_name, parse_scales(scales) if scales is not None else scale, fmt, out_dir,
+                      precision=precision, weights=weights, input_size=_sizes(input_size), calib_data=calib_data,
+                      calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
+                      pure_int8=pure_int8, check=not no_check, verbose=verbose, log=stderr,
+                      profile=_profile(profile))
+    click.echo(summary(artifact))
+
+
+def _sizes(text: str | None) -> list[tuple[int, int]] | None:
+    return [parse_size(v, "--input-size") for v in text.split(",")] if text else None
+
+
+def _profile(text: str | None) -> tuple[tuple[int, int], ...] | None:
+    if not text:
+        return None
+    shapes = tuple(parse_size(v, "--profile") for v in text.split(","))
+    if len(shapes) != 3:
+        raise click.BadParameter(f"expected MIN,OPT,MAX sizes, got {text!r}", param_hint="--profile")
+    return shapes

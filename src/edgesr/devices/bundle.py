@@ -1,0 +1,47 @@
+"""The on-device runner's bundle: the torch-free modules of edgesr that open and run an artifact,
+as one zip application a board runs with nothing but Python 3, numpy and a runtime.
+
+``python edgesr-ondevice.pyz JOB.json`` (or ``--probe``) runs :func:`edgesr.devices.ondevice.main`
+with the same backend table, manifest reader and runners the host uses: one copy of the runtime calls.
+The bundle's ``edgesr/__init__.py`` is a stub, so nothing of the host-side API is imported there.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from edgesr.backends import remote_backends
+
+BUNDLE_NAME = "edgesr-ondevice.pyz"
+PACKAGE = Path(__file__).resolve().parents[1]  # the edgesr package folder
+# what the on-device runner imports, besides the runner module of each on-device format
+MODULES = ("edgesr.errors", "edgesr._deps", "edgesr.backends", "edgesr.manifest", "edgesr.runtimes",
+           "edgesr.runtimes.base", "edgesr.runtimes.tiling", "edgesr.runtimes.measure", "edgesr.runtimes.registry",
+           "edgesr.devices", "edgesr.devices.ondevice")
+_INIT = '"""edgesr\'s torch-free runtime side, as edgesr.devices.bundle ships it to a device."""\n'
+_MAIN = "import sys\n\nfrom edgesr.devices.ondevice import main\n\nsys.exit(main(sys.argv[1:]))\n"
+
+
+def bundle_modules() -> tuple[str, ...]:
+    """The edgesr modules in the bundle (the package itself, ``edgesr``, is a stub)."""
+    runners = tuple(b.runner.partition(":")[0] for b in remote_backends())
+    return tuple(dict.fromkeys(MODULES + runners))
+
+
+def module_file(module: str) -> Path:
+    """The source file of an edgesr module (a package's ``__init__.py``)."""
+    path = PACKAGE.joinpath(*module.split(".")[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def write_bundle(folder: str | Path) -> Path:
+    """Write ``BUNDLE_NAME`` into ``folder``; returns its path."""
+    path = Path(folder) / BUNDLE_NAME
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__main__.py", _MAIN)
+        z.writestr("edgesr/__init__.py", _INIT)
+        for module in bundle_modules():
+            file = module_file(module)
+            z.write(file, file.relative_to(PACKAGE.parent).as_posix())
+    return path

@@ -1,0 +1,177 @@
+"""The manifest written next to every artifact (``<artifact>.json``): everything an app needs to
+feed the artifact and read its output, and what was checked when it was made.
+
+Neither PyTorch nor any runtime is imported here: apps, boards and the runners read manifests as they are."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgesr.backends import BACKENDS
+from edgesr.errors import ArtifactError
+
+MANIFEST_VERSION = 1
+VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    layout: str  # NCHW | NHWC
+    dtype: str  # float32 | float16 | int8 | uint8
+    channels: int
+    height: int | None  # None: any height (dynamic)
+    width: int | None
+    value_range: tuple[float, float] = VALUE_RANGE
+    quantization: tuple[float, int] | None = None  # (scale, zero_point) of integer I/O
+    # the (H, W) it takes when neither fixed nor free: Core ML's enumerated sizes, or TensorRT's
+    # optimization profile (min, opt, max)
+    sizes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Head:
+    """One scale of an artifact: how to select it and its tensors."""
+
+    scale: int
+    entry: str  # LiteRT signature or Core ML function that runs it; "" when the scale is an input
+    input: TensorSpec
+    output: TensorSpec
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: str
+    scales: tuple[int, ...]
+    format: str
+    precision: str
+    colour: str  # y | rgb
+    upsampling: str  # pre: feed the MATLAB-bicubic-upscaled image; post: feed the LR image
+    input: TensorSpec
+    output: TensorSpec
+    artifact_sha256: str
+    weights_sha256: str | None
+    receptive_radius: int | None = None  # input pixels an output pixel depends on, each side (tiling overlap)
+    activation_bytes_per_pixel: float | None = None  # float32 activations held at once, per input pixel
+    tools: dict[str, str] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+    heads: tuple[Head, ...] = ()  # shared-trunk artifacts: one per scale (input/output are the first's)
+    scale_input: str | None = None  # the int64 scalar input that chooses the scale, where there is one
+    quantization: str = ""  # INT8 / W8A16: the integer scheme and what it assumes of the CPU that runs it
+    quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
+    int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
+    version: int = MANIFEST_VERSION
+
+    def head(self, scale: int) -> Head:
+        for head in self.heads:
+            if head.scale == scale:
+                return head
+        if scale not in self.scales:
+            raise ArtifactError(f"this {self.model} artifact serves {', '.join(f'x{s}' for s in self.scales)}, "
+                                f"not x{scale}")
+        return Head(scale, "", self.input, self.output)
+
+    def spec(self) -> "ArtifactSpec":
+        """The image pipeline's view of the artifact (colour, input, scales)."""
+        return ArtifactSpec(self.model, self.colour, self.upsampling, self.scales, multi_scale=len(self.scales) > 1)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Manifest":
+        data = dict(data)
+        for key in ("input", "output"):
+            data[key] = _tensor(data[key])
+        data["heads"] = tuple(Head(h["scale"], h["entry"], _tensor(h["input"]), _tensor(h["output"]))
+                              for h in data.get("heads", ()))
+        data["scales"] = tuple(data["scales"])
+        data["int16_modules"] = tuple(data.get("int16_modules", ()))
+        return cls(**data)
+
+
+def _tensor(data: dict[str, Any]) -> TensorSpec:
+    t = dict(data)
+    t["value_range"] = tuple(t["value_range"])
+    t["quantization"] = tuple(t["quantization"]) if t.get("quantization") else None
+    t["sizes"] = tuple(tuple(v) for v in t.get("sizes", ()))
+    return TensorSpec(**t)
+
+
+@dataclass(frozen=True)
+class ArtifactSpec:
+    """What the image pipeline (:mod:`edgesr.inference`) reads of an artifact's network, as it reads a
+    PyTorch model's ``ModelSpec``: its name, colour (y | rgb), upsampling (pre | post) and scales."""
+
+    name: str
+    colour: str
+    upsampling: str
+    scales: tuple[int, ...]
+    multi_scale: bool = False
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.colour == "y" else 3
+
+
+def _files(path: Path) -> list[Path]:
+    """The files of an artifact: itself, or every file of a package folder (Core ML), sorted."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, or of a package folder (each file's relative path and contents)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    for file in _files(path):
+        if path.is_dir():
+            h.update(file.relative_to(path).as_posix().encode() + b"\0")
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def artifact_bytes(path: str | os.PathLike) -> int:
+    """Size on disk of an artifact file or package folder."""
+    return sum(f.stat().st_size for f in _files(Path(path)))
+
+
+def manifest_path(artifact: str | os.PathLike) -> Path:
+    artifact = Path(artifact)
+    return artifact.with_name(artifact.name + ".json")
+
+
+def write_manifest(artifact: Path, manifest: Manifest) -> Path:
+    from edgesr._files import write_text
+
+    return write_text(manifest_path(artifact), manifest.to_json())
+
+
+def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
+    """The manifest of ``artifact``, checked against it (existence, suffix, sha256)."""
+    artifact = Path(artifact)
+    path = manifest_path(artifact)
+    if not artifact.exists():
+        raise ArtifactError(f"{artifact}: no such artifact")
+    if not path.is_file():
+        raise ArtifactError(f"{artifact}: its manifest {path.name} is missing; re-export with edgesr export")
+    try:
+        manifest = Manifest.from_dict(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ArtifactError(f"{path}: not a valid edgesr manifest ({exc})") from exc
+    fmt = BACKENDS.get(manifest.format)
+    if fmt is None:
+        raise ArtifactError(f"{path}: unknown format {manifest.format!r}")
+    if artifact.suffix != fmt.suffix:
+        raise ArtifactError(f"{artifact}: a {manifest.format} artifact must end in {fmt.suffix}, not {artifact.suffix!r}")
+    if verify and sha256(artifact) != manifest.artifact_sha256:
+        raise ArtifactError(f"{artifact}: its sha256 differs from the manifest's; the file was changed or "
+                            "belongs to another export")
+    return manifest

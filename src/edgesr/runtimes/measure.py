@@ -1,0 +1,70 @@
+"""Measuring a run where it happens (this machine, or a board through :mod:`edgesr.devices.ondevice`):
+a timing loop, the process's peak memory and what the CPU is. Standard library only."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import sys
+import time
+from typing import Callable
+
+# CPU flags that change which integer kernels a runtime picks (and so what an INT8 model computes):
+# x86 without VNNI adds u8 x s8 products in pairs with 16-bit saturation; Arm's dot-product
+# instructions and x86's VNNI/AMX accumulate in 32 bits
+INTEGER_KERNEL_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd", "asimddp", "i8mm",
+                        "sve")
+
+
+def peak_rss_mb() -> float | None:
+    """This process's high-water RSS in MB (Linux and Android: VmHWM), or None where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+    except (ImportError, OSError):
+        return None
+
+
+def cpu_info() -> dict:
+    """The CPU's model and the flags in ``INTEGER_KERNEL_FLAGS`` it has, from /proc/cpuinfo
+    (Linux and Android); elsewhere the platform's processor string."""
+    models, flags = [], set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key in ("model name", "hardware", "cpu model") and value.strip():
+                    models.append(value.strip())
+                elif key in ("flags", "features"):
+                    flags.update(value.split())
+    except OSError:
+        pass
+    model = models[0] if models else platform.processor() or platform.machine()
+    return {"model": model, "machine": platform.machine(),
+            "int_flags": [f for f in INTEGER_KERNEL_FLAGS if f in flags]}
+
+
+def time_runs(step: Callable[[], object], warmup: int = 2, min_runs: int = 5, min_seconds: float = 2.0) -> dict:
+    """Call ``step`` ``warmup`` times, then time it until both ``min_runs`` runs and ``min_seconds``
+    have passed; median and p90 in ms."""
+    for _ in range(warmup):
+        step()
+    times = []
+    begin = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - begin < min_seconds:
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1000)
+    ordered = sorted(times)
+    return {"runs": len(times), "latency_ms": statistics.median(times),
+            "p90_ms": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]}

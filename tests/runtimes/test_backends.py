@@ -1,0 +1,94 @@
+"""The backend table: each row names what exists, and the old tables read from it."""
+
+import importlib.util
+
+import pytest
+
+from edgesr.backends import ATOL, BACKENDS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, get_backend, manifest_tools
+from edgesr.errors import ExportError
+
+
+@pytest.mark.parametrize("backend", BACKENDS.values(), ids=list(BACKENDS))
+def test_each_row_names_what_exists(backend):
+    module, _, cls = backend.runner.partition(":")
+    assert importlib.util.find_spec(module) is not None
+    for target in (backend.function, backend.shared, backend.readback):
+        if target is not None:
+            assert importlib.util.find_spec(target.partition(":")[0]) is not None, target
+    assert backend.suffix.startswith(".") and backend.precisions and backend.devices
+    assert set(backend.precisions) <= set(LOSS_BOUND_DB)  # every precision has a bound
+    assert any(backend.atol(p) is not None for p in backend.precisions)  # and one is held elementwise
+    assert set(backend.schemes) - {"int16"} <= set(backend.precisions)
+    assert backend.install_hint.startswith("pip install")
+
+
+def test_runners_are_named_as_their_rows_say():
+    """Importing a runner module imports no runtime; its class carries the row's runtime name."""
+    for backend in BACKENDS.values():
+        assert backend.runner_class().name == backend.runtime
+        if backend.remote:  # the on-device runner asks the runner what the board has
+            assert callable(backend.runner_class().available)
+
+
+def test_unknown_format_and_precision_are_named():
+    with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx, tflite, coreml, tensorrt"):
+        get_backend("pt")
+    from edgesr.backends import check_precision
+
+    with pytest.raises(ExportError, match="tensorrt does not take precision 'fp32'; it takes fp16, int8"):
+        check_precision(get_backend("tensorrt"), "fp32")
+
+
+def test_tolerances_are_per_precision_unless_a_row_overrides_them():
+    onnx = get_backend("onnx")
+    assert onnx.loss_bound("int8") == LOSS_BOUND_DB["int8"] and onnx.torch_floor("fp32") == TORCH_PSNR_FLOOR_DB["fp32"]
+    assert onnx.atol("fp32") == ATOL["fp32"] and onnx.atol("int8") is None
+    from dataclasses import replace
+
+    strict = replace(onnx, tolerances={"atol": {"fp32": 1e-6}})
+    assert strict.atol("fp32") == 1e-6 and strict.loss_bound("int8") == LOSS_BOUND_DB["int8"]
+
+
+def test_the_old_names_read_the_table():
+    from edgesr.export import coreml, formats, tensorrt
+    from edgesr.export.api import _TOOLS
+
+    assert formats.FORMATS is BACKENDS and formats.get_format("onnx") is BACKENDS["onnx"]
+    assert coreml.PRECISIONS == BACKENDS["coreml"].precisions
+    assert tensorrt.INSTALL == BACKENDS["tensorrt"].install_hint
+    assert _TOOLS == manifest_tools() and manifest_tools()[0] == "torch"
+
+
+def test_where_a_runtime_cannot_run_the_row_says_why(monkeypatch):
+    import edgesr.backends as backends
+
+    coreml = get_backend("coreml")
+    monkeypatch.setattr(backends.sys, "platform", "linux")
+    assert coreml.unavailable() == "coreml runs only on darwin (this is linux)"
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    assert get_backend("onnx").unavailable() == "onnxruntime is not installed: pip install 'edgesr[onnx]'"
+
+
+def test_coreml_runner_switches_between_the_functions_of_its_package(tmp_path):
+    """A shared-trunk package holds one function per scale: switch() moves to another (loaded on
+    first use; the conformance suite runs them on macOS)."""
+    from edgesr.errors import ScaleError
+    from edgesr.manifest import Head, Manifest, TensorSpec
+    from edgesr.runtimes.coreml import CoreMLRunner
+
+    def tensors(scale):
+        return (TensorSpec("input", "NCHW", "float32", 3, 24, 24),
+                TensorSpec("output", "NCHW", "float32", 3, 24 * scale, 24 * scale))
+
+    manifest = Manifest("masrn", (2, 3, 4), "coreml", "fp32", "rgb", "post", *tensors(2), artifact_sha256="",
+                        weights_sha256=None, heads=tuple(Head(s, f"x{s}", *tensors(s)) for s in (2, 3, 4)))
+    runner = CoreMLRunner(tmp_path / "masrn.mlpackage", manifest, 3)
+    assert runner.head.entry == "x3" and runner.tile == (24, 24) and runner.fixed_shape
+    runner.switch(4)
+    assert (runner.scale, runner.factor, runner.head.entry, runner.head.output.height) == (4, 4, "x4", 96)
+    with pytest.raises(ScaleError, match="x2, x3, x4, not x5"):
+        runner.switch(5)
+    single = CoreMLRunner(tmp_path / "one.mlpackage", Manifest("masrn", (2,), "coreml", "fp32", "rgb", "post",
+                                                              *tensors(2), artifact_sha256="", weights_sha256=None), 2)
+    with pytest.raises(ScaleError, match="serves x2 only"):
+        single.switch(3)
