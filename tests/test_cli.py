@@ -87,6 +87,7 @@ def test_corrupt_image_leaves_no_output(cli, tmp_path):
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.slow
 def test_real_subprocess(data_root, tmp_path):
     env = {**os.environ, "EDGESR_DATA": str(data_root)}
     exe = [sys.executable, "-m", "edgesr.cli"]
@@ -100,6 +101,7 @@ def test_real_subprocess(data_root, tmp_path):
     assert res.stderr.strip().startswith("Error: dataset Set5 not found under")
 
 
+@pytest.mark.slow
 def test_asymmetrize_exact_for_low_rank_vdsr(cli, tmp_path, photo):
     import torch
 
@@ -121,6 +123,7 @@ def test_asymmetrize_exact_for_low_rank_vdsr(cli, tmp_path, photo):
     assert load_model("asym_vdsr", 2, tmp_path / "asym.safetensors") is not None
 
 
+@pytest.mark.slow
 def test_export_and_eval_artifact(cli, tmp_path, weights, data_root):
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
     res = cli.invoke(main, ["export", "-m", "espcn", "-s", "2", "-f", "onnx", "-w", str(weights["espcn"]),

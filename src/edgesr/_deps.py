@@ -19,3 +19,21 @@ def require(module: str, extra: str, package: str | None = None, install: str | 
             f"{name} is not installed (needed for {extra}); install it with: "
             f"{install or f'pip install {chr(39)}edgesr[{extra}]{chr(39)}'}"
         ) from exc
+
+
+TORCH_INSTALL = "pip install torch==2.13.0 (the CPU build), or pip install 'edgesr[torch]'"
+
+
+def missing_torch() -> MissingDependencyError:
+    """The error for a torch-free install (``edgesr[ort,litert]``) asked to build, train or export a model."""
+    return MissingDependencyError(
+        "torch is not installed (models, training and export need PyTorch; this install only runs "
+        f"exported artifacts: edgesr eval/upscale -a); install it with: {TORCH_INSTALL}")
+
+
+def require_torch() -> ModuleType:
+    """Import torch, or raise :func:`missing_torch`'s error."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError as exc:
+        raise missing_torch() from exc

@@ -60,6 +60,7 @@ class Backend:
     dynamic: bool  # can take any input H and W at run time
     tools: tuple[str, ...] = ()  # distributions whose versions a manifest records
     install: str = ""  # how to install it, where `pip install 'edgesr[extra]'` does not
+    runtime_extra: str = ""  # the extra with its runtime alone, no torch ("": ``extra``)
     devices: tuple[str, ...] = ("cpu",)  # device= values open_runner takes (the first: where it runs by default)
     remote_install: str = ""  # what a board needs for the on-device runner ("": no on-device runner)
     needs_gpu: bool = False
@@ -130,7 +131,7 @@ class Backend:
         if not self.runs_here:
             return f"{self.runtime} runs only on {', '.join(self.host_os)} (this is {sys.platform})"
         if importlib.util.find_spec(self.runtime_module.split(".")[0]) is None:
-            return f"{self.runtime} is not installed: {self.install_hint}"
+            return f"{self.runtime} is not installed: {self.runtime_install_hint}"
         if self.needs_gpu and not _has_nvidia_gpu():
             return f"{self.runtime} needs an NVIDIA GPU, and this machine has none"
         return None
@@ -139,7 +140,14 @@ class Backend:
         """Import ``module`` (default: the runtime module), or raise naming this backend's install line."""
         from edgesr._deps import require
 
-        return require(module or self.runtime_module, self.extra, install=self.install or None)
+        if module is None:  # the runtime alone: its extra needs no torch
+            return require(self.runtime_module, self.runtime_extra or self.extra, install=self.install or None)
+        return require(module, self.extra, install=self.install or None)
+
+    @property
+    def runtime_install_hint(self) -> str:
+        """How to install what runs its artifacts (without a converter, without torch where it can)."""
+        return self.install or f"pip install 'edgesr[{self.runtime_extra or self.extra}]'"
 
 
 _ONNX_INT8 = ("QDQ; activations uint8 asymmetric per tensor (ranges: the 1e-4 and 1 - 1e-4 quantiles over the "
@@ -168,6 +176,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime_module="onnxruntime", converter_package="onnxruntime", dynamic=True,
             tools=("onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim"), devices=("cpu", "cuda"),
             remote_install="pip install onnxruntime", shared="edgesr.export.onnx:export_onnx_shared",
+            runtime_extra="ort",
             weight_levels=64,
             schemes={"int8": _ONNX_INT8, "w8a16": _ONNX_W8A16,
                      "int16": " (uint16 QDQ; the nodes reading them run in float between DQ and Q on "
@@ -177,6 +186,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime_module="ai_edge_litert.interpreter", converter_package="litert_torch", dynamic=False,
             tools=("litert-torch", "ai-edge-litert", "ai-edge-quantizer", "torchao"),
             remote_install="pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
+            runtime_extra="litert",
             shared="edgesr.export.tflite:export_tflite_shared",
             schemes={"int8": _TFLITE_INT8, "w8a16": _TFLITE_W8A16,
                      "int16": " (16x8 ops, requantized from int8 by QUANTIZE ops: needs a runtime whose QUANTIZE "

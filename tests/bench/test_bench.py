@@ -31,6 +31,7 @@ def report(tmp_path_factory, weights, data_root):
     return out, data
 
 
+@pytest.mark.slow
 def test_rows_baseline_and_statuses(report, weights, data_root):
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
@@ -54,6 +55,7 @@ def test_rows_baseline_and_statuses(report, weights, data_root):
     assert trt["status"] == EXPORT_FAILED and "pypi.nvidia.com" in trt["reason"]
 
 
+@pytest.mark.slow
 def test_files_written(report):
     out, data = report
     with open(out / "bench.csv") as f:
@@ -63,6 +65,7 @@ def test_files_written(report):
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_exports_are_cached(report, weights, data_root):
     out, _ = report
     cached = sorted((out / "cache").rglob("*.onnx"))
@@ -102,6 +105,7 @@ def test_plan_and_uninstalled_formats():
     assert NOT_INSTALLED == "not installed"
 
 
+@pytest.mark.slow
 def test_compare_two_sides(report, weights, data_root):
     _, data = report
     artifact = next(r["artifact"] for r in data["rows"] if r["format"] == "onnx" and r["precision"] == "fp32")

@@ -119,6 +119,7 @@ def test_missing_python_on_the_device_is_named(ssh_profile, tmp_path):
         probe(open_transport(load_profile(str(bad))))
 
 
+@pytest.mark.slow
 def test_bench_on_the_ssh_device(ssh_profile, weights, data_root, tmp_path):
     """`edgesr bench --device PROFILE` end to end: the table says where each row ran."""
     report = bench_on_device(ssh_profile, weights, data_root, tmp_path, "onnx,tflite,coreml", "fp32,int8")

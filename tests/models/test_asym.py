@@ -57,6 +57,7 @@ def test_asymmetrize_converts_every_square_conv_only():
     torch.testing.assert_close(out[0](x), model[0](x), atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_vdsr_to_asym_gives_asym_vdsr_layout():
     vdsr = create_model("vdsr")
     converted = vdsr_to_asym(vdsr)

@@ -76,7 +76,7 @@ def test_too_large_for_memory_is_refused_and_tiling_fits(monkeypatch):
         assert runner.run(x).shape == (1, 1, 128, 128)
 
 
-@pytest.mark.parametrize("name, scale", [("espcn", 3), ("fsrcnn", 2), ("vdsr", 2),
+@pytest.mark.parametrize("name, scale", [("espcn", 3), ("fsrcnn", 2), pytest.param("vdsr", 2, marks=pytest.mark.slow),
                                          pytest.param("masrn", 4, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("gray", [False, True])
 def test_upscale_in_pieces_equals_whole_image(name, scale, gray, photo):

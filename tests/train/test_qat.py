@@ -43,6 +43,7 @@ def _int16_tensors(path) -> int:
     return sum(1 for d in details if np.dtype(d["dtype"]) == np.int16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt,pure_int8", [("onnx", False), ("onnx", True), ("tflite", False)])
 def test_simulation_matches_the_int8_artifacts(fmt, pure_int8, shipped_masrn, data_root, tmp_path):
     """The simulated network and the exported INT8 artifact, on the same input, differ by
@@ -132,6 +133,7 @@ def test_simulation_shares_the_model_parameters(shipped_masrn):
     assert 0 < (a - b).abs().mean() < 0.01
 
 
+@pytest.mark.slow
 def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
     """Two QAT iterations from the shipped weights; the saved file says it is QAT, and export's
     auto mode records it."""

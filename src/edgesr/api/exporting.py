@@ -36,6 +36,9 @@ def export(model, scale: int | Sequence[int], format: str, out_dir: str | os.Pat
     row = get_format(format)
     if precision is not None:
         check_precision(row, precision)
+    from edgesr._deps import require_torch
+
+    require_torch()  # a torch-free install: one line naming the install
     from edgesr.export.api import export_model
 
     target = source.ref if source.module is None else source.module

@@ -55,7 +55,10 @@ class ModelSource:
         """The network for ``scale``: the module itself, or the named model with its weights."""
         if self.module is not None:
             return self.module
+        from edgesr._deps import require_torch
         from edgesr.models.weights import load_model
+
+        require_torch()  # a torch-free install: one line naming the install
 
         return load_model(self.ref, scale, self.weights)
 

@@ -23,6 +23,12 @@ class _Group(click.Group):
             raise click.UsageError(str(exc)) from exc
         except EdgesrError as exc:
             raise click.ClickException(str(exc)) from exc
+        except ModuleNotFoundError as exc:  # a torch-free install (edgesr[ort,litert]) asked for a model
+            if (exc.name or "").partition(".")[0] != "torch":
+                raise
+            from edgesr._deps import missing_torch
+
+            raise click.ClickException(str(missing_torch())) from exc
         except OSError as exc:  # a blocked, read-only or full output; a missing input
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from exc

@@ -11,6 +11,7 @@ import re
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
@@ -142,6 +143,81 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     comes with ``verbose``; ``log`` (e.g. ``print``) is told each step as it starts and its seconds
     when it ends.
     """
+    job = _plan(model, scale, fmt, precision, lr_size, profile, pure_int8)
+    weights_are_shipped = weights is None and isinstance(model, str)
+    model, weights_path, method = _network(model, job.scales[0], fmt, job.precision, weights, quant)
+    job.radius = _check_fixed_sizes(job, model, profile)
+    images = None
+    if check and job.checked_here:  # before the conversion: a missing check set should not cost one
+        try:
+            images = find_images(check_set, data_root)
+        except DataError as exc:
+            raise ExportError(f"cannot check the export against PyTorch on {check_set}: {exc}; or pass --no-check "
+                              "(check=False) to write it unchecked") from exc
+    calibration, range_inputs = _calibrate(job, model, calib_data, calib_images, data_root, log, verbose)
+    out_dir = Path(out_dir)
+    artifact = out_dir / f"{_file_stem(job.spec.name)}_x{job.tag}_{job.precision}_{job.shape}{job.row.suffix}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{artifact.name}."))  # the staging folder
+    try:
+        staged = hold / artifact.name
+        io = _convert(job, model, staged, calibration, range_inputs, profile, pure_int8, log, verbose)
+        manifest = _manifest(job, model, staged, io, method,
+                             sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped))
+        write_manifest(staged, manifest)  # check {}: not yet checked, refused by open_runner
+        baseline = (load_model(job.model_name, job.scales[0])
+                    if check and images is not None and method == "qat" and weights_are_shipped else None)
+        outcome = _outcome(job, model, staged, check, images, baseline, hold, out_dir, log, verbose)
+        failure = _failure(outcome, job.precision, job.row)
+        if failure is not None:
+            raise ExportError(f"{fmt} {job.precision} {job.model_name} x{job.tag} {failure}; nothing was written"
+                              f"{_failure_hint(job, method)}")
+        write_manifest(staged, Manifest(**{**manifest.__dict__, "check": outcome}))
+        _publish(staged, artifact, hold)
+    finally:
+        shutil.rmtree(hold, ignore_errors=True)
+    return artifact
+
+
+@dataclass
+class _Job:
+    """One export as planned from its arguments, before the network is built."""
+
+    row: object  # the format's Backend
+    precision: str
+    scales: tuple[int, ...]
+    model_name: str
+    spec: object
+    exporter: Callable
+    sizes: list[tuple[int, int]]  # fixed LR input sizes ([]: dynamic)
+    radius: int = 0
+
+    @property
+    def shared(self) -> bool:
+        return len(self.scales) > 1
+
+    @property
+    def tag(self) -> str:
+        return "-".join(str(s) for s in self.scales)
+
+    @property
+    def shape(self) -> str:
+        return "+".join(f"{h}x{w}" for h, w in self.sizes) if self.sizes else "dynamic"
+
+    @property
+    def lr_size(self) -> tuple[int, int] | None:
+        return self.sizes[0] if self.sizes else None
+
+    @property
+    def checked_here(self) -> bool:
+        return self.row.runs_here and not self.row.needs_gpu
+
+    def takes(self, parameter: str) -> bool:
+        return parameter in inspect.signature(self.exporter).parameters
+
+
+def _plan(model, scale, fmt: str, precision: str | None, lr_size, profile, pure_int8: bool) -> _Job:
+    """Refuse what the format, precision, model and sizes cannot do, before anything is built."""
     scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
     if not scales:
         raise ExportError("no scale given")
@@ -150,11 +226,10 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     model_name, spec = _model_spec(model)
     for s in scales:
         check_model_scale(spec, s)
-    shared = len(scales) > 1
-    if shared and not spec.multi_scale:
+    if len(scales) > 1 and not spec.multi_scale:
         raise ExportError(f"{model_name} has one network per scale; export its scales one at a time "
                           "(only multi-scale models such as masrn share a trunk)")
-    exporter = row.exporter(shared=shared)
+    exporter = row.exporter(shared=len(scales) > 1)
     if lr_size is None and not row.dynamic:
         lr_size = DEFAULT_FIXED_SIZE  # larger images run as tiles
     sizes = [tuple(lr_size)] if lr_size and isinstance(lr_size[0], int) else [tuple(s) for s in lr_size or []]
@@ -164,116 +239,123 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     if profile is not None and not row.profiles:
         raise ExportError(f"an optimization profile is for "
                           f"{' and '.join(b.name for b in BACKENDS.values() if b.profiles)} exports only")
-    lr_size = sizes[0] if sizes else None
     if pure_int8 and precision != row.int8_activations:
         raise ExportError(f"--pure-int8 is for {fmt}'s int8 activations (-p {row.int8_activations or 'int8'}), "
                           f"not -p {precision}")
-    weights_are_shipped = weights is None and isinstance(model, str)
-    model, weights_path, method = _network(model, scales[0], fmt, precision, weights, quant)
+    return _Job(row, precision, scales, model_name, spec, exporter, sizes)
+
+
+def _check_fixed_sizes(job: _Job, model, profile) -> int:
+    """The receptive radius over the scales; refuses fixed sizes (and a profile's largest) below it."""
     factor = 1 if model.spec.upsampling == "pre" else None
-    radius = max(receptive_radius(network_for_scale(model, s), model.spec.channels, factor or s) for s in scales)
-    smallest, exact = _min_sizes(model, scales, radius)
-    tag = "-".join(str(s) for s in scales)
-    for h, w in sizes + ([tuple(profile[-1])] if profile else []):
+    radius = max(receptive_radius(network_for_scale(model, s), model.spec.channels, factor or s) for s in job.scales)
+    smallest, exact = _min_sizes(model, job.scales, radius)
+    for h, w in job.sizes + ([tuple(profile[-1])] if profile else []):
         if min(h, w) < smallest:
-            raise ExportError(f"--input-size {h}x{w} is smaller than {model_name}'s receptive radius at x{tag} "
+            raise ExportError(f"--input-size {h}x{w} is smaller than {job.model_name}'s receptive radius at x{job.tag} "
                               f"(each output pixel reads {radius} input pixels on each side); a fixed input must be "
                               f"at least {smallest}x{smallest}, {exact}x{exact} to give PyTorch's output exactly, "
                               f"and larger runs faster (the default is {DEFAULT_FIXED_SIZE[0]}x{DEFAULT_FIXED_SIZE[1]})")
-    checked_here = check and row.runs_here and not row.needs_gpu
-    images = None
-    if checked_here:  # before the conversion: a missing check set should not cost one
-        try:
-            images = find_images(check_set, data_root)
-        except DataError as exc:
-            raise ExportError(f"cannot check the export against PyTorch on {check_set}: {exc}; or pass --no-check "
-                              "(check=False) to write it unchecked") from exc
-    calibration, range_inputs = {}, None
-    if precision in CALIBRATED:  # the calibration images split between the scales
-        count = max(1, calib_images // len(scales))
-        with quiet.step(f"calibrating on {count * len(scales)} {calib_data} crops", log, verbose):
-            calibration = {s: calibration_inputs(model, s, calib_data, count, lr_size or (64, 64), data_root)
-                           for s in scales}
-            if precision == row.int8_activations and "range_inputs" in inspect.signature(exporter).parameters:
-                range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in scales}
-    out_dir = Path(out_dir)
-    shape = "+".join(f"{h}x{w}" for h, w in sizes) if sizes else "dynamic"
-    artifact = out_dir / f"{_file_stem(spec.name)}_x{tag}_{precision}_{shape}{row.suffix}"
-    net_sizes = [network_input_size(model, s, scales[0]) for s in sizes]
+    return radius
+
+
+def _calibrate(job: _Job, model, calib_data: str, calib_images: int, data_root, log, verbose):
+    """Calibration inputs per scale (quantized precisions; the images split between the scales) and,
+    for exporters that take them, the whole images edgesr's INT8 ranges are measured on."""
+    if job.precision not in CALIBRATED:
+        return {}, None
+    count = max(1, calib_images // len(job.scales))
+    with quiet.step(f"calibrating on {count * len(job.scales)} {calib_data} crops", log, verbose):
+        calibration = {s: calibration_inputs(model, s, calib_data, count, job.lr_size or (64, 64), data_root)
+                       for s in job.scales}
+        range_inputs = None
+        if job.precision == job.row.int8_activations and job.takes("range_inputs"):
+            range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in job.scales}
+    return calibration, range_inputs
+
+
+def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, profile, pure_int8: bool,
+             log, verbose) -> dict:
+    """Run the format's converter into ``staged``: the input and output tensors, the heads of a
+    shared-trunk artifact and its scale input, and the modules kept at 16 bits."""
+    net_sizes = [network_input_size(model, s, job.scales[0]) for s in job.sizes]
     size = (net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None
-    extra = {"profile": tuple(network_input_size(model, s, scales[0]) for s in profile)} if profile else {}
+    extra = {"profile": tuple(network_input_size(model, s, job.scales[0]) for s in profile)} if profile else {}
     if range_inputs is not None:
-        extra["range_inputs"] = range_inputs if shared else range_inputs[scales[0]]
-    mixed = precision == row.int8_activations and "pure_int8" in inspect.signature(exporter).parameters  # 16-bit parts
+        extra["range_inputs"] = range_inputs if job.shared else range_inputs[job.scales[0]]
+    mixed = job.precision == job.row.int8_activations and job.takes("pure_int8")  # 16-bit parts
     if mixed:
         extra["pure_int8"] = pure_int8
-    wide = spec.int16_modules if mixed and not pure_int8 else ()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{artifact.name}."))  # the staging folder
+    io = {"heads": (), "scale_input": None, "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
     try:
-        staged = hold / artifact.name
-        try:
-            with quiet.step(f"converting to {fmt} {precision}", log, verbose):
-                if shared:
-                    heads, scale_input = exporter(model, staged, scales=scales, precision=precision, input_size=size,
-                                                  calibration=calibration or None, **extra)
-                else:
-                    inp, out = exporter(model, staged, scale=scales[0], precision=precision, input_size=size,
-                                        calibration=calibration.get(scales[0]), **extra)
-                    heads, scale_input = (), None
-        except EdgesrError:  # already one line naming the problem (a missing package, a bad option)
-            raise
-        except Exception as exc:  # a converter's own failure, named with its type
-            said = "; the converter's output is printed above" if getattr(exc, "held_output", "") else ""
-            raise ExportError(f"{fmt} {precision} export of {model_name} x{tag} failed: {type(exc).__name__}: "
-                              f"{_first_line(exc)}{said}") from exc
-        if heads:
-            inp, out = heads[0].input, heads[0].output
-        manifest = Manifest(
-            model=model_name, scales=scales, format=fmt, precision=precision, colour=model.spec.colour,
-            upsampling=model.spec.upsampling, input=inp, output=out, artifact_sha256=sha256(staged),
-            receptive_radius=radius, activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in scales),
-            weights_sha256=sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped),
-            tools=tool_versions(),
-            heads=heads, scale_input=scale_input,
-            quantization=row.scheme(precision) + (f"; activations of {', '.join(wide)} in 16 bits, every other "
+        with quiet.step(f"converting to {job.row.name} {job.precision}", log, verbose):
+            if job.shared:
+                io["heads"], io["scale_input"] = job.exporter(model, staged, scales=job.scales, precision=job.precision,
+                                                              input_size=size, calibration=calibration or None, **extra)
+                io["input"], io["output"] = io["heads"][0].input, io["heads"][0].output
+            else:
+                io["input"], io["output"] = job.exporter(model, staged, scale=job.scales[0], precision=job.precision,
+                                                         input_size=size, calibration=calibration.get(job.scales[0]),
+                                                         **extra)
+    except EdgesrError:  # already one line naming the problem (a missing package, a bad option)
+        raise
+    except Exception as exc:  # a converter's own failure, named with its type
+        said = "; the converter's output is printed above" if getattr(exc, "held_output", "") else ""
+        raise ExportError(f"{job.row.name} {job.precision} export of {job.model_name} x{job.tag} failed: "
+                          f"{type(exc).__name__}: {_first_line(exc)}{said}") from exc
+    return io
+
+
+def _manifest(job: _Job, model, staged: Path, io: dict, method: str, weights_sha256: str | None) -> Manifest:
+    """The new artifact's manifest, its check still empty."""
+    wide, row = io["wide"], job.row
+    return Manifest(
+        model=job.model_name, scales=job.scales, format=row.name, precision=job.precision, colour=model.spec.colour,
+        upsampling=model.spec.upsampling, input=io["input"], output=io["output"], artifact_sha256=sha256(staged),
+        receptive_radius=job.radius,
+        activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in job.scales),
+        weights_sha256=weights_sha256, tools=tool_versions(), heads=io["heads"], scale_input=io["scale_input"],
+        quantization=row.scheme(job.precision) + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
-            quant_method=method, int16_modules=tuple(wide),
-        )
-        write_manifest(staged, manifest)  # check {}: not yet checked, refused by open_runner
-        if not check:
-            outcome = {"skipped": "not asked for"}
-        elif checked_here:
-            baseline = load_model(model_name, scales[0]) if method == "qat" and weights_are_shipped else None
-            try:
-                with quiet.step(f"checking against PyTorch on {images.name}", log, verbose):
-                    outcome = _check(staged, model, scales, images, baseline)
-            except Exception as exc:  # the runtime refused or failed the new artifact
-                reason = str(exc) if isinstance(exc, EdgesrError) else f"{type(exc).__name__}: {_first_line(exc)}"
-                raise ExportError(f"the {fmt} {precision} artifact of {model_name} x{tag} failed to run for its check "
-                                  f"({reason.replace(str(hold), str(out_dir))}); nothing was written") from exc
-            if baseline is not None:
-                outcome["baseline"] = "the shipped float weights"
-        else:
-            outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
-        if row.readback:  # what can be checked without running it
-            with quiet.step("reading the package back", None, verbose):  # instant: not reported
-                package = row.read_back(staged)
-            outcome["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
-                                  "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
-                                                for k, v in package["functions"].items()}}
-        failure = _failure(outcome, precision, row)
-        if failure is not None:
-            hint = ("; try --quant qat (weights trained for it), -p w8a16, or more --calib-images" if method == "ptq" else
-                    "; try -p w8a16 or more --calib-images" if precision in CALIBRATED else
-                    f"; the {fmt} converter changed what the network computes: try another format or precision, "
-                    "and report it with the tool versions (edgesr --version, pip list)")
-            raise ExportError(f"{fmt} {precision} {model_name} x{tag} {failure}; nothing was written{hint}")
-        write_manifest(staged, Manifest(**{**manifest.__dict__, "check": outcome}))
-        _publish(staged, artifact, hold)
-    finally:
-        shutil.rmtree(hold, ignore_errors=True)
-    return artifact
+        quant_method=method, int16_modules=tuple(wide),
+    )
+
+
+def _outcome(job: _Job, model, staged: Path, check: bool, images, baseline, hold: Path, out_dir: Path, log,
+             verbose) -> dict:
+    """The manifest's ``check``: the artifact run against PyTorch on ``images`` (found when the check
+    runs here), or why it was not run, plus what reading a package back shows."""
+    row = job.row
+    if not check:
+        outcome = {"skipped": "not asked for"}
+    elif images is not None:
+        try:
+            with quiet.step(f"checking against PyTorch on {images.name}", log, verbose):
+                outcome = _check(staged, model, job.scales, images, baseline)
+        except Exception as exc:  # the runtime refused or failed the new artifact
+            reason = str(exc) if isinstance(exc, EdgesrError) else f"{type(exc).__name__}: {_first_line(exc)}"
+            raise ExportError(f"the {row.name} {job.precision} artifact of {job.model_name} x{job.tag} failed to run "
+                              f"for its check ({reason.replace(str(hold), str(out_dir))}); nothing was written") from exc
+        if baseline is not None:
+            outcome["baseline"] = "the shipped float weights"
+    else:
+        outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
+    if row.readback:  # what can be checked without running it
+        with quiet.step("reading the package back", None, verbose):  # instant: not reported
+            package = row.read_back(staged)
+        outcome["package"] = {"compressed_weight_ops": package["compressed_weight_ops"],
+                              "functions": {k: {"inputs": v["inputs"], "outputs": v["outputs"]}
+                                            for k, v in package["functions"].items()}}
+    return outcome
+
+
+def _failure_hint(job: _Job, method: str) -> str:
+    if method == "ptq":
+        return "; try --quant qat (weights trained for it), -p w8a16, or more --calib-images"
+    if job.precision in CALIBRATED:
+        return "; try -p w8a16 or more --calib-images"
+    return (f"; the {job.row.name} converter changed what the network computes: try another format or precision, "
+            "and report it with the tool versions (edgesr --version, pip list)")
 
 
 
