@@ -326,10 +326,9 @@ class Trainer:
             return value, None
         return value, "the loss is not finite" if not math.isfinite(value) else "the weights are not finite"
 
-    def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
-        """Train to ``cfg.iterations``, or pause at iteration ``until`` with a checkpoint (resume later)."""
-        cfg = self.cfg
-        stop = cfg.iterations if until is None else min(until, cfg.iterations)
+    def _prepare_out(self, resume: bool) -> None:
+        """The run's folder: resumed, or new (refused where a run already is), without the temporary
+        files of a writer killed mid-write, and with the config written (rank 0)."""
         self.out.mkdir(parents=True, exist_ok=True)
         if resume:
             self.resume()
@@ -340,7 +339,24 @@ class Trainer:
                 for stale in self.out.glob(f".{name}.*.tmp"):
                     stale.unlink(missing_ok=True)
             # on resume the config may differ only in RESUME_MAY_CHANGE
-            write_text(self.out / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+            write_text(self.out / "config.json", json.dumps(self.cfg.to_dict(), indent=2) + "\n")
+
+    def _validation_point(self) -> float:
+        """Validate, keep the best weights (best.safetensors) and log the scores; the mean PSNR."""
+        scores = self.validate()
+        psnr = float(np.mean(list(scores.values())))
+        if math.isfinite(psnr) and (self.best is None or psnr > self.best):
+            self.best = psnr
+            save_weights(self.averaged, self.out / "best.safetensors", metadata=self._weights_metadata())
+        self._log({"iteration": self.iteration, "val_set": self.cfg.val_set,
+                   "val_psnr": {f"x{s}": p for s, p in scores.items()}, "best": self.best})
+        return psnr
+
+    def fit(self, resume: bool = False, progress: bool = True, until: int | None = None) -> TrainResult:
+        """Train to ``cfg.iterations``, or pause at iteration ``until`` with a checkpoint (resume later)."""
+        cfg = self.cfg
+        stop = cfg.iterations if until is None else min(until, cfg.iterations)
+        self._prepare_out(resume)
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
                                self.spec.upsampling == "pre", cfg.data_root)
         self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
@@ -376,14 +392,7 @@ class Trainer:
                 window_start, window_iters, losses = now, 0, []
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations:
                 if self.rank == 0:
-                    scores = self.validate()
-                    last_psnr = float(np.mean(list(scores.values())))
-                    improved = math.isfinite(last_psnr) and (self.best is None or last_psnr > self.best)
-                    if improved:
-                        self.best = last_psnr
-                        save_weights(self.averaged, self.out / "best.safetensors", metadata=self._weights_metadata())
-                    self._log({"iteration": self.iteration, "val_set": cfg.val_set,
-                               "val_psnr": {f"x{s}": p for s, p in scores.items()}, "best": self.best})
+                    last_psnr = self._validation_point()
                 window_start = time.perf_counter()
             if self.iteration % cfg.checkpoint_every == 0 or self.iteration in (stop, cfg.iterations):
                 self._write_checkpoint()
