@@ -140,8 +140,9 @@ class Backend:
         """Import ``module`` (default: the runtime module), or raise naming this backend's install line."""
         from edgesr._deps import require
 
-        if module is None:  # the runtime alone: its extra needs no torch
-            return require(self.runtime_module, self.runtime_extra or self.extra, install=self.install or None)
+        module = module or self.runtime_module
+        if module.split(".")[0] == self.runtime_module.split(".")[0]:  # the runtime alone: its extra needs no torch
+            return require(module, self.runtime_extra or self.extra, install=self.install or None)
         return require(module, self.extra, install=self.install or None)
 
     @property

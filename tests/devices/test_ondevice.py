@@ -163,7 +163,7 @@ def test_no_interpreter_is_named(tmp_path):
             "try:\n    find_interpreter()\nexcept ImportError as e:\n    print(type(e).__name__, e)") % str(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True).stdout
     assert out.startswith(MissingDependencyError.__name__) and "no LiteRT interpreter is installed" in out
-    assert "pip install 'edgesr[tflite]'" in out and "pip install ai-edge-litert" in out
+    assert "pip install 'edgesr[litert]'" in out and "pip install ai-edge-litert" in out
 
 
 def test_time_runs_meets_both_minimums():

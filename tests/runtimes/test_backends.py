@@ -66,7 +66,9 @@ def test_where_a_runtime_cannot_run_the_row_says_why(monkeypatch):
     monkeypatch.setattr(backends.sys, "platform", "linux")
     assert coreml.unavailable() == "coreml runs only on darwin (this is linux)"
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
-    assert get_backend("onnx").unavailable() == "onnxruntime is not installed: pip install 'edgesr[onnx]'"
+    # the runtime alone: the extra without a converter, and without torch
+    assert get_backend("onnx").unavailable() == "onnxruntime is not installed: pip install 'edgesr[ort]'"
+    assert get_backend("tflite").unavailable() == "litert is not installed: pip install 'edgesr[litert]'"
 
 
 def test_coreml_runner_switches_between_the_functions_of_its_package(tmp_path):

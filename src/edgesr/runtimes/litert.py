@@ -38,7 +38,7 @@ def find_interpreter(prefer: str = "auto") -> tuple[type, str]:
         return cls, f"{name} {getattr(module, '__version__', '?')}"
     backend = next(b for b in BACKENDS.values() if b.runtime == LiteRTRunner.name)
     raise MissingDependencyError(f"no LiteRT interpreter is installed ({', '.join(INTERPRETERS)}); install it with: "
-                                 f"{backend.install_hint}, or where edgesr is not installed: {backend.remote_install}")
+                                 f"{backend.runtime_install_hint}, or where edgesr is not installed: {backend.remote_install}")
 
 
 class LiteRTRunner(ArtifactRunner):
