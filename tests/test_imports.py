@@ -124,7 +124,7 @@ def test_no_cycle_between_the_parts_of_the_package():
 
 def test_the_runtime_side_sits_below_export_and_the_image_pipeline():
     for module, targets in GRAPH.items():
-        if module.startswith(("edgesr.runtimes", "edgesr.backends", "edgesr.manifest")):
+        if module.startswith(("edgesr.runtimes", "edgesr.backends", "edgesr.manifest", "edgesr.metadata")):
             assert not {t for t in targets if t.startswith(("edgesr.export", "edgesr.inference", "edgesr.bench",
                                                             "edgesr.devices", "edgesr.evaluation"))}, module
 
@@ -142,10 +142,12 @@ import numpy as np
 import edgesr, edgesr.runtimes
 from edgesr.inference import upscale
 from edgesr.manifest import read_manifest
+from edgesr.metadata import read_contract
 from edgesr.runtimes import open_runner
 out = {}
 for path in sys.argv[1:]:
     manifest = read_manifest(path)
+    assert read_contract(path) == manifest.contract(), path
     with open_runner(path) as runner:
         x = np.zeros((1, runner.channels, 20, 20), np.float32)
         sr = upscale(runner, np.full((20, 22, 3), 99, np.uint8))
@@ -165,7 +167,8 @@ def test_running_artifacts_imports_no_torch(artifacts, tflite_artifacts):
 
 @pytest.mark.parametrize("module", ["edgesr", "edgesr.runtimes", "edgesr.manifest", "edgesr.backends",
                                     "edgesr.export.formats", "edgesr.export.manifest", "edgesr.inference",
-                                    "edgesr.devices.ondevice"])
+                                    "edgesr.devices.ondevice", "edgesr.metadata", "edgesr.metadata.onnx",
+                                    "edgesr.metadata.tflite", "edgesr.metadata.coreml"])
 def test_importing_imports_no_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -78,6 +78,11 @@ class Backend:
     # the precision whose activations are int8 (edgesr's ranges; 16-bit parts unless --pure-int8), if any
     int8_activations: str | None = "int8"
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)  # overrides of the tables above
+    # the module (edgesr.metadata.*) that embeds the I/O contract in its artifacts and reads it back
+    metadata: str = ""
+    # what its artifacts take and give (edgesr export --io): "tensor" (float tensors; LiteRT INT8: int8),
+    # "image" (Core ML images), "uint8" (LiteRT INT8 with uint8 image I/O); the first is the default
+    io: tuple[str, ...] = ("tensor",)
 
     def exporter(self, shared: bool = False) -> Callable:
         target = self.shared if shared else self.function
@@ -177,7 +182,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime_module="onnxruntime", converter_package="onnxruntime", dynamic=True,
             tools=("onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim"), devices=("cpu", "cuda"),
             remote_install="pip install onnxruntime", shared="edgesr.export.onnx:export_onnx_shared",
-            runtime_extra="ort",
+            runtime_extra="ort", metadata="edgesr.metadata.onnx",
             weight_levels=64,
             schemes={"int8": _ONNX_INT8, "w8a16": _ONNX_W8A16,
                      "int16": " (uint16 QDQ; the nodes reading them run in float between DQ and Q on "
@@ -187,7 +192,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime_module="ai_edge_litert.interpreter", converter_package="litert_torch", dynamic=False,
             tools=("litert-torch", "ai-edge-litert", "ai-edge-quantizer", "torchao"),
             remote_install="pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
-            runtime_extra="litert",
+            runtime_extra="litert", metadata="edgesr.metadata.tflite", io=("tensor", "uint8"),
             shared="edgesr.export.tflite:export_tflite_shared",
             schemes={"int8": _TFLITE_INT8, "w8a16": _TFLITE_W8A16,
                      "int16": " (16x8 ops, requantized from int8 by QUANTIZE ops: needs a runtime whose QUANTIZE "
@@ -199,6 +204,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             converter_package="coremltools", dynamic=False, tools=("coremltools",), host_os=("darwin",),
             shared="edgesr.export.coreml:export_coreml_shared", enumerated=True,
             readback="edgesr.export.coreml:describe", int8_activations="w8a8",
+            metadata="edgesr.metadata.coreml", io=("tensor", "image"),
             schemes={"int8": "weights only: int8 symmetric per channel, dequantized on load; "
                              "activations stay float16/float32",
                      "w8a8": _COREML_W8A8,

@@ -23,7 +23,7 @@ VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
-    layout: str  # NCHW | NHWC
+    layout: str  # NCHW | NHWC | image (Core ML image: RGB uint8 or grayscale float16, pixels 0-255)
     dtype: str  # float32 | float16 | int8 | uint8
     channels: int
     height: int | None  # None: any height (dynamic)
@@ -66,6 +66,7 @@ class Manifest:
     quantization: str = ""  # INT8 / W8A16: the integer scheme and what it assumes of the CPU that runs it
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
+    io: str = "tensor"  # edgesr export --io: tensor | image (Core ML images) | uint8 (LiteRT INT8 uint8 I/O)
     version: int = MANIFEST_VERSION
 
     def head(self, scale: int) -> Head:
@@ -80,6 +81,12 @@ class Manifest:
     def spec(self) -> "ArtifactSpec":
         """The image pipeline's view of the artifact (colour, input, scales)."""
         return ArtifactSpec(self.model, self.colour, self.upsampling, self.scales, multi_scale=len(self.scales) > 1)
+
+    def contract(self) -> dict[str, Any]:
+        """The I/O contract the artifact carries inside itself (:mod:`edgesr.metadata`)."""
+        from edgesr.metadata import contract
+
+        return contract(self)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"

@@ -21,7 +21,7 @@ from edgesr.runtimes.measure import time_runs
 RUNTIMES = {"numpy", "onnxruntime", "tensorflow", "ai_edge_litert", "tflite_runtime", "coremltools"}
 # imported inside functions a board never calls: TorchRunner (edgesr.runtimes' lazy attribute) and
 # write_manifest's file writer
-NOT_ON_A_BOARD = {"edgesr.runtimes.torch", "edgesr._files"}
+NOT_ON_A_BOARD = {"edgesr.runtimes.torch", "edgesr._files", "edgesr.metadata"}  # Manifest.contract(): export side
 
 
 def _imports(module: str) -> set[str]:

@@ -182,3 +182,80 @@ def test_w8a8_predictions_match_the_emulation(packages, w8a8_network):
         got = runner.run(x)
     want = emulate(acts)(torch.as_tensor(x)).numpy()
     assert float(np.abs(got - want).mean()) * 255 < 1.0  # float16 compute between the pairs
+
+
+# image I/O (--io image): what Vision's VNCoreMLRequest and Xcode's preview take and give
+
+def test_image_io_wrapper_gives_clamped_pixels():
+    from edgesr.export.coreml import ImageIO
+    x = torch.tensor([[[[-0.1, 0.0, 0.5, 0.70001, 1.2]]]]).expand(1, 3, 1, 5)
+    assert ImageIO(torch.nn.Identity(), 3)(x)[0, 0, 0].tolist() == [0.0, 0.0, 128.0, 179.0, 255.0]  # rounded: 8 bits
+    y = ImageIO(torch.nn.Identity(), 1)(x[:, :1])[0, 0, 0]
+    assert y.tolist() == pytest.approx([0.0, 0.0, 127.5, 178.5025, 255.0])  # float16 grayscale: not rounded
+
+
+def test_image_io_is_refused_in_one_line_where_it_cannot_be(tmp_path, weights):
+    from edgesr.errors import ExportError
+    from edgesr.export.coreml import _check_io
+    with pytest.raises(ExportError, match="1-channel .* or 3-channel"):
+        _check_io("image", 2)
+    with pytest.raises(ExportError, match="coreml takes --io tensor or image, not 'uint8'"):
+        _check_io("uint8", 3)
+    with pytest.raises(ExportError, match="onnx artifacts take --io tensor, not 'image'; --io image is for coreml"):
+        export_model("masrn", 4, "onnx", tmp_path, weights=weights["masrn"], io="image")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def image_packages(tmp_path_factory, weights, data_root):
+    """masrn x4 (RGB) and asym_vdsr x2 (Y, the shipped weights) with image I/O and two enumerated
+    sizes; checked against PyTorch on Set5 where Core ML runs (macOS)."""
+    out, root = tmp_path_factory.mktemp("coreml_image"), str(data_root)
+    return {"rgb": export_model("masrn", 4, "coreml", out, precision="fp16", weights=weights["masrn"],
+                                lr_size=[(32, 32), (48, 48)], io="image", data_root=root),
+            "y": export_model("asym_vdsr", 2, "coreml", out, precision="fp16", lr_size=[(32, 32), (48, 48)],
+                              io="image", data_root=root)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, space, channels, sizes", [("rgb", "RGB", 3, [(32, 32), (48, 48)]),
+                                                          ("y", "GRAYSCALE_FLOAT16", 1, [(64, 64), (96, 96)])])
+def test_image_io_spec_shows_image_input_and_output(image_packages, kind, space, channels, sizes):
+    import coremltools as ct
+    from edgesr.export.coreml import describe
+    spec = ct.utils.load_spec(str(image_packages[kind]))
+    assert spec.specificationVersion >= 7  # iOS 16 / macOS 13: 16-bit float grayscale images
+    (inp,), (out,) = spec.description.input, spec.description.output
+    spaces = ct.proto.FeatureTypes_pb2.ImageFeatureType.ColorSpace
+    for feature in (inp, out):
+        assert feature.type.WhichOneof("Type") == "imageType"
+        assert spaces.Name(feature.type.imageType.colorSpace) == space
+    assert [(s.height, s.width) for s in inp.type.imageType.enumeratedSizes.sizes] == sizes
+    main = describe(image_packages[kind])["functions"]["main"]
+    assert main["inputs"]["input"]["image"] == main["outputs"]["output"]["image"] == space
+    ops = main["ops"]
+    assert ops[0] == "mul"  # the input's /255 (the ImageType's scale)
+    # the network's output * 255, rounded for 8-bit RGB, clamped to 0-255 (RGB: then cast to float32)
+    assert ops[-4:] == ["mul", "round", "clip", "cast"] if kind == "rgb" else ops[-2:] == ["mul", "clip"]
+    manifest = read_manifest(image_packages[kind])
+    assert manifest.io == "image" and manifest.input.layout == manifest.output.layout == "image"
+    assert manifest.input.dtype == ("uint8" if kind == "rgb" else "float16")
+    assert manifest.input.value_range == manifest.output.value_range == (0.0, 255.0)
+    assert manifest.input.sizes == tuple(sizes) and manifest.check["package"]["functions"]["main"]["inputs"]
+
+
+@pytest.mark.coreml_runtime
+@macos
+@pytest.mark.slow
+def test_image_io_predictions_match_pytorch(image_packages, weights):
+    """The runner feeds PIL images and reads them back; the model's output is PyTorch's, clamped."""
+    from edgesr.export.common import network_for_scale
+    rng = np.random.default_rng(0)
+    for kind, name, scale, w, channels, size in (("rgb", "masrn", 4, weights["masrn"], 3, 32),
+                                                 ("y", "asym_vdsr", 2, None, 1, 64)):
+        x = rng.random((1, channels, size, size), dtype=np.float32)
+        x = np.round(x * 255) / 255 if channels == 3 else x  # what an 8-bit RGB image holds
+        with torch.no_grad():
+            ref = network_for_scale(load_model(name, scale, w), scale)(torch.from_numpy(x)).clamp(0, 1).numpy()
+        with open_runner(image_packages[kind], scale) as runner:
+            np.testing.assert_allclose(runner.run(x), ref, atol=2e-2)

@@ -78,3 +78,60 @@ def test_calibration_ranges_are_the_union_over_inputs(tflite_artifacts):
 def _signatures(path):
     from ai_edge_litert.interpreter import Interpreter
     return Interpreter(model_path=path).get_signature_list()
+
+
+@pytest.fixture(scope="module")
+def uint8_io(tmp_path_factory, data_root):
+    """masrn x4 (the shipped weights) as INT8 with uint8 image I/O, checked on Set5 by the export."""
+    from edgesr.export.api import export_model
+
+    return export_model("masrn", 4, "tflite", tmp_path_factory.mktemp("uint8"), precision="int8", io="uint8",
+                        lr_size=(32, 32), calib_images=8, data_root=str(data_root))
+
+
+@pytest.mark.slow
+def test_uint8_io_takes_and_gives_pixels(uint8_io):
+    """uint8 NHWC in and out, the value being the pixel (scale 1/255, zero point 0), requantized to
+    and from the int8 graph by QUANTIZE ops; within the INT8 bound on Set5."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgesr.backends import LOSS_BOUND_DB
+
+    m = read_manifest(uint8_io)
+    assert m.io == "uint8"
+    for spec in (m.input, m.output):
+        assert spec.dtype == "uint8" and spec.layout == "NHWC"
+        assert spec.quantization[0] == pytest.approx(1 / 255, rel=1e-6) and spec.quantization[1] == 0
+    it = Interpreter(model_path=str(uint8_io))
+    assert it.get_input_details()[0]["dtype"] == it.get_output_details()[0]["dtype"] == np.uint8
+    assert m.check["dpsnr"] >= -LOSS_BOUND_DB["int8"]
+    ops = [op["op_name"] for op in it._get_ops_details()]
+    assert ops[0] == ops[-1] == "QUANTIZE"
+
+
+@pytest.mark.slow
+def test_uint8_io_runs_pixels_straight_through(uint8_io, photo):
+    """Fed the pixels themselves, the artifact gives pixels: the runner's boundary conversion is
+    the identity for uint8 I/O (round(x * 255) of pixel / 255)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    crop = photo[:32, :32]
+    it = Interpreter(model_path=str(uint8_io))
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], np.ascontiguousarray(crop[None]))
+    it.invoke()
+    direct = it.get_tensor(it.get_output_details()[0]["index"])[0]
+    with open_runner(uint8_io) as runner:
+        out = runner.run(crop.transpose(2, 0, 1)[None].astype(np.float32) / 255)
+    assert direct.shape == (128, 128, 3)
+    assert np.array_equal(np.round(out[0].transpose(1, 2, 0) * 255), direct)
+
+
+def test_uint8_io_is_for_int8_only():
+    from edgesr.errors import ExportError
+    from edgesr.export.tflite import check_io
+
+    with pytest.raises(ExportError, match=r"--io uint8 .* is for full-integer INT8 \(-p int8\); -p fp16"):
+        check_io("uint8", "fp16")
+    check_io("uint8", "int8")
+    check_io("tensor", "fp32")

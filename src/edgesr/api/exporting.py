@@ -26,7 +26,7 @@ def export(model, scale: int | Sequence[int], format: str, out_dir: str | os.Pat
     (``multi_scale=True`` when ``forward(x, scale)`` serves them all). ``input_size``: a fixed LR
     input (H, W), or several for Core ML; None: dynamic where the format allows. ``options`` go to
     :func:`edgesr.export.api.export_model`: ``calib_data``, ``calib_images``, ``check_set``,
-    ``data_root``, ``profile``, ``check``, ``quant``, ``pure_int8``, ``verbose``, ``log``.
+    ``data_root``, ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``, ``log``.
 
     Names, the format and the precision are checked before PyTorch is imported."""
     from edgesr.export.formats import check_precision, get_format

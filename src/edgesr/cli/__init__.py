@@ -41,11 +41,11 @@ def main() -> None:
 
 
 def _add_commands() -> None:
-    from edgesr.cli import benching, exporting, images, scoring, training
+    from edgesr.cli import benching, exporting, images, scoring, serving, training
 
     for command in (training.models_cmd, images.degrade_cmd, scoring.eval_cmd, exporting.export_cmd,
                     images.upscale_cmd, benching.bench_cmd, scoring.compare_cmd, training.train_cmd,
-                    scoring.asymmetrize_cmd):
+                    scoring.asymmetrize_cmd, exporting.info_cmd, serving.serve_cmd):
         main.add_command(command)
 
 

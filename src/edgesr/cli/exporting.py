@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from edgesr.backends import BACKENDS
 from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales, parse_size, stderr
 
 
@@ -38,12 +39,15 @@ from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--no-check", is_flag=True,
               help="Write the artifact without running it against PyTorch on Set5 (its manifest says so).")
+@click.option("--io", "io", type=click.Choice(sorted({m for b in BACKENDS.values() for m in b.io})), default=None,
+              help="What the artifact takes and gives: tensor (float on [0, 1], the default; LiteRT INT8: int8), "
+                   "image (Core ML images, 0-255, for Vision and Xcode's preview), uint8 (LiteRT INT8: uint8 pixels).")
 @click.option("--verbose", "-v", is_flag=True, help="Show the converters' own output as it comes.")
 @data_root_option
 def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
                quant: str, pure_int8: bool, weights: Path | None, input_size: str | None, profile: str | None,
-               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, verbose: bool,
-               data_root: Path | None) -> None:
+               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, io: str | None,
+               verbose: bool, data_root: Path | None) -> None:
     """Export a model to an artifact and its manifest (<artifact>.json), checked against PyTorch on
     Set5 (a fixed --input-size must hold the model's receptive field). The steps are reported on
     stderr; the converters' output is shown when a step fails, or with --verbose."""
@@ -59,7 +63,7 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     artifact = export(model_name, parse_scales(scales) if scales is not None else scale, fmt, out_dir,
                       precision=precision, weights=weights, input_size=_sizes(input_size), calib_data=calib_data,
                       calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
-                      pure_int8=pure_int8, check=not no_check, verbose=verbose, log=stderr,
+                      pure_int8=pure_int8, io=io, check=not no_check, verbose=verbose, log=stderr,
                       profile=_profile(profile))
     click.echo(summary(artifact))
 
@@ -75,3 +79,35 @@ def _profile(text: str | None) -> tuple[tuple[int, int], ...] | None:
     if len(shapes) != 3:
         raise click.BadParameter(f"expected MIN,OPT,MAX sizes, got {text!r}", param_hint="--profile")
     return shapes
+
+
+@click.command("info")
+@click.argument("artifact", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
+def info_cmd(artifact: Path, as_json: bool) -> None:
+    """What ARTIFACT takes and gives (its I/O contract), read from the artifact alone: the metadata
+    edgesr export writes inside ONNX, LiteRT and Core ML artifacts. Where a manifest lies beside
+    it, the two must agree."""
+    import json
+
+    from edgesr.errors import ArtifactError
+    from edgesr.manifest import manifest_path, read_manifest
+    from edgesr.metadata import read_contract, summary
+
+    contract = read_contract(artifact)
+    if manifest_path(artifact).is_file() and read_manifest(artifact, verify=False).contract() != contract:
+        raise ArtifactError(f"{artifact}: the metadata inside it and its manifest {manifest_path(artifact).name} "
+                            "disagree; the manifest belongs to another export: re-export it")
+    if as_json:
+        click.echo(json.dumps(contract, indent=2))
+        return
+    click.echo(summary(contract))
+    for head in contract["heads"] or [{"scale": contract["scales"][0], "entry": "", "input": contract["input"],
+                                       "output": contract["output"]}]:
+        entry = f" (entry {head['entry']})" if head["entry"] else ""
+        for role in ("input", "output"):
+            t = head[role]
+            size = f"{t['height']}x{t['width']}" if t["height"] else "HxW"
+            quant = f" q=(scale {t['quantization'][0]:.6g}, zero point {t['quantization'][1]})" if t["quantization"] else ""
+            click.echo(f"  x{head['scale']}{entry} {role:6} {t['name']}: {t['layout']} {t['dtype']} "
+                       f"{t['channels']}x{size}{quant}")

@@ -25,6 +25,7 @@ from edgesr.export import quiet
 from edgesr.export.formats import (CALIBRATED, QUANT_METHODS, DEFAULT_FIXED_SIZE, FORMATS, check_precision,
                                    get_format)
 from edgesr.export.manifest import Manifest, sha256, write_manifest
+from edgesr.metadata import embed as embed_contract
 from edgesr.inference import torch_upscaler, upscale
 from edgesr.models.registry import check_model_scale, get_spec
 from edgesr.models.profile import activation_bytes_per_pixel
@@ -40,7 +41,9 @@ def tool_versions() -> dict[str, str]:
     from edgesr.runtimes.measure import cpu_info  # standard library only
 
     cpu = cpu_info()
-    versions = {"python": platform.python_version(), "cpu": cpu["model"], "cpu_int_flags": " ".join(cpu["int_flags"])}
+    from edgesr import __version__
+
+    versions = {"edgesr": __version__, "python": platform.python_version(), "cpu": cpu["model"], "cpu_int_flags": " ".join(cpu["int_flags"])}
     for name in _TOOLS:
         try:
             versions[name] = metadata.version(name)
@@ -111,7 +114,8 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
                  lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
                  calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
                  profile: tuple | None = None, check: bool = True, quant: str = "auto",
-                 pure_int8: bool = False, verbose: bool = False, log: Callable[[str], None] | None = None) -> Path:
+                 pure_int8: bool = False, io: str | None = None, verbose: bool = False,
+                 log: Callable[[str], None] | None = None) -> Path:
     """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
 
     ``model`` is a model's name (or reference), built with ``weights`` (default: the shipped ones,
@@ -132,6 +136,11 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     activations of the model's ``int16_modules`` at 16 bits unless ``pure_int8`` (for accelerators
     without 16-bit activations).
 
+    ``io`` is what the artifact takes and gives, one of the format's ``Backend.io``: ``tensor`` (the
+    default: float tensors on [0, 1]; LiteRT INT8 int8), ``image`` (Core ML images, 0-255, for
+    Vision and Xcode's preview) or ``uint8`` (LiteRT INT8 with uint8 pixels in and out). The I/O
+    contract (:mod:`edgesr.metadata`) is written inside the artifact before its sha256 is taken.
+
     The artifact is made under a temporary name beside its place and, with ``check``, run on
     ``check_set`` against PyTorch (a check set that cannot be found fails the export: pass
     ``check=False`` to write it unchecked). One scoring more than the precision's ``LOSS_BOUND_DB``
@@ -143,7 +152,7 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     comes with ``verbose``; ``log`` (e.g. ``print``) is told each step as it starts and its seconds
     when it ends.
     """
-    job = _plan(model, scale, fmt, precision, lr_size, profile, pure_int8)
+    job = _plan(model, scale, fmt, precision, lr_size, profile, pure_int8, io)
     weights_are_shipped = weights is None and isinstance(model, str)
     model, weights_path, method = _network(model, job.scales[0], fmt, job.precision, weights, quant)
     job.radius = _check_fixed_sizes(job, model, profile)
@@ -162,8 +171,12 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     try:
         staged = hold / artifact.name
         io = _convert(job, model, staged, calibration, range_inputs, profile, pure_int8, log, verbose)
-        manifest = _manifest(job, model, staged, io, method,
+        manifest = _manifest(job, model, io, method,
                              sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped))
+        if job.row.metadata:  # the I/O contract inside the artifact, before its sha256
+            with quiet.step("writing the I/O contract into the artifact", None, verbose):
+                embed_contract(staged, manifest.contract())
+        manifest = Manifest(**{**manifest.__dict__, "artifact_sha256": sha256(staged)})
         write_manifest(staged, manifest)  # check {}: not yet checked, refused by open_runner
         baseline = (load_model(job.model_name, job.scales[0])
                     if check and images is not None and method == "qat" and weights_are_shipped else None)
@@ -190,6 +203,7 @@ class _Job:
     spec: object
     exporter: Callable
     sizes: list[tuple[int, int]]  # fixed LR input sizes ([]: dynamic)
+    io: str = "tensor"
     radius: int = 0
 
     @property
@@ -216,7 +230,7 @@ class _Job:
         return parameter in inspect.signature(self.exporter).parameters
 
 
-def _plan(model, scale, fmt: str, precision: str | None, lr_size, profile, pure_int8: bool) -> _Job:
+def _plan(model, scale, fmt: str, precision: str | None, lr_size, profile, pure_int8: bool, io: str | None) -> _Job:
     """Refuse what the format, precision, model and sizes cannot do, before anything is built."""
     scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
     if not scales:
@@ -242,7 +256,15 @@ def _plan(model, scale, fmt: str, precision: str | None, lr_size, profile, pure_
     if pure_int8 and precision != row.int8_activations:
         raise ExportError(f"--pure-int8 is for {fmt}'s int8 activations (-p {row.int8_activations or 'int8'}), "
                           f"not -p {precision}")
-    return _Job(row, precision, scales, model_name, spec, exporter, sizes)
+    io = io or row.io[0]
+    if io not in row.io:
+        takes = [b.name for b in BACKENDS.values() if io in b.io]
+        raise ExportError(f"{fmt} artifacts take --io {' or '.join(row.io)}, not {io!r}"
+                          + (f"; --io {io} is for {' and '.join(takes)}" if takes else ""))
+    check_io = getattr(sys.modules[exporter.__module__], "check_io", None)  # what the precision allows
+    if check_io is not None:
+        check_io(io, precision)
+    return _Job(row, precision, scales, model_name, spec, exporter, sizes, io)
 
 
 def _check_fixed_sizes(job: _Job, model, profile) -> int:
@@ -286,6 +308,8 @@ def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, pr
     mixed = job.precision == job.row.int8_activations and job.takes("pure_int8")  # 16-bit parts
     if mixed:
         extra["pure_int8"] = pure_int8
+    if job.io != job.row.io[0]:  # only exporters that offer other I/O take the option
+        extra["io"] = job.io
     io = {"heads": (), "scale_input": None, "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
     try:
         with quiet.step(f"converting to {job.row.name} {job.precision}", log, verbose):
@@ -306,19 +330,23 @@ def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, pr
     return io
 
 
-def _manifest(job: _Job, model, staged: Path, io: dict, method: str, weights_sha256: str | None) -> Manifest:
-    """The new artifact's manifest, its check still empty."""
+def _manifest(job: _Job, model, io: dict, method: str, weights_sha256: str | None) -> Manifest:
+    """The new artifact's manifest, its check and sha256 still empty."""
     wide, row = io["wide"], job.row
     return Manifest(
         model=job.model_name, scales=job.scales, format=row.name, precision=job.precision, colour=model.spec.colour,
-        upsampling=model.spec.upsampling, input=io["input"], output=io["output"], artifact_sha256=sha256(staged),
+        upsampling=model.spec.upsampling, input=io["input"], output=io["output"], artifact_sha256="",
         receptive_radius=job.radius,
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in job.scales),
         weights_sha256=weights_sha256, tools=tool_versions(), heads=io["heads"], scale_input=io["scale_input"],
-        quantization=row.scheme(job.precision) + (f"; activations of {', '.join(wide)} in 16 bits, every other "
+        quantization=row.scheme(job.precision) + _UINT8_IO.get(job.io, "") + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
-        quant_method=method, int16_modules=tuple(wide),
+        quant_method=method, int16_modules=tuple(wide), io=job.io,
     )
+
+
+_UINT8_IO = {"uint8": "; image I/O uint8 (the value is the pixel: scale 1/255, zero point 0), requantized exactly "
+                      "to and from the int8 graph by QUANTIZE ops"}
 
 
 def _outcome(job: _Job, model, staged: Path, check: bool, images, baseline, hold: Path, out_dir: Path, log,

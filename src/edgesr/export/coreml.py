@@ -11,10 +11,20 @@ program, whose node names Core ML's converter keeps for its tensors, so each ten
 by name, and coremltools' own activation passes insert the quantize/dequantize pairs from them
 (their calibration runs the model, which only works on macOS). Core ML's activation quantization is
 8-bit symmetric only: the model's ``int16_modules`` stay float16, and so does the image input (its
-[0, 1] would get 127 steps); ranges are symmetric about 0. Inputs and outputs stay float32 NCHW on [0, 1]. The input size is fixed, or one of
+[0, 1] would get 127 steps); ranges are symmetric about 0. The input size is fixed, or one of
 several enumerated sizes. Several scales of a multi-scale model become one multifunction package
 (one function per scale, ``x2``, ``x3`` ...), in which coremltools stores each weight shared by the
 functions once.
+
+I/O (``io``): ``tensor`` (the default) takes and gives float32 NCHW on [0, 1]; ``image`` takes and
+gives images, as Vision's ``VNCoreMLRequest`` and Xcode's preview want them: an RGB image (8 bits per
+channel) for RGB models, a 16-bit float grayscale image for Y models (iOS 16 / macOS 13 on), pixels
+0-255 both ways. The input's /255 is the ImageType's own ``scale``; a Core ML image output has no
+scale or bias, so the network is wrapped to give ``clamp(net(x) * 255, 0, 255)`` itself (rounded
+for RGB, whose image holds 8-bit integers, so that Core ML's float-to-8-bit conversion cannot
+truncate). Every precision takes either; ``w8a8`` rounds the same tensors with image I/O as with
+tensors (the /255 and the *255 stay float). The input and output features' and the
+package's descriptions are written by :mod:`edgesr.metadata.coreml` after conversion.
 
 Conversion runs anywhere; a Core ML model predicts only on macOS, so on other systems what can be
 checked is the package itself (:func:`describe`).
@@ -42,6 +52,7 @@ from edgesr.export.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"
 PRECISIONS = get_backend("coreml").precisions
+IO = get_backend("coreml").io  # tensor (float32 on [0, 1]) | image (Core ML images, 0-255)
 # the oldest OS that runs the package: ML Programs need iOS 16, activation quantization iOS 17,
 # multifunction packages iOS 18
 TARGETS = {"single": "iOS16", "multifunction": "iOS18"}
@@ -92,8 +103,41 @@ def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple
     return Activations(program, ranges, floats)
 
 
+class ImageIO(nn.Module):
+    """``net`` giving pixels 0-255, clamped (and rounded for 8-bit RGB): what a Core ML image output
+    holds, since it has no scale or bias of its own. Its input stays [0, 1] (the ImageType's scale)."""
+
+    def __init__(self, net: nn.Module, channels: int):
+        super().__init__()
+        self.net, self.rounded = net, channels == 3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.net(x) * 255.0
+        return torch.clamp(torch.round(y) if self.rounded else y, 0.0, 255.0)
+
+
+def _io_types(ct, channels: int, shape, io: str) -> tuple[list, list]:
+    """Core ML's input and output types: float32 tensors, or images (RGB 8-bit, or 16-bit float
+    grayscale for one channel) whose input is scaled by 1/255 inside the model."""
+    if io == "tensor":
+        return ([ct.TensorType(name=INPUT, shape=shape, dtype=np.float32)],
+                [ct.TensorType(name=OUTPUT, dtype=np.float32)])
+    layout = ct.colorlayout.RGB if channels == 3 else ct.colorlayout.GRAYSCALE_FLOAT16
+    return ([ct.ImageType(name=INPUT, shape=shape, scale=1.0 / 255.0, color_layout=layout)],
+            [ct.ImageType(name=OUTPUT, color_layout=layout)])
+
+
+def _check_io(io: str, channels: int) -> None:
+    if io not in IO:
+        raise ExportError(f"coreml takes --io {' or '.join(IO)}, not {io!r}")
+    if io == "image" and channels not in (1, 3):
+        raise ExportError(f"coreml --io image takes 1-channel (Y) or 3-channel (RGB) models, not {channels} channels; "
+                          "export with --io tensor")
+
+
 def _convert(net: nn.Module, channels: int, sizes: list[tuple[int, int]], precision: str, target: str,
-             activations: Activations | None = None):
+             activations: Activations | None = None, io: str = "tensor"):
+    """``net`` (already wrapped in :class:`ImageIO` for image I/O) as an ML Program."""
     ct = require("coremltools", "coreml")
     sample = torch.rand(1, channels, *sizes[0])
     with warnings.catch_warnings(), torch.no_grad():
@@ -106,9 +150,9 @@ def _convert(net: nn.Module, channels: int, sizes: list[tuple[int, int]], precis
                                         default=[1, channels, *sizes[0]])
         if activations is not None:
             target = max(target, ACTIVATION_TARGET, key=lambda t: int(t.removeprefix("iOS")))
+        inputs, outputs = _io_types(ct, channels, shape, io)
         model = ct.convert(
-            source, inputs=[ct.TensorType(name=INPUT, shape=shape, dtype=np.float32)],
-            outputs=[ct.TensorType(name=OUTPUT, dtype=np.float32)], convert_to="mlprogram",
+            source, inputs=inputs, outputs=outputs, convert_to="mlprogram",
             minimum_deployment_target=getattr(ct.target, target), skip_model_load=True,
             compute_precision=ct.precision.FLOAT32 if precision == "fp32" else ct.precision.FLOAT16)
         if activations is not None:
@@ -267,13 +311,24 @@ def _sizes(input_size) -> list[tuple[int, int]]:
     return [tuple(input_size)] if isinstance(input_size[0], int) else [tuple(s) for s in input_size]
 
 
-def _specs(channels: int, sizes: list[tuple[int, int]], factor: int) -> tuple[TensorSpec, TensorSpec]:
+def _specs(channels: int, sizes: list[tuple[int, int]], factor: int,
+           io: str = "tensor") -> tuple[TensorSpec, TensorSpec]:
+    """The input and output as the manifest says them: float32 NCHW on [0, 1], or images (layout
+    ``image``: RGB uint8, or grayscale float16) of pixels 0-255."""
     (h, w), many = sizes[0], len(sizes) > 1
-    return (TensorSpec(INPUT, "NCHW", "float32", channels, None if many else h, None if many else w,
-                       sizes=tuple(sizes) if many else ()),
-            TensorSpec(OUTPUT, "NCHW", "float32", channels, None if many else h * factor,
-                       None if many else w * factor,
+    kind = (("NCHW", "float32", (0.0, 1.0)) if io == "tensor" else
+            ("image", "uint8" if channels == 3 else "float16", (0.0, 255.0)))
+    layout, dtype, value_range = kind
+    return (TensorSpec(INPUT, layout, dtype, channels, None if many else h, None if many else w,
+                       value_range=value_range, sizes=tuple(sizes) if many else ()),
+            TensorSpec(OUTPUT, layout, dtype, channels, None if many else h * factor,
+                       None if many else w * factor, value_range=value_range,
                        sizes=tuple((a * factor, b * factor) for a, b in sizes) if many else ()))
+
+
+def _network(model: nn.Module, scale: int, io: str) -> nn.Module:
+    net = network_for_scale(model, scale)
+    return ImageIO(net, model.spec.channels).eval() if io == "image" else net
 
 
 def _check_precision(precision: str) -> None:
@@ -283,45 +338,72 @@ def _check_precision(precision: str) -> None:
 
 def export_coreml(model: nn.Module, out: Path, *, scale: int, precision: str = "fp16",
                   input_size=None, calibration=None, range_inputs=None,
-                  pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
+                  pure_int8: bool = False, io: str = "tensor") -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` as an ML Program package; ``input_size`` is (H, W) or a list of them.
-    ``w8a8`` measures its ranges on ``range_inputs`` (default: ``calibration``, crops of the input size)."""
+    ``w8a8`` measures its ranges on ``range_inputs`` (default: ``calibration``, crops of the input size).
+    ``io="image"``: image input and output (see the module's docstring)."""
     _check_precision(precision)
+    _check_io(io, model.spec.channels)
     sizes = _sizes(input_size)
-    net = network_for_scale(model, scale)
+    net = _network(model, scale, io)
     acts = (_activations(model, scale, net, sizes, calibration, range_inputs, pure_int8)
             if precision == "w8a8" else None)
     with atomic_folder(out) as tmp:
-        _convert(net, model.spec.channels, sizes, precision, TARGETS["single"], acts).save(str(tmp))
+        _convert(net, model.spec.channels, sizes, precision, TARGETS["single"], acts, io).save(str(tmp))
     factor = 1 if model.spec.upsampling == "pre" else scale
-    return _specs(model.spec.channels, sizes, factor)
+    return _specs(model.spec.channels, sizes, factor, io)
 
 
 def export_coreml_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp16",
                          input_size=None, calibration=None, range_inputs=None,
-                         pure_int8: bool = False) -> tuple[tuple[Head, ...], None]:
+                         pure_int8: bool = False, io: str = "tensor") -> tuple[tuple[Head, ...], None]:
     """One multifunction package, function ``x<s>`` per scale; weights the functions share are
     stored once (they are bit-identical because every function is converted and compressed alike)."""
     ct = require("coremltools", "coreml")
     _check_precision(precision)
+    _check_io(io, model.spec.channels)
     sizes = _sizes(input_size)
     with atomic_folder(out) as tmp, tempfile.TemporaryDirectory() as d:
         descriptor = ct.utils.MultiFunctionDescriptor()
         for s in scales:
             path = Path(d) / f"x{s}.mlpackage"
-            net = network_for_scale(model, s)
+            net = _network(model, s, io)
             acts = (_activations(model, s, net, sizes, (calibration or {}).get(s), (range_inputs or {}).get(s),
                                  pure_int8) if precision == "w8a8" else None)
-            _convert(net, model.spec.channels, sizes, precision, TARGETS["multifunction"], acts).save(str(path))
+            _convert(net, model.spec.channels, sizes, precision, TARGETS["multifunction"], acts, io).save(str(path))
             descriptor.add_function(str(path), src_function_name="main", target_function_name=f"x{s}")
         descriptor.default_function_name = f"x{scales[0]}"
         ct.utils.save_multifunction(descriptor, str(tmp))
-    return tuple(Head(s, f"x{s}", *_specs(model.spec.channels, sizes, s)) for s in scales), None
+    factor = (lambda s: 1) if model.spec.upsampling == "pre" else (lambda s: s)
+    return tuple(Head(s, f"x{s}", *_specs(model.spec.channels, sizes, factor(s), io)) for s in scales), None
+
+
+def _features(ct, features) -> dict:
+    """{name: shape, dtype, enumerated shapes} of multiarrays; images also say their colour space
+    (``image``: RGB, GRAYSCALE_FLOAT16 ...), and their size as ``1 x C x H x W`` (-1: any size)."""
+    types = ct.proto.FeatureTypes_pb2
+    out = {}
+    for f in features:
+        if f.type.WhichOneof("Type") == "imageType":
+            t = f.type.imageType
+            space = types.ImageFeatureType.ColorSpace.Name(t.colorSpace)
+            c = 1 if space.startswith("GRAYSCALE") else 3
+            shape = [1, c, -1, -1] if t.HasField("imageSizeRange") else [1, c, t.height, t.width]
+            shapes = [[1, c, e.height, e.width] for e in t.enumeratedSizes.sizes] or [shape]
+            dtype = "FLOAT16" if space == "GRAYSCALE_FLOAT16" else "UINT8"
+            out[f.name] = {"shape": shape, "dtype": dtype, "shapes": shapes, "image": space}
+            continue
+        t = f.type.multiArrayType
+        dtype = types.ArrayFeatureType.ArrayDataType.Name(t.dataType)
+        shapes = [list(e.shape) for e in t.enumeratedShapes.shapes] or [list(t.shape)]
+        out[f.name] = {"shape": list(t.shape), "dtype": dtype, "shapes": shapes}
+    return out
 
 
 def describe(package: str | Path) -> dict:
     """What a package holds, read without running it (works off macOS): per function, the input and
-    output names, shapes and types and the list of MIL ops; and which ops hold compressed weights."""
+    output names, shapes and types (images: their colour space) and the list of MIL ops; and which
+    ops hold compressed weights."""
     ct = require("coremltools", "coreml")
     from coremltools.converters.mil.frontend.milproto.load import load as load_mil
 
@@ -329,21 +411,12 @@ def describe(package: str | Path) -> dict:
     weights = Path(package) / "Data" / "com.apple.CoreML" / "weights"
     program = load_mil(spec, specification_version=spec.specificationVersion, file_weights_dir=str(weights))
 
-    def arrays(features) -> dict:
-        out = {}
-        for f in features:
-            t = f.type.multiArrayType
-            dtype = ct.proto.FeatureTypes_pb2.ArrayFeatureType.ArrayDataType.Name(t.dataType)
-            shapes = [list(e.shape) for e in t.enumeratedShapes.shapes] or [list(t.shape)]
-            out[f.name] = {"shape": list(t.shape), "dtype": dtype, "shapes": shapes}
-        return out
-
     described = spec.description.functions or [spec.description]
     functions = {}
     for fn in described:
         name = getattr(fn, "name", "") or "main"
         ops = [op.op_type for op in program.functions[name].operations]
-        functions[name] = {"inputs": arrays(fn.input), "outputs": arrays(fn.output),
+        functions[name] = {"inputs": _features(ct, fn.input), "outputs": _features(ct, fn.output),
                            "ops": [op for op in ops if op != "const"]}
     compressed = sorted({op for f in functions.values() for op in f["ops"] if op.startswith("constexpr_")})
     return {"specification_version": spec.specificationVersion, "functions": functions,

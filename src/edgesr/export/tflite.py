@@ -2,8 +2,9 @@
 
 FP32 as converted; FP16 as float16 weights (ai-edge-quantizer's float-casting recipe); INT8 as full
 integer (int8 input and output, every op integer) with ai-edge-quantizer's static w8/a8 recipe,
-calibrated on real crops. Shapes are fixed: a pixel shuffle keeps litert-torch from dynamic H/W,
-so larger images run as tiles.
+calibrated on real crops; with ``io="uint8"`` its image input and output are uint8 (the value is
+the pixel), requantized to and from int8 inside by QUANTIZE ops. Shapes are fixed: a pixel
+shuffle keeps litert-torch from dynamic H/W, so larger images run as tiles.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ from edgesr.export.manifest import VALUE_RANGE, Head, TensorSpec
 from edgesr.export.ranges import merge, range_points, tflite_ranges
 
 _IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
+IO_MODES = ("tensor", "uint8")  # what export_tflite(io=...) takes
+
+
+def check_io(io: str, precision: str) -> None:
+    """Refuse an ``io`` the precision cannot have, in one line."""
+    if io not in IO_MODES:
+        raise ExportError(f"tflite artifacts take --io {' or '.join(IO_MODES)}, not {io!r}")
+    if io == "uint8" and precision != "int8":
+        raise ExportError(f"--io uint8 (uint8 pixels in and out) is for full-integer INT8 (-p int8); -p {precision} "
+                          f"artifacts take {_IO_DTYPE.get(precision, 'float32')} tensors: use --io tensor")
 
 
 def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], path: Path) -> None:
@@ -182,44 +193,82 @@ def _io_tensor_names(path: Path) -> set[str]:
 
 
 def _compact(path: Path) -> None:
-    """Make the file smaller without changing what it computes:
-
-    * tensor names (litert-torch writes each tensor's full module path, ~200 bytes, once per
-      signature) become their index; signatures keep their own input and output names, which is
-      what callers use;
-    * a constant tensor that several signatures share (one buffer) gets ONE quantization table
-      when the signatures quantized it alike, instead of a copy of its per-channel scales and zero
-      points (int64) per signature: the object API would write a table per tensor, so equal
-      tables are packed once and referenced again (a flatbuffer may point at a table twice).
-    """
-    from ai_edge_litert import schema_py_generated as schema
+    """Make the file smaller without changing what it computes: tensor names (litert-torch writes
+    each tensor's full module path, ~200 bytes, once per signature) become their index, signatures
+    keeping their own input and output names, which is what callers use; a constant tensor that
+    several signatures share gets one quantization table (:func:`edgesr.metadata.tflite.write_model`)."""
     from ai_edge_litert.tools import flatbuffer_utils
 
-    def fingerprint(q) -> tuple:
-        arrays = tuple(None if getattr(q, f) is None else np.asarray(getattr(q, f)).tobytes()
-                       for f in ("min", "max", "scale", "zeroPoint"))
-        return arrays + (q.quantizedDimension, q.detailsType)
+    from edgesr.metadata.tflite import write_model
 
     model = flatbuffer_utils.read_model(str(path))
-    tables: dict[tuple, object] = {}
     for subgraph in model.subgraphs:
         for i, tensor in enumerate(subgraph.tensors):
             tensor.name = str(i)
-            if tensor.buffer and tensor.quantization is not None:
-                key = (tensor.buffer, fingerprint(tensor.quantization))
-                tensor.quantization = tables.setdefault(key, tensor.quantization)
-    original, packed = schema.QuantizationParametersT.Pack, {}
+    write_model(model, path)
 
-    def pack_once(table, builder):
-        if id(table) not in packed:
-            packed[id(table)] = original(table, builder)
-        return packed[id(table)]
 
-    schema.QuantizationParametersT.Pack = pack_once
-    try:
-        flatbuffer_utils.write_model(model, str(path))
-    finally:
-        schema.QuantizationParametersT.Pack = original
+def _uint8_io(path: Path) -> None:
+    """uint8 image input and output for a full-integer model with int8 ones, as TensorFlow's
+    converter makes them (inference_input_type=uint8): each subgraph's uint8 input feeds a QUANTIZE
+    op to the int8 input, and a QUANTIZE op turns the int8 output into the uint8 one. The uint8
+    tensors take the int8 ones' scale and their zero point + 128 (1/255 and 0: the value is the
+    pixel), so the requantization is exact and the outputs equal the int8 model's. Neither
+    litert-torch nor ai-edge-quantizer offers uint8 I/O, and the converter's own tool for it
+    (modify_model_interface, in ai-edge-litert) only rewrites float inputs feeding QUANTIZE ops and
+    float outputs after DEQUANTIZE ones: given this int8 model it reports success and changes nothing."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    from edgesr.metadata.tflite import write_model
+
+    model = flatbuffer_utils.read_model(str(path))
+    quantize = _opcode(model, schema, schema.BuiltinOperator.QUANTIZE)
+    for index, graph in enumerate(model.subgraphs):
+        moved = {}
+        for k, old in enumerate(graph.inputs):
+            moved[old] = graph.inputs[k] = _uint8_twin(graph, old, schema)
+            graph.operators.insert(0, _op(schema, quantize, moved[old], old))
+        for k, old in enumerate(graph.outputs):
+            moved[old] = graph.outputs[k] = _uint8_twin(graph, old, schema)
+            graph.operators.append(_op(schema, quantize, old, moved[old]))
+        for signature in model.signatureDefs or []:
+            if signature.subgraphIndex == index:
+                for entry in [*signature.inputs, *signature.outputs]:
+                    entry.tensorIndex = moved.get(entry.tensorIndex, entry.tensorIndex)
+    write_model(model, path)
+
+
+def _uint8_twin(graph, index: int, schema) -> int:
+    """Append a uint8 copy of the int8 tensor ``index`` (same shape and scale, zero point + 128)."""
+    tensor = graph.tensors[index]
+    q = tensor.quantization
+    if tensor.type != schema.TensorType.INT8 or q is None or q.scale is None or len(q.scale) != 1:
+        raise ExportError("--io uint8 needs int8 image I/O quantized per tensor; the quantizer left something else")
+    twin, quant = schema.TensorT(), schema.QuantizationParametersT()
+    quant.scale, quant.zeroPoint = np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64) + 128
+    twin.shape, twin.type, twin.buffer, twin.quantization = list(tensor.shape), schema.TensorType.UINT8, 0, quant
+    twin.shapeSignature, twin.hasRank = tensor.shapeSignature, tensor.hasRank
+    twin.name = str(len(graph.tensors))
+    graph.tensors.append(twin)
+    return len(graph.tensors) - 1
+
+
+def _opcode(model, schema, builtin: int) -> int:
+    """Index of the operator code of ``builtin``, added when the model has none."""
+    for i, code in enumerate(model.operatorCodes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            return i
+    code = schema.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 2
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
+
+
+def _op(schema, opcode: int, source: int, target: int):
+    op = schema.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = opcode, [source], [target]
+    return op
 
 
 def _spec(detail: dict) -> TensorSpec:
@@ -249,7 +298,7 @@ def _io_specs(path: Path) -> dict[str, tuple[TensorSpec, TensorSpec]]:
 
 def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str, input_size: tuple[int, int] | None,
            calibration: dict[str, list[np.ndarray]] | None,
-           points: dict[str, list] | None = None) -> dict[str, tuple[TensorSpec, TensorSpec]]:
+           points: dict[str, list] | None = None, io: str = "tensor") -> dict[str, tuple[TensorSpec, TensorSpec]]:
     if input_size is None:
         raise ExportError("tflite needs a fixed input size")
     if precision in _IO_DTYPE and not calibration:
@@ -262,10 +311,12 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
                 fp32 = Path(d) / "fp32.tflite"
                 _convert(nets, channels, input_size, fp32)
                 _quantize(fp32, tmp, precision, calibration, points)
+        if io == "uint8":
+            _uint8_io(tmp)
         _compact(tmp)
         specs = _io_specs(tmp)
     for key, (inp, outp) in specs.items():
-        want = _IO_DTYPE.get(precision)
+        want = "uint8" if io == "uint8" else _IO_DTYPE.get(precision)
         if want and not (inp.dtype == outp.dtype == want):
             raise ExportError(f"{precision} export left {inp.dtype} input / {outp.dtype} output; expected {want}")
     return specs
@@ -273,15 +324,18 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
 
 def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
                   input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
-                  range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
+                  range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False,
+                  io: str = "tensor") -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W); INT8
     activation ranges are measured on ``range_inputs`` (default: the calibration inputs), and the
-    model's ``int16_modules`` keep int16 activations unless ``pure_int8``."""
+    model's ``int16_modules`` keep int16 activations unless ``pure_int8``. ``io="uint8"`` (INT8
+    only) gives uint8 image input and output, scale 1/255 and zero point 0."""
+    check_io(io, precision)
     points = None
     if precision == "int8" and calibration:
         points = {"": range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=pure_int8)}
     specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
-                   {"": calibration} if calibration else None, points)
+                   {"": calibration} if calibration else None, points, io)
     (inp, outp), = specs.values()
     return inp, outp
 
@@ -290,10 +344,12 @@ def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
                          input_size: tuple[int, int] | None = None,
                          calibration: dict[int, list[np.ndarray]] | None = None,
                          range_inputs: dict[int, list[np.ndarray]] | None = None,
-                         pure_int8: bool = False) -> tuple[tuple[Head, ...], None]:
+                         pure_int8: bool = False, io: str = "tensor") -> tuple[tuple[Head, ...], None]:
     """One model with a signature per scale ("x2", "x3", ...); the signatures share the trunk's
     weight buffers. For INT8 every signature is calibrated on the same inputs (all scales' together): the
-    quantizer writes a shared buffer once per signature, so the trunk's ranges must agree."""
+    quantizer writes a shared buffer once per signature, so the trunk's ranges must agree.
+    ``io="uint8"``: as :func:`export_tflite`, in every signature."""
+    check_io(io, precision)
     nets = {f"x{s}": network_for_scale(model, s) for s in scales}
     pool = [x for xs in (calibration or {}).values() for x in xs]
     calib = {f"x{s}": pool for s in scales} if pool else None
@@ -301,5 +357,5 @@ def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
     if precision == "int8" and pool:
         points = {f"x{s}": range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0], pure_int8=pure_int8)
                   for s in scales}
-    specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points)
+    specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points, io)
     return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

@@ -2,7 +2,12 @@
 
 Elsewhere the runner refuses to start with the reason; the export's checks of the package itself
 (:func:`edgesr.export.coreml.describe`) still run. A multifunction package (one function per scale
-of a shared-trunk export) serves every scale: ``switch`` loads the other scale's function."""
+of a shared-trunk export) serves every scale: ``switch`` loads the other scale's function.
+
+A package exported with ``--io image`` (``manifest.io == "image"``) takes and gives images: the
+runner makes PIL images of its [0, 1] float tensors (RGB: ``x * 255`` rounded to 8 bits; Y: a
+32-bit float ``F`` image of ``x * 255``, which Core ML reads as 16-bit float grayscale) and turns the
+output image back into floats (``/ 255``)."""
 
 from __future__ import annotations
 
@@ -67,8 +72,33 @@ class CoreMLRunner(ArtifactRunner):
         return self.models.get(self.head.entry)
 
     def _call(self, entry: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
-        return self.models[entry].predict(feeds)[output]
+        if self.manifest.io != "image":
+            return self.models[entry].predict(feeds)[output]
+        got = self.models[entry].predict({name: to_image(x) for name, x in feeds.items()})[output]
+        return from_image(got)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         name_in, name_out = self.head.input.name, self.head.output.name
         return np.concatenate([self._call(self.head.entry, {name_in: item[None]}, name_out) for item in x])
+
+
+def to_image(x: np.ndarray):
+    """A 1 x C x H x W float array on [0, 1] as the PIL image a Core ML image input takes: 8-bit RGB
+    (rounded), or a float ``F`` image of pixels 0-255 for one channel (16-bit float grayscale)."""
+    from PIL import Image
+
+    pixels = np.asarray(x, dtype=np.float32)[0] * 255.0
+    if pixels.shape[0] == 3:
+        return Image.fromarray(np.clip(np.round(pixels), 0, 255).astype(np.uint8).transpose(1, 2, 0))
+    if pixels.shape[0] == 1:
+        return Image.fromarray(np.ascontiguousarray(pixels[0]))  # float32: mode F
+    raise ArtifactError(f"a Core ML image holds 1 or 3 channels, not {pixels.shape[0]}")
+
+
+def from_image(image) -> np.ndarray:
+    """A Core ML output image (PIL: RGB, RGBA or F, pixels 0-255) as 1 x C x H x W float32 on [0, 1]."""
+    if getattr(image, "mode", None) not in (None, "RGB", "F", "L"):
+        image = image.convert("RGB")
+    pixels = np.asarray(image, dtype=np.float32)
+    pixels = pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+    return pixels[None] / 255.0

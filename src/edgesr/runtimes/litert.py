@@ -2,7 +2,8 @@
 else the older tflite-runtime many boards carry, else TensorFlow's.
 
 The network contract stays NCHW float on [0, 1]; the manifest says how the artifact differs
-(NHWC, int8 with scale and zero point) and this runner converts at the boundary."""
+(NHWC; int8, or uint8 with ``--io uint8``, with scale and zero point) and this runner converts at
+the boundary."""
 
 from __future__ import annotations
 
