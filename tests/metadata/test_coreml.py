@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from edgesr.errors import ArtifactError
-from edgesr.manifest import Head, Manifest, TensorSpec, manifest_path, read_manifest
+from edgesr.manifest import Head, Manifest, TensorSpec
 from edgesr.metadata import LICENSE, read_contract, summary
 from edgesr.metadata.coreml import feature_descriptions
 
@@ -62,19 +62,12 @@ def packages(tmp_path_factory, weights, data_root):
                                    lr_size=(32, 32), io="image", check=False, data_root=root)}
 
 
-def _alone(artifact, tmp_path):
-    """A copy of the package with no manifest beside it, and the contract its manifest gives."""
-    expected = read_manifest(artifact).contract()
-    copy = tmp_path / artifact.name
-    shutil.copytree(artifact, copy)
-    assert not manifest_path(copy).exists()
-    return copy, expected
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["single", "shared"])
-def test_contract_round_trips(packages, kind, tmp_path):
-    copy, expected = _alone(packages[kind], tmp_path)
+def test_contract_round_trips(packages, kind, alone):
+    copy, expected = alone(packages[kind])
     contract = read_contract(copy)
     assert contract == expected
     if kind == "single":

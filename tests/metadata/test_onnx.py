@@ -12,18 +12,11 @@ from edgesr.metadata import normalisation, read_contract
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
 
 
-def _alone(artifact, tmp_path):
-    """A copy of ``artifact`` with no manifest beside it, and the contract its manifest gives."""
-    expected = read_manifest(artifact).contract()
-    copy = tmp_path / artifact.name
-    shutil.copy(artifact, copy)
-    assert not manifest_path(copy).exists()
-    return copy, expected
 
 
 @pytest.mark.parametrize("kind", ["espcn-fp32", "espcn-int8", "masrn-fp32-fixed"])
-def test_single_scale_contract_round_trips(artifacts, kind, tmp_path):
-    copy, expected = _alone(artifacts[kind], tmp_path)
+def test_single_scale_contract_round_trips(artifacts, kind, alone):
+    copy, expected = alone(artifacts[kind])
     contract = read_contract(copy)
     assert contract == expected
     manifest = read_manifest(artifacts[kind])
@@ -35,8 +28,8 @@ def test_single_scale_contract_round_trips(artifacts, kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["onnx-fp32", "onnx-int8"])
-def test_shared_trunk_contract_names_the_scale_input(shared_artifacts, kind, tmp_path):
-    copy, expected = _alone(shared_artifacts[kind], tmp_path)
+def test_shared_trunk_contract_names_the_scale_input(shared_artifacts, kind, alone):
+    copy, expected = alone(shared_artifacts[kind])
     contract = read_contract(copy)
     assert contract == expected
     assert contract["scale_input"] == "scale" and contract["scales"] == [2, 3, 4]
@@ -96,12 +89,12 @@ def test_normalisation_maps_pixels_onto_the_value_range():
     assert n == {"mean": 127.5, "std": 127.5}
 
 
-def test_edgesr_info_prints_the_contract_from_the_artifact_alone(artifacts, shared_artifacts, tmp_path):
+def test_edgesr_info_prints_the_contract_from_the_artifact_alone(artifacts, shared_artifacts, alone):
     from click.testing import CliRunner
 
     from edgesr.cli import main
 
-    copy, expected = _alone(shared_artifacts["onnx-fp32"], tmp_path)
+    copy, expected = alone(shared_artifacts["onnx-fp32"])
     res = CliRunner().invoke(main, ["info", str(copy), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output) == expected

@@ -16,13 +16,6 @@ from edgesr.metadata.tflite import IDENTIFIER, build, model_metadata, output_nor
 SUPPORT_PYTHON = "EDGESR_TFLITE_SUPPORT_PYTHON"  # a Python with tflite-support 0.4.4 (.ci/run makes one)
 
 
-def _alone(artifact, tmp_path):
-    """A copy of ``artifact`` with no manifest beside it, and the contract its manifest gives."""
-    expected = read_manifest(artifact).contract()
-    copy = tmp_path / artifact.name
-    shutil.copy(artifact, copy)
-    assert not manifest_path(copy).exists()
-    return copy, expected
 
 
 def _int8_y_contract() -> dict:
@@ -89,8 +82,8 @@ def _check_native(artifact):
 
 
 @pytest.mark.parametrize("kind", ["espcn-fp32", "espcn-int8"])
-def test_single_scale_contract_round_trips(tflite_artifacts, kind, tmp_path):
-    copy, expected = _alone(tflite_artifacts[kind], tmp_path)
+def test_single_scale_contract_round_trips(tflite_artifacts, kind, alone):
+    copy, expected = alone(tflite_artifacts[kind])
     assert read_contract(copy) == expected
     meta = _check_native(copy)
     (graph,) = meta["subgraphs"]
@@ -101,8 +94,8 @@ def test_single_scale_contract_round_trips(tflite_artifacts, kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["tflite-fp32", "tflite-int8"])
-def test_shared_trunk_has_a_subgraph_per_scale(shared_artifacts, kind, tmp_path):
-    copy, expected = _alone(shared_artifacts[kind], tmp_path)
+def test_shared_trunk_has_a_subgraph_per_scale(shared_artifacts, kind, alone):
+    copy, expected = alone(shared_artifacts[kind])
     contract = read_contract(copy)
     assert contract == expected and contract["scales"] == [2, 3, 4]
     meta = _check_native(copy)

@@ -117,12 +117,15 @@ def summary(data: dict[str, Any]) -> str:
         q = t.get("quantization")
         size = f"{t['height']}x{t['width']}" if t["height"] else "any HxW"
         quant = f", stored as {t['dtype']} with scale {q[0]:.6g} and zero point {q[1]}" if q else ""
+        if q and abs(q[0] * 255 - 1) < 1e-6 and (n["mean"], n["std"]) == (0.0, 255.0):  # the integer is the pixel
+            quant = f", stored as {t['dtype']} = pixel" + (f" {'+' if q[1] > 0 else '-'} {abs(q[1])}" if q[1] else "")
         value = f"pixel - {n['mean']:g}" if n["mean"] else "pixel"
         value = f"({value}) / {n['std']:g}" if n["mean"] and n["std"] != 1 else (
             f"{value} / {n['std']:g}" if n["std"] != 1 else value)
         return f"{t['layout']} {t['dtype']} {t['channels']}-channel {size}, value = {value}{quant}"
 
-    read = "already 0-255, clamped inside the model" if out["layout"] == "image" else "clamp to 0-255 and round"
+    read = ("already 0-255, clamped inside the model" if out["layout"] == "image" else
+            "integers: clamped by their range" if out.get("quantization") else "clamp to 0-255 and round")
     choose = (f" The scale is the int64 input '{data['scale_input']}'." if data.get("scale_input") else
               " Each scale has its own entry." if len(data["scales"]) > 1 else "")
     tiles = (f" Larger images run as tiles overlapping by {data['tile']['overlap']} input pixels each side; smaller "
