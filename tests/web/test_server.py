@@ -97,7 +97,8 @@ def test_a_busy_port_is_one_line(artifact, dist):
             WebServer(artifact, port=port, ort_dist=dist)
 
 
-def test_edgesr_serve_prints_the_url_and_stops_on_ctrl_c(artifact, dist):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_edgesr_serve_prints_the_url_and_stops_on_ctrl_c(artifact, dist, sig):
     args = [sys.executable, "-m", "edgesr.cli", "serve", str(artifact), "--port", "0"]
     args += ["--ort-dist", str(dist)] if dist else []
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -107,7 +108,7 @@ def test_edgesr_serve_prints_the_url_and_stops_on_ctrl_c(artifact, dist):
         assert "edgesr nearest super-resolution (x2, fp32) on RGB" in lines[0]
         url = lines[1].split(" on ", 1)[1].split()[0]
         assert get(url)[0] == 200
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         assert proc.wait(timeout=20) == 0
         assert "stopped" in proc.stdout.read()
     finally:

@@ -94,10 +94,21 @@ def _score(out_dir: Path, hrs: dict[str, np.ndarray], scale: int) -> tuple[float
 
 @dataclass
 class Remote:
-    """The device the artifacts run on, when it is not this machine, and what it offers."""
+    """The device the artifacts run on, when it is not this machine, and what it offers. (The
+    browser device, :class:`edgesr.devices.browser.BrowserDevice`, offers the same ``name``,
+    ``offers``, ``why_not`` and ``run``.)"""
 
     transport: object
     offers: dict
+
+    @property
+    def name(self) -> str:
+        return self.transport.profile.name
+
+    def run(self, artifact: Path, scale: int, lr_dir: Path, out_dir: Path, timing: dict) -> dict:
+        from edgesr.devices.remote import run_remote
+
+        return run_remote(self.transport, artifact, scale, lr_dir, out_dir, timing)
 
     def why_not(self, fmt: str) -> str | None:
         from edgesr.devices.remote import REMOTE_FORMATS
@@ -156,6 +167,10 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
 def _connect(profile, log: Callable[[str], None]) -> Remote | None:
     if profile.kind == "local":
         return None
+    if profile.kind == "browser":
+        from edgesr.devices.browser import connect
+
+        return connect(profile, log)
     from edgesr.devices.remote import probe
     from edgesr.devices.transports import open_transport
 
@@ -249,7 +264,7 @@ def _bench_scale(run: Session, target: Target, scale: int) -> dict:
     if why:
         return _row(target, scale, NOT_RUN, reason=why, run=run)
     run.log(f"{target.fmt} {target.precision} x{scale}: run"
-            + (f" on {run.remote.transport.profile.name}" if run.remote else ""))
+            + (f" on {run.remote.name}" if run.remote else ""))
     out = run.tmp / f"{target.fmt}_{target.precision}_{target.quant}_x{scale}"
     res = _run_artifact(run, target, scale, out)
     if not res.get("ok"):
@@ -263,7 +278,7 @@ def _bench_scale(run: Session, target: Target, scale: int) -> dict:
         status, reason = FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {target.precision}"
     row = _row(target, scale, status, reason=reason, measured={**res, "psnr": psnr, "ssim": ssim}, run=run)
     if run.remote is not None:
-        row["runs_on"] = run.remote.transport.profile.name
+        row["runs_on"] = run.remote.name
         row["runtime"] = res.get("runtime")
     return row
 
@@ -271,9 +286,7 @@ def _bench_scale(run: Session, target: Target, scale: int) -> dict:
 def _run_artifact(run: Session, target: Target, scale: int, out: Path) -> dict:
     """One artifact at one scale, on this machine (a fresh worker process) or on the device."""
     if run.remote is not None:
-        from edgesr.devices.remote import run_remote
-
-        return run_remote(run.remote.transport, target.artifact, scale, run.lr_dirs[scale], out, run.timing)
+        return run.remote.run(target.artifact, scale, run.lr_dirs[scale], out, run.timing)
     return run_worker({"kind": "artifact", "artifact": str(target.artifact), "format": target.fmt, "scale": scale,
                        "device": "cuda" if FORMATS[target.fmt].needs_gpu else None,
                        "lr_dir": str(run.lr_dirs[scale]), "out_dir": str(out), **run.timing}, run.tmp)

@@ -5,7 +5,9 @@ device profile or benchmark set with one line, before the PyTorch baseline and b
 the CLI calls it first thing and :func:`edgesr.bench.harness.bench` calls it again, so the API gets
 the same checks. This module does not import the harness or torch itself: the checks run in the
 order of what they cost, the format and precision names, the device profile and the benchmark set
-first, the quantization methods, model and scales last. The CLI checks its output folders with
+first, the quantization methods, model and scales last. The browser device is refused here when a
+tool it needs is missing (one line naming each install) or when ``--formats`` leaves it nothing to
+run (it runs ONNX artifacts only); it is not started here. The CLI checks its output folders with
 :func:`edgesr._files.check_writable` before a run that would otherwise lose its results at the end.
 """
 
@@ -154,11 +156,22 @@ def _sets_there(root) -> str:
         f"; no known set is under {base} (known: {', '.join(known_sets())})"
 
 
+def _check_browser(profile: DeviceProfile, opts: BenchOptions) -> None:
+    from edgesr.devices.browser import BROWSER_FORMATS, ONLY_ONNX, check_tools
+
+    if opts.formats is not None and not set(opts.formats) & set(BROWSER_FORMATS):
+        raise ConfigError(f"--formats {','.join(opts.formats)} leaves device {profile.name} nothing to run: "
+                          f"{ONLY_ONNX}; add {','.join(BROWSER_FORMATS)}")
+    check_tools(profile)
+
+
 def check_options(opts: BenchOptions) -> Checked:
     """Refuse a request ``bench`` cannot carry out, before it runs anything; the cheap checks first."""
     from edgesr.devices.profiles import load_profile
 
     profile = load_profile(opts.device, opts.devices_dir)
+    if profile.kind == "browser":
+        _check_browser(profile, opts)
     images = find_benchmark(opts.dataset, opts.data_root)
     h, w = opts.input_size
     if h < 1 or w < 1:

@@ -63,10 +63,25 @@ def _cell(row: dict, key: str, fmt: str) -> str:
     return fmt.format(value)
 
 
+def _where(report: dict) -> str:
+    """The note on where the artifacts ran and what their latency spans (nothing for this machine)."""
+    kind = report.get("device_kind", "local")
+    if kind == "local":
+        return ""
+    if kind == "browser":
+        o = report.get("device_offers") or {}
+        runtime = (f": {o.get('browser')}, onnxruntime-web {o.get('onnxruntime-web')} {o.get('backend')}, "
+                   f"{o.get('threads')} threads" if o else "")
+        return (f"; ONNX artifacts run in the web app on device {report['device']}{runtime}. Their latency is the "
+                "page's own pipeline on one LR input (JavaScript pre- and post-processing and the network, timed in "
+                "the page), their load the page's session creation, their peak MB the page's renderer process; "
+                "outputs scored on the host")
+    return (f"; artifacts run on device {report['device']}, whose latency is the network calls of one LR input "
+            "(pre- and post-processing and scoring on the host)")
+
+
 def markdown(report: dict) -> str:
-    where = "" if report.get("device_kind", "local") == "local" else (
-        f"; artifacts run on device {report['device']}, whose latency is the network calls of one LR input "
-        "(pre- and post-processing and scoring on the host)")
+    where = _where(report)
     lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
              f"{report['input_size']} LR input; dPSNR against the baseline at the same scale{where}.", "",
              "| " + " | ".join(title for _, title, _ in COLUMNS) + " | reason |",

@@ -14,16 +14,17 @@ from edgesr.cli.common import data_root_option, model_named, names, parse_scales
 @click.option("--model", "-m", "model_name", default=None,
               help="A model name (see `edgesr models`), package.module:factory or path/to/file.py:factory "
                    "[default: the one a --weights file from edgesr train names, else masrn].")
-@click.option("--scales", default="4", show_default=True, metavar="2,3,4",
+@click.option("--scales", "-s", default="4", show_default=True, metavar="2,3,4",
               help="Scales to bench; several scales of masrn share one artifact per format.")
-@click.option("--formats", default=None, metavar="onnx,tflite,...",
+@click.option("--formats", "-f", default=None, metavar="onnx,tflite,...",
               help="Formats to bench [default: every format whose converter is installed].")
-@click.option("--precisions", default=None, metavar="fp32,fp16,int8,w8a16", help="[default: every precision of each format]")
+@click.option("--precisions", "-p", default=None, metavar="fp32,fp16,int8,w8a16", help="[default: every precision of each format]")
 @click.option("--quant", default="auto", show_default=True, metavar="auto|ptq|qat[,...]",
               help="int8/w8a16 rows from QAT or float (PTQ) weights; several give a row each (auto: QAT where shipped).")
-@click.option("--device", "device_name", default="local", show_default=True, metavar="local|PROFILE",
-              help="Where the artifacts run: this machine, or a device profile (a .toml path, or a name in "
-                   "--devices-dir, $EDGESR_DEVICES or ~/.config/edgesr/devices; not ./devices).")
+@click.option("--device", "device_name", default="local", show_default=True, metavar="local|browser|PROFILE",
+              help="Where the artifacts run: this machine, headless Chromium here (browser: ONNX artifacts in the "
+                   "web app), or a device profile (a .toml path, or a name in --devices-dir, $EDGESR_DEVICES or "
+                   "~/.config/edgesr/devices; not ./devices).")
 @click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A folder of device profiles (TOML).")
 @click.option("--dataset", "-d", default=None,

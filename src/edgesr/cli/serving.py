@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -29,6 +30,10 @@ def serve_cmd(artifact: Path, port: int, host: str, ort_dist: Path | None, verbo
     server = WebServer(artifact, host=host, port=port, ort_dist=ort_dist, log=click.echo if verbose else None)
     click.echo(f"{artifact.name}: {summary(server.contract)}")
     click.echo(f"serving the edgesr web app on {server.url} (Ctrl-C to stop)")
+    # Ctrl-C and a plain kill (SIGTERM) both stop it cleanly, also where SIGINT came in ignored (a
+    # background job of a non-interactive shell)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -2,9 +2,14 @@
 
 A profile is found as a path to a ``.toml`` file, or by name in ``--devices-dir``, then
 ``$EDGESR_DEVICES``, then ``~/.config/edgesr/devices`` (``$XDG_CONFIG_HOME/edgesr/devices``).
-``local`` needs no file. Kinds and their keys:
+``local`` and ``browser`` need no file. Kinds and their keys:
 
 * ``local``: this machine (every format whose runtime is installed here).
+* ``browser``: headless Chromium on this machine running ONNX artifacts in the web app
+  (:mod:`edgesr.devices.browser`): ``backend`` (``wasm``, the default, or ``webgpu``), ``chromium``
+  and ``chromedriver`` (the programs: a name found on the PATH, or an absolute path to a program of
+  that name; default: ``$EDGESR_CHROMIUM``/``$EDGESR_CHROMEDRIVER``, then the PATH), ``threads`` (0:
+  every core of this machine) and ``timeout`` (seconds one call into the page may take); no other key.
 * ``ssh``: ``host`` and ``workdir`` (required), ``port`` (22), ``user``, ``key`` (a private key
   file; relative to the profile), ``known_hosts`` (default: ssh's own), ``ssh_options`` (more
   ``-o`` options from :data:`SSH_OPTIONS`, such as ``"ConnectTimeout=20"``).
@@ -12,7 +17,7 @@ A profile is found as a path to a ``.toml`` file, or by name in ``--devices-dir`
   several devices are attached), ``adb`` (the adb program: ``adb`` on the PATH, or an absolute path
   to a file named ``adb``).
 
-Every kind takes ``description``, ``python`` (the device's Python, default ``python3``),
+The ssh and adb kinds take ``description``, ``python`` (the device's Python, default ``python3``),
 ``threads`` (0: all cores) and ``timeout`` (seconds for one run on the device).
 
 Trust boundary. A profile decides what runs on the *device* (its ``python`` runs edgesr's
@@ -29,6 +34,14 @@ folder's ``./devices`` is not searched: a checkout you did not write could other
 profile behind ``--device NAME``; name such a file by its path once you have read it. What is left
 to a profile you use is trusted as such: the host it connects to with your key, and an absolute
 ``adb`` path (which must name a real adb).
+
+A browser profile runs a program on this machine by its nature, so it may choose that program and
+nothing more: ``chromium`` and ``chromedriver`` must be programs with the names Chromium and its
+driver have (:data:`CHROMIUM_NAMES`, ``chromedriver``), given bare (looked up on the PATH) or as an
+absolute path, as ``adb`` is; they are trusted as the ``adb`` path is (edgesr checks the name, not
+what the file holds). A profile cannot add Chromium switches (some, such as
+``--renderer-cmd-prefix``, would run any command) or environment variables: edgesr's own fixed
+switches are the only ones, and the page is edgesr's app served from 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -40,10 +53,17 @@ from pathlib import Path
 
 from edgesr.errors import DeviceError
 
-KINDS = {"local": (), "ssh": ("host", "workdir"), "adb": ("workdir",)}
+KINDS = {"local": (), "ssh": ("host", "workdir"), "adb": ("workdir",), "browser": ()}
+# the profiles that need no file (a file of the same name found in the search folders wins)
+BUILT_IN = {"local": {}, "browser": {"kind": "browser", "description": "headless Chromium on this machine"}}
+BROWSER_KEYS = ("kind", "description", "threads", "timeout", "backend", "chromium", "chromedriver")
+BROWSER_BACKENDS = ("wasm", "webgpu")
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
+                  "chrome-headless-shell")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.:@\[\]-]+$")  # host, user and serial: never an option, never a shell word
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-STRING_KEYS = ("description", "python", "workdir", "host", "user", "key", "known_hosts", "serial", "adb")
+STRING_KEYS = ("description", "python", "workdir", "host", "user", "key", "known_hosts", "serial", "adb", "backend",
+               "chromium", "chromedriver")
 
 _INT = (r"[0-9]{1,6}", "a whole number")
 _YES_NO = (r"yes|no", "yes or no")
@@ -128,6 +148,35 @@ def _check_command_words(values: dict, where: str) -> None:
             raise DeviceError(f"{where}: {key} {values[key]!r} has a double quote, which ssh would read as quoting")
 
 
+def _check_program(values: dict, key: str, names: tuple[str, ...], where: str) -> None:
+    """``chromium``/``chromedriver``: a program of one of ``names``, bare (on the PATH) or an absolute path."""
+    if key not in values:
+        return
+    program = os.path.expanduser(values[key])
+    if Path(program).name not in names or (os.sep in program and not os.path.isabs(program)):
+        raise DeviceError(f"{where}: {key} {values[key]!r} is refused: give {names[0]} (found on the PATH) or an "
+                          f"absolute path to a program named {' or '.join(names)} (a profile must not choose what "
+                          "else runs here)")
+    values[key] = program
+
+
+def _check_browser(values: dict, kind: str, where: str) -> None:
+    """A browser profile takes only :data:`BROWSER_KEYS`; the browser's keys belong to it alone."""
+    if kind != "browser":
+        extra = sorted(set(values) & {"backend", "chromium", "chromedriver"})
+        if extra:
+            raise DeviceError(f"{where}: only browser profiles (kind = \"browser\") take {', '.join(extra)}; "
+                              f"this one is {kind}")
+        return
+    extra = sorted(set(values) - set(BROWSER_KEYS))
+    if extra:
+        raise DeviceError(f"{where}: a browser profile takes only {', '.join(BROWSER_KEYS)}; not {', '.join(extra)}")
+    if values.get("backend", "wasm") not in BROWSER_BACKENDS:
+        raise DeviceError(f"{where}: backend must be {' or '.join(BROWSER_BACKENDS)}, got {values['backend']!r}")
+    _check_program(values, "chromium", CHROMIUM_NAMES, where)
+    _check_program(values, "chromedriver", ("chromedriver",), where)
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     name: str
@@ -145,6 +194,9 @@ class DeviceProfile:
     ssh_options: tuple[str, ...] = ()
     serial: str | None = None
     adb: str = "adb"
+    backend: str = "wasm"  # browser: onnxruntime-web's backend
+    chromium: str | None = None  # browser: the programs (None: $EDGESR_CHROMIUM / $EDGESR_CHROMEDRIVER, the PATH)
+    chromedriver: str | None = None
     path: Path | None = None  # the TOML file it came from
 
     @property
@@ -176,6 +228,7 @@ def profile_from_dict(name: str, data: dict, path: Path | None = None) -> Device
             raise DeviceError(f"{where}: {key} {data[key]!r} has characters a {key} cannot have")
     values = dict(data)
     _check_command_words(values, where)
+    _check_browser(values, kind, where)
     if "ssh_options" in values:
         options = values["ssh_options"]
         if not isinstance(options, list):
@@ -206,10 +259,11 @@ def search_dirs(devices_dir: str | os.PathLike | None = None) -> list[Path]:
 
 
 def available_profiles(devices_dir: str | os.PathLike | None = None) -> list[str]:
-    names = {"local"}
+    """The built-in profiles (local, browser), then the names of the profile files found."""
+    names = set()
     for folder in search_dirs(devices_dir):
         names.update(p.stem for p in folder.glob("*.toml"))
-    return sorted(names)
+    return list(BUILT_IN) + sorted(names - set(BUILT_IN))
 
 
 def load_profile(name: str, devices_dir: str | os.PathLike | None = None) -> DeviceProfile:
@@ -227,8 +281,8 @@ def load_profile(name: str, devices_dir: str | os.PathLike | None = None) -> Dev
     else:
         files = [d / f"{name}.toml" for d in search_dirs(devices_dir) if (d / f"{name}.toml").is_file()]
     if not files:
-        if name == "local":
-            return DeviceProfile("local")
+        if name in BUILT_IN:
+            return profile_from_dict(name, BUILT_IN[name])
         here = Path("devices") / f"{name}.toml"
         hint = (f"; {here} is in the current folder, which is not searched: read it, then pass --device {here}"
                 if here.is_file() else "")
