@@ -83,6 +83,7 @@ class Backend:
     # what its artifacts take and give (edgesr export --io): "tensor" (float tensors; LiteRT INT8: int8),
     # "image" (Core ML images), "uint8" (LiteRT INT8 with uint8 image I/O); the first is the default
     io: tuple[str, ...] = ("tensor",)
+    io_schemes: dict[str, str] = field(default_factory=dict)  # what an --io mode adds to the manifest's quantization
 
     def exporter(self, shared: bool = False) -> Callable:
         target = self.shared if shared else self.function
@@ -194,6 +195,8 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             remote_install="pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
             runtime_extra="litert", metadata="edgesr.metadata.tflite", io=("tensor", "uint8"),
             shared="edgesr.export.tflite:export_tflite_shared",
+            io_schemes={"uint8": "; image I/O uint8 (the value is the pixel: scale 1/255, zero point 0), "
+                                 "requantized exactly to and from the int8 graph by QUANTIZE ops"},
             schemes={"int8": _TFLITE_INT8, "w8a16": _TFLITE_W8A16,
                      "int16": " (16x8 ops, requantized from int8 by QUANTIZE ops: needs a runtime whose QUANTIZE "
                               "turns int8 into int16, as ai-edge-litert's does; tflite-runtime 2.14 refuses it, "

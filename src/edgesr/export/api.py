@@ -339,14 +339,10 @@ def _manifest(job: _Job, model, io: dict, method: str, weights_sha256: str | Non
         receptive_radius=job.radius,
         activation_bytes_per_pixel=max(activation_bytes_per_pixel(model, s) for s in job.scales),
         weights_sha256=weights_sha256, tools=tool_versions(), heads=io["heads"], scale_input=io["scale_input"],
-        quantization=row.scheme(job.precision) + _UINT8_IO.get(job.io, "") + (f"; activations of {', '.join(wide)} in 16 bits, every other "
+        quantization=row.scheme(job.precision) + row.io_schemes.get(job.io, "") + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
         quant_method=method, int16_modules=tuple(wide), io=job.io,
     )
-
-
-_UINT8_IO = {"uint8": "; image I/O uint8 (the value is the pixel: scale 1/255, zero point 0), requantized exactly "
-                      "to and from the int8 graph by QUANTIZE ops"}
 
 
 def _outcome(job: _Job, model, staged: Path, check: bool, images, baseline, hold: Path, out_dir: Path, log,

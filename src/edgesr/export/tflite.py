@@ -19,13 +19,14 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
+from edgesr.backends import BACKENDS
 from edgesr.errors import ExportError
 from edgesr.export.common import atomic_output, network_for_scale
 from edgesr.export.manifest import VALUE_RANGE, Head, TensorSpec
 from edgesr.export.ranges import merge, range_points, tflite_ranges
 
 _IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
-IO_MODES = ("tensor", "uint8")  # what export_tflite(io=...) takes
+IO_MODES = BACKENDS["tflite"].io  # what export_tflite(io=...) takes: the backend table says it
 
 
 def check_io(io: str, precision: str) -> None:
