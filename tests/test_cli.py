@@ -74,9 +74,11 @@ def test_degrade_and_upscale(cli, tmp_path, photo):
     write_image(tmp_path / "lr" / "b.png", photo[:12, :15, 0])
     res = cli.invoke(main, ["upscale", str(tmp_path / "lr"), "-o", str(tmp_path / "out"), "-m", "fsrcnn", "-s", "4",
                             "-w", str(save_weights(create_model("fsrcnn", scale=4), tmp_path / "f.safetensors")),
-                            "--tile", "8"])
+                            "--tile", "8", "--threads", "1"])
     assert res.exit_code == 0, res.output
     assert read_image(tmp_path / "out" / "b.png").shape == (48, 60)
+    assert cli.invoke(main, ["upscale", str(tmp_path / "lr"), "-o", str(tmp_path / "t"), "-m", "bicubic", "-s", "2",
+                             "--threads", "-1"]).exit_code == 2
     assert cli.invoke(main, ["degrade", str(tmp_path / "hr"), str(tmp_path / "x"), "-s", "1"]).exit_code == 2
 
 

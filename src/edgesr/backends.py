@@ -69,6 +69,7 @@ class Backend:
     enumerated: bool = False  # a fixed-shape format that can hold several input sizes
     profiles: bool = False  # takes an optimization profile (min, opt, max input sizes)
     readback: str | None = None  # "module:function" describing an artifact without running it
+    census: str | None = None  # "module:function": the artifact's ops, ranks and CPU fallbacks (edgesr.export.census)
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
     schemes: dict[str, str] = field(default_factory=dict)
@@ -93,6 +94,12 @@ class Backend:
 
     def runner_class(self) -> type:
         return _load(self.runner)
+
+    def takes_threads(self) -> bool:
+        """Whether its runner takes ``threads`` (CPU runtimes; not TensorRT, not Core ML)."""
+        import inspect
+
+        return "threads" in inspect.signature(self.runner_class().__init__).parameters
 
     def open(self, artifact, manifest, scale: int, **options):
         """This backend's runner for ``artifact`` (already checked against ``manifest``)."""
@@ -177,6 +184,18 @@ _COREML_W8A8 = ("activations int8 symmetric per tensor (quantize/dequantize pair
                 "int8-int8 compute on the Neural Engine of A17 Pro, M4 and later, float16 compute between the pairs "
                 "elsewhere")
 
+_OPENVINO_INT8 = ("the ONNX INT8 QDQ graph converted to FakeQuantize ops: activations uint8 asymmetric per tensor "
+                  "(ranges: the 1e-4 and 1 - 1e-4 quantiles over the calibration images, edgesr.export.ranges), every "
+                  "activation 8-bit; weights int8 symmetric per channel in 7 bits, so that x86 CPUs without VNNI, whose "
+                  "u8 x s8 kernels (OpenVINO's CPU plugin's as ONNX Runtime's) add pairs of products with 16-bit "
+                  "saturation, compute what VNNI CPUs compute")
+
+_EXECUTORCH_INT8 = ("PT2E static quantization with ExecuTorch's XNNPACK quantizer (symmetric config, per channel); "
+                    "activations int8 asymmetric per tensor (ranges: torchao's HistogramObserver over the calibration "
+                    "images, the range minimizing the L2 quantization error), every activation 8-bit; weights int8 "
+                    "symmetric per channel ([-127, 127]); biases float, folded by XNNPACK; XNNPACK accumulates in 32 "
+                    "bits on x86 and Arm")
+
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx", ("fp32", "fp16", "int8", "w8a16"),
             runtime="onnxruntime", runner="edgesr.runtimes.onnxruntime:OnnxRuntimeRunner",
@@ -184,6 +203,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             tools=("onnx", "onnxruntime", "onnxruntime-gpu", "onnxscript", "onnxslim"), devices=("cpu", "cuda"),
             remote_install="pip install onnxruntime", shared="edgesr.export.onnx:export_onnx_shared",
             runtime_extra="ort", metadata="edgesr.metadata.onnx",
+            census="edgesr.export.census:onnx_census",
             weight_levels=64,
             schemes={"int8": _ONNX_INT8, "w8a16": _ONNX_W8A16,
                      "int16": " (uint16 QDQ; the nodes reading them run in float between DQ and Q on "
@@ -194,6 +214,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             tools=("litert-torch", "ai-edge-litert", "ai-edge-quantizer", "torchao"),
             remote_install="pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
             runtime_extra="litert", metadata="edgesr.metadata.tflite", io=("tensor", "uint8"),
+            census="edgesr.export.census:tflite_census",
             shared="edgesr.export.tflite:export_tflite_shared",
             io_schemes={"uint8": "; image I/O uint8 (the value is the pixel: scale 1/255, zero point 0), "
                                  "requantized exactly to and from the int8 graph by QUANTIZE ops"},
@@ -208,10 +229,23 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             shared="edgesr.export.coreml:export_coreml_shared", enumerated=True,
             readback="edgesr.export.coreml:describe", int8_activations="w8a8",
             metadata="edgesr.metadata.coreml", io=("tensor", "image"),
+            census="edgesr.export.census:coreml_census",
             schemes={"int8": "weights only: int8 symmetric per channel, dequantized on load; "
                              "activations stay float16/float32",
                      "w8a8": _COREML_W8A8,
                      "int16": " (float16 in Core ML: its activation quantization is 8-bit only)"}),
+    Backend("openvino", ".openvino", "edgesr.export.openvino:export_openvino", "openvino", ("fp32", "fp16", "int8"),
+            runtime="openvino", runner="edgesr.runtimes.openvino:OpenVINORunner", runtime_module="openvino",
+            converter_package="openvino", dynamic=True, tools=("openvino",),
+            devices=("cpu", "gpu", "npu"), runtime_extra="openvino-runtime",
+            weight_levels=64, schemes={"int8": _OPENVINO_INT8}, metadata="edgesr.metadata.openvino",
+            census="edgesr.export.census:openvino_census",
+            shared="edgesr.export.openvino:export_openvino_shared"),
+    Backend("executorch", ".pte", "edgesr.export.executorch:export_executorch", "executorch", ("fp32", "int8"),
+            runtime="executorch", runner="edgesr.runtimes.executorch:ExecuTorchRunner",
+            runtime_module="executorch.runtime", converter_package="executorch", dynamic=False,
+            tools=("executorch", "torchao"), shared="edgesr.export.executorch:export_executorch_shared",
+            schemes={"int8": _EXECUTORCH_INT8}),
     Backend("tensorrt", ".engine", "edgesr.export.tensorrt:export_tensorrt", "tensorrt", ("fp16", "int8"),
             runtime="tensorrt", runner="edgesr.runtimes.tensorrt:TensorRTRunner", runtime_module="tensorrt",
             converter_package="tensorrt", dynamic=True, tools=("tensorrt",),

@@ -67,6 +67,8 @@ class Manifest:
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
     io: str = "tensor"  # edgesr export --io: tensor | image (Core ML images) | uint8 (LiteRT INT8 uint8 I/O)
+    # the graph's op census (edgesr.export.census): ops and counts, max rank, what would fall back to the CPU
+    ops: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
 
     def head(self, scale: int) -> Head:

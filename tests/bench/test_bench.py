@@ -20,7 +20,7 @@ def report(tmp_path_factory, weights, data_root):
     result = CliRunner().invoke(main, [
         "bench", "--model", "espcn", "--scales", "2", "--formats", "onnx,tensorrt", "--precisions", "fp32,fp16,int8",
         "--weights", str(weights["espcn"]), "--input-size", "32x32", "--min-runs", "2", "--min-seconds", "0",
-        "--data-root", str(data_root), "--output", str(out), "--cache", str(out / "cache")])
+        "--threads", "1", "--data-root", str(data_root), "--output", str(out), "--cache", str(out / "cache")])
     data = json.loads((out / "bench.json").read_text())
     # tensorrt was asked for and cannot be exported here: its rows fail the bench (exit 1), after the report
     failed = [f"{r['format']} {r['precision']}" for r in harness.failed_rows(data)]
@@ -50,9 +50,24 @@ def test_rows_baseline_and_statuses(report, weights, data_root):
     assert fp32["latency_ms"] > 0 and fp32["fps"] == pytest.approx(1000 / fp32["latency_ms"])
     assert fp32["peak_rss_mb"] > 50 and fp32["size_mb"] > 0 and fp32["load_ms"] > 0
     assert rows[("onnx", "int8")]["psnr"] is not None
+    # every measured row: the frame's FLOPs, what it achieved, against this CPU's peak, with --threads
+    from edgesr.models.profile import count_macs
+
+    gflop = 2 * count_macs(load_model("espcn", 2, weights["espcn"]), (32, 32), 2) / 1e9
+    peak = data["peak"]["cpu"]
+    assert peak["threads"] == 1 and peak["n"] == 2048 and peak["gflops"] > 1 and data["threads"] == 1
+    for row in (base, fp32, rows[("onnx", "int8")]):
+        assert row["threads"] == 1 and row["gflop"] == pytest.approx(gflop)
+        assert row["gflops"] == pytest.approx(gflop / row["latency_ms"] * 1000)
+        assert row["of_peak"] == pytest.approx(row["gflops"] / peak["gflops"])
+    assert trt_row_has_no_compute(rows[("tensorrt", "fp16")])
     # asked for explicitly but not installable here: the row says why, the others still ran
     trt = rows[("tensorrt", "fp16")]
     assert trt["status"] == EXPORT_FAILED and "pypi.nvidia.com" in trt["reason"]
+
+
+def trt_row_has_no_compute(row: dict) -> bool:
+    return row["gflops"] is None and row["of_peak"] is None and row["threads"] is None
 
 
 @pytest.mark.slow
@@ -62,6 +77,8 @@ def test_files_written(report):
         assert len(list(csv.DictReader(f))) == len(data["rows"])
     assert (out / "bench.md").read_text().count("| onnx |") == 3
     assert "artifacts run on device" not in (out / "bench.md").read_text()  # local rows time the whole infer
+    assert "| GFLOP/s | of peak | threads |" in (out / "bench.md").read_text()
+    assert "the floor on this CPU, FLOPs / peak:" in (out / "bench.md").read_text()
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -41,7 +41,7 @@ def _one_line_error(result) -> str:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--formats", "nope"], "unknown format 'nope' in --formats; known formats: onnx, tflite, coreml, tensorrt"),
+    (["--formats", "nope"], "unknown format 'nope' in --formats; known formats: onnx, tflite, coreml, openvino, executorch, tensorrt"),
     (["--formats", "onnx", "--precisions", "fp8"], "unknown precision 'fp8' in --precisions; known precisions: fp32"),
     (["--formats", "onnx", "--precisions", "palette6"], "no format in --formats takes palette6 (only coreml does)"),
     (["--formats", "onnx,tensorrt", "--precisions", "fp32"], "tensorrt takes none of --precisions fp32"),

@@ -113,6 +113,9 @@ def test_runs_an_onnx_job_and_probes(artifacts, tmp_path, photo):
     code, proc = _run(tmp_path, "--probe")
     offers = json.loads(proc.stdout.strip().splitlines()[0])
     assert code == 0 and offers["onnx"].startswith("onnxruntime") and offers["tflite"].startswith("ai_edge_litert")
+    code, proc = _run(tmp_path, "--peak")  # the device's float32 matrix-product peak, with numpy there
+    peak = json.loads(proc.stdout.strip().splitlines()[0])
+    assert code == 0 and peak["n"] == 2048 and peak["gflops"] > 0.1 and peak["library"].startswith("numpy")
 
 
 def test_a_partial_artifact_is_refused(tflite_artifacts, tmp_path, photo):

@@ -131,6 +131,10 @@ def test_bench_on_the_ssh_device(ssh_profile, weights, data_root, tmp_path):
         assert row["status"] == "passed", row
         assert row["runs_on"] == "testboard" and row["runtime"]
         assert row["latency_ms"] > 0 and row["psnr"] is not None and row["peak_rss_mb"] > 10
+        # read against the device's own peak (numpy's matrix product there), with the device's threads
+        assert 0 < row["of_peak"] and row["gflops"] == pytest.approx(row["gflop"] / row["latency_ms"] * 1000)
+        assert row["threads"] >= 1
+    assert report["peak"]["testboard"]["gflops"] > 0 and "numpy" in report["peak"]["testboard"]["library"]
     assert abs(rows[("tflite", "fp32")]["dpsnr"]) < 0.01
     onnx = rows[("onnx", "fp32")]
     if report["device_offers"]["onnx"]:

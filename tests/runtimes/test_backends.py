@@ -31,7 +31,7 @@ def test_runners_are_named_as_their_rows_say():
 
 
 def test_unknown_format_and_precision_are_named():
-    with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx, tflite, coreml, tensorrt"):
+    with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx, tflite, coreml, openvino, executorch, tensorrt"):
         get_backend("pt")
     from edgesr.backends import check_precision
 
@@ -94,3 +94,21 @@ def test_coreml_runner_switches_between_the_functions_of_its_package(tmp_path):
                                                               *tensors(2), artifact_sha256="", weights_sha256=None), 2)
     with pytest.raises(ScaleError, match="serves x2 only"):
         single.switch(3)
+
+
+def test_cpu_runtimes_take_a_thread_count():
+    """--threads reaches every CPU runtime; TensorRT (a GPU) and Core ML (its compute units) take none."""
+    assert {b.name for b in BACKENDS.values() if b.takes_threads()} == {"onnx", "tflite", "openvino", "executorch"}
+
+
+def test_the_torch_runner_holds_its_threads_while_active():
+    import torch
+
+    from edgesr.models.weights import load_model
+    from edgesr.runtimes.torch import TorchRunner
+
+    before = torch.get_num_threads()
+    runner = TorchRunner(load_model("bicubic", 2), 2, threads=1)
+    with runner:
+        assert torch.get_num_threads() == 1 and runner.threads == 1
+    assert torch.get_num_threads() == before

@@ -17,7 +17,7 @@ def export(model, scale: int | Sequence[int], format: str, out_dir: str | os.Pat
            colour: str | None = None, upsampling: str | None = None, scales: Sequence[int] | None = None,
            multi_scale: bool | None = None, **options) -> Path:
     """Export ``model`` at ``scale`` (several scales of a multi-scale model: one shared-trunk artifact)
-    to ``format`` (onnx, tflite, coreml, tensorrt) in ``out_dir``; returns the artifact's path (its
+    to ``format`` (onnx, tflite, coreml, openvino, executorch, tensorrt) in ``out_dir``; returns the artifact's path (its
     manifest is ``<artifact>.json``).
 
     ``model``: a registry name or reference, built with ``weights`` (default: the shipped ones), or an

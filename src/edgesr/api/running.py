@@ -10,20 +10,21 @@ from edgesr.api.sources import UPSCALE_PIECE_BYTES, choose_scale, entered, resol
 
 
 def open_runner(source, scale: int | None = None, *, device: str | None = None, tile: int | None = None,
-                weights: str | os.PathLike | None = None, kind: str | None = None, **declared):
+                threads: int = 0, weights: str | os.PathLike | None = None, kind: str | None = None, **declared):
     """A runner (use it as a context manager) for an artifact, a model named by string (with
     ``weights``, default the shipped ones) or an ``nn.Module`` (with ``colour=``, ``upsampling=``,
     ``scales=`` unless it has a ``spec``). ``scale`` may be left out when the source serves one;
     a shared-trunk artifact opened at one scale serves the others through ``switch()``.
     ``device``: "cpu" or "cuda" (a model, an ONNX artifact); ``tile``: upscale images in pieces of
-    ``tile`` x ``tile`` LR pixels (bounded memory, same result). ``kind`` ("model" or "artifact")
+    ``tile`` x ``tile`` LR pixels (bounded memory, same result); ``threads``: CPU threads of the
+    runtime (0: its default; refused by runtimes that take none, TensorRT and Core ML). ``kind`` ("model" or "artifact")
     says what a string is; by default an existing path is an artifact."""
     source = resolve(source, kind=kind, weights=weights, **declared)
-    return source.open(choose_scale(source, scale), device=device, tile=tile)
+    return source.open(choose_scale(source, scale), device=device, tile=tile, threads=threads)
 
 
 def upscale(model, image, scale: int | None = None, *, weights: str | os.PathLike | None = None,
-            device: str | None = None, tile: int | None = None, **declared) -> np.ndarray:
+            device: str | None = None, tile: int | None = None, threads: int = 0, **declared) -> np.ndarray:
     """``image`` (a uint8 ``HxW`` or ``HxWx3`` array, or an image file) upscaled by ``model`` (anything
     ``open_runner`` takes, or an open runner): the SR image, uint8. Large images are done in pieces."""
     from edgesr.data.io import read_image
@@ -31,7 +32,7 @@ def upscale(model, image, scale: int | None = None, *, weights: str | os.PathLik
 
     lr = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
     source = resolve(model, weights=weights, **declared)
-    runner = source.open(choose_scale(source, scale), device=device, tile=tile)
+    runner = source.open(choose_scale(source, scale), device=device, tile=tile, threads=threads)
     if runner.memory_budget is None and source.kind != "runner":
         runner.memory_budget = UPSCALE_PIECE_BYTES  # without tile: pieces of about this much
     with entered(runner):

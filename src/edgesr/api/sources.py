@@ -62,10 +62,11 @@ class ModelSource:
 
         return load_model(self.ref, scale, self.weights)
 
-    def open(self, scale: int, device: str | None = None, tile: int | None = None):
+    def open(self, scale: int, device: str | None = None, tile: int | None = None, threads: int = 0):
         from edgesr.runtimes.torch import TorchRunner
 
-        return TorchRunner(self.load(scale), scale, device=device, tile=(tile, tile) if tile else None)
+        return TorchRunner(self.load(scale), scale, device=device, tile=(tile, tile) if tile else None,
+                           threads=threads)
 
 
 class ArtifactSource:
@@ -85,10 +86,11 @@ class ArtifactSource:
             raise ScaleError(f"{self.label} serves {scale_list(self.scales)}, not x{scale}")
         return scale
 
-    def open(self, scale: int, device: str | None = None, tile: int | None = None):
+    def open(self, scale: int, device: str | None = None, tile: int | None = None, threads: int = 0):
         from edgesr.runtimes.registry import open_runner
 
-        return open_runner(self.path, scale, device=device, **({"tile": (tile, tile)} if tile else {}))
+        return open_runner(self.path, scale, device=device, threads=threads,
+                           **({"tile": (tile, tile)} if tile else {}))
 
 
 class RunnerSource:
@@ -107,9 +109,10 @@ class RunnerSource:
             raise ScaleError(f"this {self.runner.name} runner serves {scale_list(self.scales)}, not x{scale}")
         return scale
 
-    def open(self, scale: int, device: str | None = None, tile: int | None = None):
-        if device is not None or tile is not None:
-            raise ModelError("device= and tile= are for a model or an artifact; an open runner keeps its own")
+    def open(self, scale: int, device: str | None = None, tile: int | None = None, threads: int = 0):
+        if device is not None or tile is not None or threads:
+            raise ModelError("device=, tile= and threads= are for a model or an artifact; an open runner keeps "
+                             "its own")
         if scale != self.runner.scale:
             self.runner.switch(scale)
         return self.runner

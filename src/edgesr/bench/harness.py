@@ -19,7 +19,8 @@ from edgesr.bench.cache import export_cached
 from edgesr.bench.options import BenchOptions, check_formats, check_options, check_quant, find_benchmark
 from edgesr.bench.report import (EXPORT_FAILED, FAILED_VALIDATION, FAILURES, NOT_INSTALLED, NOT_RUN, PASSED,
                                  failed_rows, row_name)
-from edgesr.bench.rows import Target, make_row
+from edgesr.bench.devices import Remote, connect, measure_peaks
+from edgesr.bench.rows import Target, add_efficiency, frame_gflop, make_row
 from edgesr.data.datasets import ImageSet
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
@@ -93,35 +94,6 @@ def _score(out_dir: Path, hrs: dict[str, np.ndarray], scale: int) -> tuple[float
 
 
 @dataclass
-class Remote:
-    """The device the artifacts run on, when it is not this machine, and what it offers. (The
-    browser device, :class:`edgesr.devices.browser.BrowserDevice`, offers the same ``name``,
-    ``offers``, ``why_not`` and ``run``.)"""
-
-    transport: object
-    offers: dict
-
-    @property
-    def name(self) -> str:
-        return self.transport.profile.name
-
-    def run(self, artifact: Path, scale: int, lr_dir: Path, out_dir: Path, timing: dict) -> dict:
-        from edgesr.devices.remote import run_remote
-
-        return run_remote(self.transport, artifact, scale, lr_dir, out_dir, timing)
-
-    def why_not(self, fmt: str) -> str | None:
-        from edgesr.devices.remote import REMOTE_FORMATS
-
-        if fmt not in REMOTE_FORMATS:
-            return f"the on-device runner takes {' and '.join(REMOTE_FORMATS)} artifacts"
-        if not self.offers.get(fmt):
-            return f"device {self.transport.profile.name} has no {FORMATS[fmt].runtime} runtime: {FORMATS[fmt].remote_install} there"
-        return None
-
-
-
-@dataclass
 class Session:
     """What every row of one bench shares: the options, the working folder (removed at the end),
     where the baseline runs, how to time, the LR inputs and HR images per scale, the baseline's
@@ -132,15 +104,17 @@ class Session:
     device: str
     log: Callable[[str], None]
     remote: Remote | None = None
+    threads: int = 0  # this machine's threads for every runtime that takes a count
     lr_dirs: dict[int, Path] = field(default_factory=dict)
     hrs: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     baseline: dict[int, dict] = field(default_factory=dict)
+    peaks: dict[str, dict] = field(default_factory=dict)  # per device a row runs on: its matrix-product peak
 
     @property
     def timing(self) -> dict:
         o = self.opts
         return {"input_size": list(o.input_size), "warmup": o.warmup, "min_runs": o.min_runs,
-                "min_seconds": o.min_seconds}
+                "min_seconds": o.min_seconds, "threads": self.threads}
 
 
 def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> dict:
@@ -151,33 +125,28 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     checked = check_options(opts)
     import torch
 
-    remote = _connect(checked.profile, log)
+    from edgesr.runtimes.measure import cpu_count
+
+    profile = checked.profile
+    if opts.threads and profile.kind != "local":  # the device's runtimes take --threads in place of the profile's
+        profile = dataclasses.replace(profile, threads=opts.threads)
+    remote = connect(profile, log)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="edgesr-bench-") as tmp:
-        run = Session(opts, Path(tmp), device, log, remote)
+        run = Session(opts, Path(tmp), device, log, remote, threads=opts.threads or cpu_count())
         images, label = benchmark_images(opts.dataset, opts.data_root, run.tmp / "photos")
         _make_inputs(run, images)
+        run.peaks = measure_peaks(run_worker, run.tmp, run.threads, device, remote, log)
         rows = [_baseline(run, s) for s in opts.scales]
         for fmt, precision, quant in plan(opts):
             rows += _bench_format(run, Target(fmt, precision, quant))
+    flops = frame_gflop(opts)
+    for row in rows:
+        add_efficiency(row, flops.get(row["scale"]), run.peaks)
     where = f"the desktop GPU ({torch.cuda.get_device_name()})" if device == "cuda" else "this CPU"
-    return _report(opts, checked.profile, remote, f"PyTorch FP32 on {where}", label, rows)
-
-
-def _connect(profile, log: Callable[[str], None]) -> Remote | None:
-    if profile.kind == "local":
-        return None
-    if profile.kind == "browser":
-        from edgesr.devices.browser import connect
-
-        return connect(profile, log)
-    from edgesr.devices.remote import probe
-    from edgesr.devices.transports import open_transport
-
-    transport = open_transport(profile)
-    remote = Remote(transport, probe(transport))
-    log(f"device {profile.label}: " + ", ".join(f"{k} {v}" for k, v in remote.offers.items()))
-    return remote
+    report = _report(opts, profile, remote, f"PyTorch FP32 on {where}", label, rows)
+    report.update({"threads": run.threads, "peak": run.peaks, "gflop_per_frame": {f"x{s}": g for s, g in flops.items()}})
+    return report
 
 
 def _make_inputs(run: Session, images: ImageSet) -> None:
@@ -195,7 +164,8 @@ def _baseline(run: Session, scale: int) -> dict:
     run.log(f"baseline: PyTorch fp32 on {run.device}, x{scale}")
     out = run.tmp / f"torch_x{scale}"
     res = run_worker({"kind": "torch", "model": opts.model, "weights": opts.weights, "scale": scale,
-                      "device": run.device, "lr_dir": str(run.lr_dirs[scale]), "out_dir": str(out), **run.timing},
+                      "device": run.device, "lr_dir": str(run.lr_dirs[scale]), "out_dir": str(out),
+                      **run.timing},
                      run.tmp)
     if not res.get("ok"):
         raise EdgesrError(f"the PyTorch baseline failed: {res.get('error')}")

@@ -48,6 +48,7 @@ class BenchOptions:
     calib_images: int = 32
     device: str = "local"  # or a device profile: a .toml path, or a name in --devices-dir / $EDGESR_DEVICES
     devices_dir: str | None = None
+    threads: int = 0  # CPU threads of every runtime that takes a count (0: every core of the device)
     warmup: int = 2
     min_runs: int = 5
     min_seconds: float = 2.0
@@ -173,6 +174,8 @@ def check_options(opts: BenchOptions) -> Checked:
     if profile.kind == "browser":
         _check_browser(profile, opts)
     images = find_benchmark(opts.dataset, opts.data_root)
+    if opts.threads < 0:
+        raise ConfigError(f"--threads must be 0 (every core) or more, got {opts.threads}")
     h, w = opts.input_size
     if h < 1 or w < 1:
         raise ConfigError(f"--input-size must be positive, got {h}x{w}")

@@ -21,6 +21,7 @@ COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
            ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
            ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "latency / PyTorch", "{:.2f}"),
+           ("gflop", "GFLOP", "{:.3g}"), ("gflops", "GFLOP/s", "{:.3g}"), ("of_peak", "of peak", "{:.0%}"), ("threads", "threads", "{}"),
            ("peak_rss_mb", "peak MB", "{:.0f}"), ("load_ms", "load ms", "{:.0f}")]
 
 
@@ -80,10 +81,30 @@ def _where(report: dict) -> str:
             "(pre- and post-processing and scoring on the host)")
 
 
+def _compute(report: dict) -> str:
+    """The sentence on what one frame costs and what each device can do (nothing in older reports)."""
+    frames = report.get("gflop_per_frame") or {}
+    if not frames:
+        return ""
+    cost = ", ".join(f"{g:.3g} GFLOP at {s}" for s, g in frames.items())
+    peaks = "; ".join(f"{device} {p['gflops']:.1f} GFLOP/s ({p['library']}, {p['n']}x{p['n']}"
+                      + (f", {p['threads']} threads" if p.get("threads") else "") + ")"
+                      for device, p in (report.get("peak") or {}).items())
+    floor = ""
+    cpu = (report.get("peak") or {}).get("cpu")
+    if cpu:
+        floor = ("; the floor on this CPU, FLOPs / peak: "
+                 + ", ".join(f"{g / cpu['gflops'] * 1000:.0f} ms at {s}" for s, g in frames.items()))
+    return (f" One frame costs {cost} (2 per multiply-add); GFLOP/s is that over the median latency, and "
+            f"\"of peak\" that against the float32 matrix-product peak of the device the row ran on "
+            f"(integer rows can pass 100%). Peak: {peaks or 'not measured'}{floor}.")
+
+
 def markdown(report: dict) -> str:
     where = _where(report)
     lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
-             f"{report['input_size']} LR input; dPSNR against the baseline at the same scale{where}.", "",
+             f"{report['input_size']} LR input; dPSNR against the baseline at the same scale{where}."
+             + _compute(report), "",
              "| " + " | ".join(title for _, title, _ in COLUMNS) + " | reason |",
              "|" + "---|" * (len(COLUMNS) + 1)]
     for row in report["rows"]:
@@ -123,8 +144,16 @@ def write_plot(report: dict, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for i, r in enumerate(measured):
         ax.scatter(r["latency_ms"], r["psnr"], marker="s" if r["format"] == "pytorch" else "o")
-        ax.annotate(f"{r['format']} {r['precision']} x{r['scale']}", (r["latency_ms"], r["psnr"]), fontsize=7,
+        share = f" {r['of_peak']:.0%}" if r.get("of_peak") is not None else ""
+        ax.annotate(f"{r['format']} {r['precision']} x{r['scale']}{share}", (r["latency_ms"], r["psnr"]), fontsize=7,
                     xytext=(4, 3 - 9 * (i % 3)), textcoords="offset points")  # staggered: close points overlap
+    cpu, styles = (report.get("peak") or {}).get("cpu"), ("--", ":", "-.")
+    for i, (scale, gflop) in enumerate((report.get("gflop_per_frame") or {}).items()):
+        if cpu and report.get("device_kind", "local") == "local":  # what this CPU's peak allows one frame
+            ax.axvline(gflop / cpu["gflops"] * 1000, color="grey", linestyle=styles[i % 3], linewidth=1,
+                       label=f"FLOPs / CPU peak, {scale}")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower right")
     ax.set_xscale("log")
     ax.set_xlabel(f"median latency, ms (one {report['input_size']} LR input)")
     ax.set_ylabel(f"PSNR (Y), dB, {report['dataset']}")

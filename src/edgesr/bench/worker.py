@@ -43,14 +43,38 @@ def _torch_model(req: dict):
 
 
 def _open(req: dict):
+    threads = req.get("threads") or 0
     if req["kind"] == "torch":
         from edgesr.runtimes.torch import TorchRunner
 
-        return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"))
+        return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"), threads=threads)
     from edgesr.runtimes.registry import open_runner
 
     device = req.get("device")
-    return open_runner(req["artifact"], req["scale"], device=device if device == "cuda" else None)
+    options = {"threads": threads} if BACKENDS[req["format"]].takes_threads() else {}
+    return open_runner(req["artifact"], req["scale"], device=device if device == "cuda" else None, **options)
+
+
+def peak(req: dict) -> dict:
+    """The device's float32 matrix-product peak (GFLOP/s) with PyTorch, in this fresh process as the
+    rows are measured in theirs: on the CPU with the bench's threads, or on the CUDA GPU."""
+    import torch
+
+    from edgesr.runtimes.measure import PEAK_N, matmul_peak
+
+    n, device = req.get("n", PEAK_N), req.get("device", "cpu")
+    if device == "cpu" and req.get("threads"):
+        torch.set_num_threads(req["threads"])
+    a, b = (torch.randn(n, n, device=device) for _ in range(2))
+    where = f" on {torch.cuda.get_device_name()}" if device == "cuda" else ""
+
+    def product():
+        torch.mm(a, b)
+        _sync(req)
+
+    with torch.inference_mode():
+        return matmul_peak(product, n, f"torch {torch.__version__} float32 mm{where}",
+                           threads=torch.get_num_threads() if device == "cpu" else None)
 
 
 def smaller_input(fits=lambda side: True, below: int = 1 << 30) -> str:
@@ -115,7 +139,7 @@ def measure(req: dict) -> dict:
             raise
         raise EdgesrError(f"out of memory on one {h}x{w} LR input ({str(exc).splitlines()[0]}); "
                           f"{smaller_input(below=max(h, w))}") from None
-    result = {"load_ms": load_ms, **timed, "peak_rss_mb": peak_rss_mb()}
+    result = {"load_ms": load_ms, **timed, "peak_rss_mb": peak_rss_mb(), "threads": getattr(runner, "threads", None)}
     if req.get("device") == "cuda":
         import torch
 
@@ -134,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     req = json.loads(Path(argv[0]).read_text())
     try:
-        result = {"ok": True, **measure(req)}
+        result = {"ok": True, **(peak(req) if req["kind"] == "peak" else measure(req))}
     except Exception as exc:  # reported as the row's status; the harness goes on with the others
         result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
     print(json.dumps(result))

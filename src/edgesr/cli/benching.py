@@ -34,6 +34,9 @@ from edgesr.cli.common import data_root_option, model_named, names, parse_scales
               help="LR input of the latency runs (and the fixed shape of fixed-shape exports).")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A .safetensors file (default: the shipped weights).")
+@click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
+              help="CPU threads of every runtime that takes a count, recorded in each row [0: every core of the "
+                   "device].")
 @click.option("--min-runs", type=click.IntRange(1), default=5, show_default=True)
 @click.option("--min-seconds", type=click.FloatRange(0), default=2.0, show_default=True)
 @click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("edgesr-bench"),
@@ -44,7 +47,7 @@ from edgesr.cli.common import data_root_option, model_named, names, parse_scales
               help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
 @data_root_option
 def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, quant: str, device_name: str,
-              devices_dir: Path | None, dataset: str | None, input_size: str, weights: Path | None, min_runs: int,
+              devices_dir: Path | None, dataset: str | None, input_size: str, weights: Path | None, threads: int, min_runs: int,
               min_seconds: float, out_dir: Path, json_path: Path | None, cache: Path | None,
               data_root: Path | None) -> None:
     """Export, run and score every format and precision against the PyTorch FP32 baseline. Exits 1
@@ -56,7 +59,8 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
                         precisions=names(precisions), quant=names(quant) or (),
                         data_root=str(data_root) if data_root else None,
                         input_size=parse_size(input_size, "--input-size"),
-                        weights=str(weights) if weights else None, min_runs=min_runs, min_seconds=min_seconds,
+                        weights=str(weights) if weights else None, threads=threads, min_runs=min_runs,
+                        min_seconds=min_seconds,
                         device=device_name, devices_dir=str(devices_dir) if devices_dir else None)
     if cache is not None:
         opts.cache = cache

@@ -86,8 +86,8 @@ def _profile(text: str | None) -> tuple[tuple[int, int], ...] | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON.")
 def info_cmd(artifact: Path, as_json: bool) -> None:
     """What ARTIFACT takes and gives (its I/O contract), read from the artifact alone: the metadata
-    edgesr export writes inside ONNX, LiteRT and Core ML artifacts. Where a manifest lies beside
-    it, the two must agree."""
+    edgesr export writes inside ONNX, LiteRT, Core ML and OpenVINO artifacts. Where a manifest lies
+    beside it, the two must agree, and its op census is shown too."""
     import json
 
     from edgesr.errors import ArtifactError
@@ -95,7 +95,8 @@ def info_cmd(artifact: Path, as_json: bool) -> None:
     from edgesr.metadata import read_contract, summary
 
     contract = read_contract(artifact)
-    if manifest_path(artifact).is_file() and read_manifest(artifact, verify=False).contract() != contract:
+    manifest = read_manifest(artifact, verify=False) if manifest_path(artifact).is_file() else None
+    if manifest is not None and manifest.contract() != contract:
         raise ArtifactError(f"{artifact}: the metadata inside it and its manifest {manifest_path(artifact).name} "
                             "disagree; the manifest belongs to another export: re-export it")
     if as_json:
@@ -111,3 +112,8 @@ def info_cmd(artifact: Path, as_json: bool) -> None:
             quant = f" q=(scale {t['quantization'][0]:.6g}, zero point {t['quantization'][1]})" if t["quantization"] else ""
             click.echo(f"  x{head['scale']}{entry} {role:6} {t['name']}: {t['layout']} {t['dtype']} "
                        f"{t['channels']}x{size}{quant}")
+    ops = manifest.ops if manifest is not None else {}
+    if ops.get("ops"):  # the op census, from the manifest (what a GPU delegate or NPU would leave to the CPU)
+        click.echo("  ops: " + ", ".join(f"{k} {v}" for k, v in ops["ops"].items()) + f"; max rank {ops['max_rank']}")
+        for f in ops["cpu_fallback"]:
+            click.echo(f"  CPU fallback: {f['count']} {f['op']}: {f['why']}")

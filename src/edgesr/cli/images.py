@@ -40,8 +40,11 @@ def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
 @click.option("--tile", type=click.IntRange(8), default=None,
               help="Upscale in NxN pieces of the LR image (with the context each needs): bounded memory, same "
                    "result [default: whole images, or pieces sized to the memory available for large ones].")
+@click.option("--threads", type=click.IntRange(0), default=0, show_default=True,
+              help="CPU threads of the runtime (PyTorch, ONNX Runtime, LiteRT, OpenVINO, ExecuTorch) [0: every core "
+                   "of this machine].")
 def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, artifact: Path | None,
-                device: str | None, scale: int | None, weights: Path | None, tile: int | None) -> None:
+                device: str | None, scale: int | None, weights: Path | None, tile: int | None, threads: int) -> None:
     """Upscale images (files or folders) with a model or an artifact. Inputs are never replaced; a
     bad image is reported and skipped (exit code 1 at the end)."""
     from edgesr._files import check_writable
@@ -56,7 +59,7 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
         raise click.UsageError("give exactly one of --model and --artifact (or --weights from edgesr train)")
     pairs, as_file = _plan(inputs, out)
     runner = open_runner(artifact or model_name, scale, device=device, tile=tile, weights=weights,
-                         kind="artifact" if artifact else "model")
+                         kind="artifact" if artifact else "model", threads=_threads(threads, artifact))
     runner.memory_budget = UPSCALE_PIECE_BYTES  # without --tile: pieces of about this much, whatever the photo
     check_writable(out.parent if as_file else out)
     one = len(pairs) == 1
@@ -72,6 +75,19 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
         result = run_batch(pairs, work, stderr)
     click.echo(f"wrote {len(result.written)} image(s) x{runner.scale} to {out}")
     result.check()
+
+
+def _threads(threads: int, artifact: Path | None) -> int:
+    """--threads as the runner takes it: 0 means every core of this machine, for a runtime that takes
+    a thread count (an artifact whose runtime takes none, TensorRT or Core ML, gets 0 unless asked)."""
+    from edgesr.runtimes.measure import cpu_count
+
+    if threads or artifact is None:
+        return threads or cpu_count()
+    from edgesr.backends import get_backend
+    from edgesr.manifest import read_manifest
+
+    return cpu_count() if get_backend(read_manifest(artifact).format).takes_threads() else 0
 
 
 def _plan(inputs: tuple[Path, ...], out: Path) -> tuple[list[tuple[Path, Path]], bool]:

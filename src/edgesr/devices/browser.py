@@ -210,7 +210,7 @@ def run_in_browser(profile: DeviceProfile, artifact: Path, scale: int, lr_dir: P
         runtime = f"onnxruntime-web {ort_web_version()} {loaded['backend']} ({loaded['threads']} threads), " \
                   f"{browser.version}"
     return {"ok": True, "load_ms": float(loaded["ms"]), **timed, "peak_rss_mb": peak, "runtime": runtime,
-            "device": profile.label}
+            "threads": loaded["threads"], "device": profile.label}
 
 
 def _whole(size: tuple[int, int], scale: int) -> int:

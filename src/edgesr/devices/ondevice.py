@@ -13,7 +13,8 @@ recorded call and saves each raw output (``.npy``), and writes ``result.json``. 
 same runner.
 
 ``python edgesr-ondevice.pyz --probe`` prints what the board offers: Python, numpy, the CPU and the
-runtime each on-device format would run with. What this module imports must be in the bundle: the
+runtime each on-device format would run with; ``--peak`` times a 2048 x 2048 float32 matrix product
+with numpy (the device's peak GFLOP/s, against which ``edgesr bench`` reads each row). What this module imports must be in the bundle: the
 standard library, numpy, the runtimes and edgesr's torch-free modules.
 """
 
@@ -29,9 +30,9 @@ import numpy as np
 
 from edgesr.backends import get_backend, remote_backends
 from edgesr.manifest import read_manifest, sha256
-from edgesr.runtimes.measure import cpu_info, peak_rss_mb, time_runs
+from edgesr.runtimes.measure import cpu_info, numpy_peak, peak_rss_mb, time_runs
 
-__all__ = ["cpu_info", "main", "open_job", "peak_rss_mb", "probe", "run", "time_runs"]
+__all__ = ["cpu_info", "main", "numpy_peak", "open_job", "peak_rss_mb", "probe", "run", "time_runs"]
 
 
 def probe() -> dict:
@@ -88,8 +89,11 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--probe"]:
         print(json.dumps(probe()))
         return 0
+    if argv[:1] == ["--peak"]:
+        print(json.dumps({**numpy_peak(), "threads": os.cpu_count()}))
+        return 0
     if len(argv) != 1:
-        print("usage: python edgesr-ondevice.pyz JOB.json | --probe", file=sys.stderr)
+        print("usage: python edgesr-ondevice.pyz JOB.json | --probe | --peak", file=sys.stderr)
         return 2
     with open(argv[0]) as f:
         job = json.load(f)

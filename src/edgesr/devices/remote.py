@@ -94,14 +94,15 @@ def _stage(stage: Path, artifact: Path, manifest: Manifest, frame: list[Call], c
     (stage / "job.json").write_text(json.dumps(job))
 
 
-def probe(transport: Transport) -> dict:
-    """What the device has (Python, numpy, each runtime), from the on-device runner itself."""
+def probe(transport: Transport, what: str = "--probe") -> dict:
+    """What the device has (Python, numpy, each runtime), from the on-device runner itself; with
+    ``what="--peak"``, its peak GFLOP/s (a float32 matrix product timed there with numpy)."""
     remote = str(PurePosixPath(transport.profile.workdir) / f"edgesr-probe-{uuid.uuid4().hex[:12]}")
     with tempfile.TemporaryDirectory(prefix="edgesr-probe-") as tmp:
         write_bundle(tmp)
         transport.push(Path(tmp), remote)
     try:
-        proc = transport.run([transport.profile.python, BUNDLE_NAME, "--probe"], cwd=remote, timeout=120)
+        proc = transport.run([transport.profile.python, BUNDLE_NAME, what], cwd=remote, timeout=300)
     finally:
         transport.remove(remote)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

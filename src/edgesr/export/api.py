@@ -20,6 +20,7 @@ from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError, ModelError
 from edgesr.evaluation.compare import compare_with_truth
 from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
+from edgesr.export.census import census
 from edgesr.export.common import network_for_scale, network_input_size
 from edgesr.export import quiet
 from edgesr.export.formats import (CALIBRATED, QUANT_METHODS, DEFAULT_FIXED_SIZE, FORMATS, check_precision,
@@ -176,7 +177,7 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
         if job.row.metadata:  # the I/O contract inside the artifact, before its sha256
             with quiet.step("writing the I/O contract into the artifact", None, verbose):
                 embed_contract(staged, manifest.contract())
-        manifest = Manifest(**{**manifest.__dict__, "artifact_sha256": sha256(staged)})
+        manifest = Manifest(**{**manifest.__dict__, "artifact_sha256": sha256(staged), "ops": census(staged, job.row.name)})
         write_manifest(staged, manifest)  # check {}: not yet checked, refused by open_runner
         baseline = (load_model(job.model_name, job.scales[0])
                     if check and images is not None and method == "qat" and weights_are_shipped else None)

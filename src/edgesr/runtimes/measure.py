@@ -1,8 +1,10 @@
 """Measuring a run where it happens (this machine, or a board through :mod:`edgesr.devices.ondevice`):
-a timing loop, the process's peak memory and what the CPU is. Standard library only."""
+a timing loop, the process's peak memory, what the CPU is and what it can compute (a matrix-product
+probe). Standard library only (numpy imported by the probe that uses it)."""
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import sys
@@ -32,6 +34,15 @@ def peak_rss_mb() -> float | None:
         return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
     except (ImportError, OSError):
         return None
+
+
+def cpu_count() -> int:
+    """The cores this process may run on (every core, unless an affinity mask says otherwise): the
+    thread count edgesr's runtimes get by default."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def cpu_info() -> dict:
@@ -68,3 +79,27 @@ def time_runs(step: Callable[[], object], warmup: int = 2, min_runs: int = 5, mi
     ordered = sorted(times)
     return {"runs": len(times), "latency_ms": statistics.median(times),
             "p90_ms": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]}
+
+
+# the side of the square float32 matrix product that measures a device's peak (2 * n**3 flop a run)
+PEAK_N = 2048
+
+
+def matmul_peak(product: Callable[[], object], n: int, library: str, threads: int | None = None,
+                min_seconds: float = 1.0) -> dict:
+    """The GFLOP/s of ``product`` (one n x n by n x n float32 matrix product), the median of at least
+    3 timed runs after one warm-up: what the device computes at best, against which a network's
+    achieved GFLOP/s is read."""
+    timed = time_runs(product, warmup=1, min_runs=3, min_seconds=min_seconds)
+    return {"gflops": 2 * n ** 3 / (timed["latency_ms"] / 1000) / 1e9, "n": n, "ms": timed["latency_ms"],
+            "threads": threads, "library": library}
+
+
+def numpy_peak(n: int = PEAK_N) -> dict:
+    """:func:`matmul_peak` with numpy's BLAS and its own threads (every core by default): the probe
+    of a board, where numpy is what there is."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    return matmul_peak(lambda: a @ b, n, f"numpy {np.__version__} float32 matmul")

@@ -52,6 +52,10 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
                             f"device {device} is for {' and '.join(takes) or 'no'} artifacts")
     if device is not None and len(backend.devices) > 1:  # the runner chooses between them
         kwargs["device"] = device
+    if "threads" in kwargs and not backend.takes_threads():
+        if kwargs.pop("threads"):
+            raise ArtifactError(f"{artifact.name}: {backend.runtime} does not take a thread count (it runs on "
+                                f"{', '.join(backend.devices)}); leave --threads out")
     if scale is None:
         scale = manifest.scales[0]
     if scale not in manifest.scales:

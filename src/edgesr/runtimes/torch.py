@@ -13,10 +13,12 @@ from edgesr.runtimes.base import Runner
 class TorchRunner(Runner):
     name = "torch"
 
-    def __init__(self, model: nn.Module, scale: int, device: str | None = None, tile: tuple[int, int] | None = None):
+    def __init__(self, model: nn.Module, scale: int, device: str | None = None, tile: tuple[int, int] | None = None,
+                 threads: int = 0):
         """``device`` defaults to where the model's weights are (so a training run's validation
-        does not move the model)."""
-        self.model, self.scale, self._radius = model, scale, None
+        does not move the model). ``threads``: PyTorch's intra-op CPU threads while the runner is
+        active (PyTorch's setting is per process: it is restored on deactivation; 0: leave it)."""
+        self.model, self.scale, self._radius, self.threads = model, scale, None, threads
         super().__init__(model.spec, scale, tile=tile, overlap=self.receptive_radius() if tile is not None else 0)
         from edgesr.models.profile import activation_bytes_per_pixel
 
@@ -36,8 +38,16 @@ class TorchRunner(Runner):
         return self._radius
 
     def activate(self) -> None:
+        self._threads_before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
         self.model.to(self.device).eval()
         super().activate()
+
+    def deactivate(self) -> None:
+        if self.threads and getattr(self, "_threads_before", None):
+            torch.set_num_threads(self._threads_before)
+        super().deactivate()
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

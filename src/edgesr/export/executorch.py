@@ -1,0 +1,113 @@
+"""ExecuTorch export (.pte): ``torch.export`` -> ``to_edge_transform_and_lower`` with the XNNPACK
+partitioner -> ``to_executorch``. FP32 runs as XNNPACK's float kernels; INT8 is PT2E static
+quantization with ExecuTorch's XNNPACK quantizer (int8 activations per tensor, int8 symmetric
+per-channel weights), calibrated on real crops, then lowered to XNNPACK's integer kernels.
+
+Shapes are fixed (the network input ``input_size``): larger images run as tiles. Dynamic H and W
+export and match PyTorch, but ExecuTorch plans memory for the upper bound: masrn x4 with H, W up to
+1024 took 8.2 GB of RSS and 18 s for its first call. A multi-scale model can be written as one
+program with one method per scale ("x2", "x3", ...); XNNPACK keeps constants in the program's named
+data by content, so the methods share the trunk's weights (masrn FP32: 0.97 MB for x2/x3/x4, 0.91 MB
+for x4 alone).
+
+The quantizer's activation observer (a histogram per tensor) is the slow part of an INT8 export:
+about 3 s of CPU per 128x128 calibration crop for masrn x4.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgesr._deps import require
+from edgesr.errors import ExportError
+from edgesr.export.common import atomic_output, network_for_scale
+from edgesr.export.manifest import Head, TensorSpec
+
+INPUT, OUTPUT = "input", "output"
+METHOD = "forward"  # the method of a single-scale program
+
+
+def _quantizer():
+    module = require("executorch.backends.xnnpack.quantizer.xnnpack_quantizer", "executorch")
+    quantizer = module.XNNPACKQuantizer()
+    quantizer.set_global(module.get_symmetric_quantization_config(is_per_channel=True))
+    return quantizer
+
+
+def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: list[np.ndarray] | None):
+    """``net`` as an exported program at ``sample``'s shape; INT8: quantized (PT2E) on ``calibration``."""
+    with torch.no_grad():
+        program = torch.export.export(net, (sample,))
+    if precision == "fp32":
+        return program
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    prepared = prepare_pt2e(program.module(), _quantizer())
+    with torch.no_grad():
+        for x in calibration:
+            prepared(torch.as_tensor(x))
+        quantized = convert_pt2e(prepared)
+        return torch.export.export(quantized, (sample,))
+
+
+def _lower(programs: dict[str, object], path: Path) -> None:
+    """Lower ``programs`` (method name -> exported program) to XNNPACK and write one .pte."""
+    exir = require("executorch.exir", "executorch")
+    partitioner = require("executorch.backends.xnnpack.partition.xnnpack_partitioner", "executorch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        edge = exir.to_edge_transform_and_lower(programs, partitioner=[partitioner.XnnpackPartitioner()])
+        program = edge.to_executorch()
+    with open(path, "wb") as f:
+        program.write_to_file(f)
+
+
+def _check(precision: str, input_size, calibrated) -> tuple[int, int]:
+    if input_size is None:
+        raise ExportError("executorch needs a fixed input size (--input-size HxW)")
+    if precision not in ("fp32", "int8"):
+        raise ExportError(f"executorch takes fp32 or int8, not {precision!r}")
+    if precision == "int8" and not calibrated:
+        raise ExportError("int8 export needs calibration inputs (for every scale)")
+    return tuple(input_size)
+
+
+def _specs(channels: int, size: tuple[int, int], factor: int) -> tuple[TensorSpec, TensorSpec]:
+    h, w = size
+    return (TensorSpec(INPUT, "NCHW", "float32", channels, h, w),
+            TensorSpec(OUTPUT, "NCHW", "float32", channels, h * factor, w * factor))
+
+
+def export_executorch(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
+                      input_size: tuple[int, int] | None = None,
+                      calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+    """Write ``model`` at ``scale`` to ``out`` (one method, ``forward``) for a fixed network input
+    ``input_size`` (H, W). Returns the input and output tensor specs."""
+    size = _check(precision, input_size, calibration)
+    channels = model.spec.channels
+    sample = torch.rand(1, channels, *size)
+    program = _program(network_for_scale(model, scale), sample, precision, calibration)
+    with atomic_output(out) as tmp:
+        _lower({METHOD: program}, tmp)
+    return _specs(channels, size, 1 if model.spec.upsampling == "pre" else scale)
+
+
+def export_executorch_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
+                             input_size: tuple[int, int] | None = None,
+                             calibration: dict[int, list[np.ndarray]] | None = None
+                             ) -> tuple[tuple[Head, ...], None]:
+    """One program with a method per scale ("x2", "x3", ...), each the whole network at that scale.
+    INT8: each method is calibrated on its own scale's inputs."""
+    calibration = calibration or {}
+    size = _check(precision, input_size, all(calibration.get(s) for s in scales))
+    channels = model.spec.channels
+    sample = torch.rand(1, channels, *size)
+    programs = {f"x{s}": _program(network_for_scale(model, s), sample, precision, calibration.get(s)) for s in scales}
+    with atomic_output(out) as tmp:
+        _lower(programs, tmp)
+    return tuple(Head(s, f"x{s}", *_specs(channels, size, s)) for s in scales), None
