@@ -245,7 +245,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime="executorch", runner="edgesr.runtimes.executorch:ExecuTorchRunner",
             runtime_module="executorch.runtime", converter_package="executorch", dynamic=False,
             tools=("executorch", "torchao"), shared="edgesr.export.executorch:export_executorch_shared",
-            schemes={"int8": _EXECUTORCH_INT8}),
+            schemes={"int8": _EXECUTORCH_INT8}, census="edgesr.export.census:executorch_census"),
     Backend("tensorrt", ".engine", "edgesr.export.tensorrt:export_tensorrt", "tensorrt", ("fp16", "int8"),
             runtime="tensorrt", runner="edgesr.runtimes.tensorrt:TensorRTRunner", runtime_module="tensorrt",
             converter_package="tensorrt", dynamic=True, tools=("tensorrt",),
