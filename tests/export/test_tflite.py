@@ -135,3 +135,92 @@ def test_uint8_io_is_for_int8_only():
         check_io("uint8", "fp16")
     check_io("uint8", "int8")
     check_io("tensor", "fp32")
+
+
+# --- graphs that accelerators take whole: DEPTH_TO_SPACE, NHWC, rank <= 4 ---------------------------
+
+@pytest.mark.parametrize("name, channels, scales", [("masrn", 3, (2, 3, 4)), ("fsrcnn", 1, (4,)), ("espcn", 3, (3,))])
+def test_export_networks_compute_what_pytorch_does(name, channels, scales):
+    """The export-only networks (conv outputs in DEPTH_TO_SPACE order, masrn's repeated input as a
+    fixed 1x1 conv, fsrcnn's deconvolution as a conv and a DEPTH_TO_SPACE) give PyTorch's output,
+    and leave the model's weights as they were."""
+    from edgesr.export.litert_nhwc import litert_networks
+    from edgesr.models import create_model
+
+    torch.manual_seed(0)
+    kw = {} if name == "masrn" else {"scale": scales[0], "channels": channels}
+    model = create_model(name, **kw).eval()
+    if name == "fsrcnn":
+        torch.nn.init.normal_(model.deconv.weight, std=0.05)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.rand(1, channels, 10, 12)
+    nets = litert_networks(model, scales)
+    with torch.no_grad():
+        for s in scales:
+            ref = model(x, s) if name == "masrn" else model(x)
+            torch.testing.assert_close(nets[s](x), ref, atol=1e-5, rtol=0)
+    assert model.state_dict().keys() == before.keys()
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_depth_to_space_order_is_tensorflows():
+    """DEPTH_TO_SPACE channel (i*r + j)*C + c holds PyTorch's pixel-shuffle channel c*r*r + i*r + j."""
+    from edgesr.export.litert_nhwc import dcr_order, residual_order
+
+    assert dcr_order(1, 2).tolist() == [0, 1, 2, 3]
+    assert dcr_order(3, 2).tolist() == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]
+    assert residual_order(3, 2).tolist() == [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory, data_root):
+    """masrn x4 FP32 and fsrcnn x4 FP32 and INT8 (shipped weights, 32x32), unchecked: the tests read
+    their op lists and run them against PyTorch themselves."""
+    from edgesr.export.api import export_model
+
+    out, root = tmp_path_factory.mktemp("graphs"), str(data_root)
+    return {"masrn-fp32": export_model("masrn", 4, "tflite", out, lr_size=(32, 32), check=False, data_root=root),
+            "fsrcnn-fp32": export_model("fsrcnn", 4, "tflite", out, lr_size=(32, 32), check=False, data_root=root),
+            "fsrcnn-int8": export_model("fsrcnn", 4, "tflite", out, precision="int8", lr_size=(32, 32),
+                                        calib_images=4, check=False, data_root=root)}
+
+
+def _clean(path):
+    """The artifact's census (read afresh; the manifest must say the same), asserted transpose-free,
+    rank <= 4 and with nothing left to the CPU by the GPU delegate's rules."""
+    from edgesr.export.census import census
+
+    c = census(path, "tflite")
+    assert read_manifest(path).ops == c
+    assert "TRANSPOSE" not in c["ops"] and c["max_rank"] == 4 and not c["above_rank4"] and not c["cpu_fallback"]
+    return c["ops"]
+
+
+@pytest.mark.slow
+def test_masrn_fp32_is_depth_to_space_and_pytorchs_numbers(graphs):
+    ops = _clean(graphs["masrn-fp32"])
+    assert ops["DEPTH_TO_SPACE"] == 2 and set(ops) == {"ADD", "CONCATENATION", "CONV_2D", "DEPTH_TO_SPACE"}
+    model = load_model("masrn", 4)
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    with torch.no_grad(), open_runner(graphs["masrn-fp32"]) as runner:
+        np.testing.assert_allclose(runner.run(x), model(torch.from_numpy(x), 4).numpy(), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_masrn_int8_is_transpose_free(uint8_io):
+    """The int8 residual's shuffle is DEPTH_TO_SPACE; the 16-bit head's (LiteRT has no int16
+    DEPTH_TO_SPACE kernel) is SPLIT, CONCATENATION and RESHAPE, still rank 4."""
+    ops = _clean(uint8_io)
+    assert ops["DEPTH_TO_SPACE"] == 1 and ops["SPLIT"] == 1 and "BROADCAST_TO" not in ops
+
+
+@pytest.mark.slow
+def test_fsrcnn_deconvolution_is_a_conv_and_depth_to_space(graphs):
+    for key in ("fsrcnn-fp32", "fsrcnn-int8"):
+        ops = _clean(graphs[key])
+        assert ops["DEPTH_TO_SPACE"] == 1 and "TRANSPOSE_CONV" not in ops
+        assert ops["PRELU"] == 7 and not {"RELU", "MUL", "SUB", "DEQUANTIZE"} & set(ops)
+    model = load_model("fsrcnn", 4)
+    x = np.random.default_rng(0).random((1, 1, 32, 32), dtype=np.float32)
+    with torch.no_grad(), open_runner(graphs["fsrcnn-fp32"]) as runner:
+        np.testing.assert_allclose(runner.run(x), model(torch.from_numpy(x)).numpy(), atol=1e-4)

@@ -35,6 +35,7 @@ from edgesr.export.manifest import Head, TensorSpec
 from edgesr.export.onnx import export_onnx, export_onnx_shared
 from edgesr.metadata.openvino import GRAPH
 
+
 def _ov():
     return require("openvino", "openvino")
 

@@ -1,5 +1,11 @@
 """LiteRT (TFLite) export through Google's PyTorch route (litert-torch), NHWC at the boundary.
 
+What is converted is an export-only copy of the network whose pixel shuffles are DEPTH_TO_SPACE,
+NHWC throughout, every tensor of rank 4 or less (:mod:`edgesr.export.litert_nhwc`); the files
+litert-torch and ai-edge-quantizer write are edited where they fall short: DEPTH_TO_SPACE carried
+through quantization, int8 outputs, uint8 image I/O, short tensor names
+(:mod:`edgesr.export.litert_rewrite`).
+
 FP32 as converted; FP16 as float16 weights (ai-edge-quantizer's float-casting recipe); INT8 as full
 integer (int8 input and output, every op integer) with ai-edge-quantizer's static w8/a8 recipe,
 calibrated on real crops; with ``io="uint8"`` its image input and output are uint8 (the value is
@@ -21,7 +27,10 @@ from torch import nn
 from edgesr._deps import require
 from edgesr.backends import BACKENDS
 from edgesr.errors import ExportError
-from edgesr.export.common import atomic_output, network_for_scale
+from edgesr.export.common import atomic_output
+from edgesr.export.litert_nhwc import dcr_points, litert_networks, lower_custom_ops
+from edgesr.export.litert_rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
+                                          tensor_name, uint8_io)
 from edgesr.export.manifest import VALUE_RANGE, Head, TensorSpec
 from edgesr.export.ranges import merge, range_points, tflite_ranges
 
@@ -38,9 +47,11 @@ def check_io(io: str, precision: str) -> None:
                           f"artifacts take {_IO_DTYPE.get(precision, 'float32')} tensors: use --io tensor")
 
 
+
 def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], path: Path) -> None:
     """One network, or one signature per entry of ``nets`` (weights they share are stored once)."""
     litert_torch = require("litert_torch", "tflite", "litert-torch")
+    lower_custom_ops()
     sample = (torch.rand(1, *size, channels),)
     nhwc = {name: litert_torch.to_channel_last_io(net, args=[0], outputs=[0]).eval() for name, net in nets.items()}
     with warnings.catch_warnings(), torch.no_grad():
@@ -67,13 +78,15 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
     from ai_edge_quantizer import qtyping, quantizer, recipe, recipe_manager
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
-    qt = quantizer.Quantizer(str(src))
+    qt = quantizer.Quantizer(str(src))  # calibrates: runs the real graph
+    hidden, blocks = hide_from_quantizer(src)
+    target = quantizer.Quantizer(str(hidden))  # quantizes: DEPTH_TO_SPACE shown as RESHAPE, PRELU as MUL
     if precision == "fp16":
         manager = recipe_manager.RecipeManager()
         manager.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
                                        num_bits=16, algorithm_key=AlgorithmName.FLOAT_CASTING)
-        qt.load_quantization_recipe(manager.get_quantization_recipe())
-        result = qt.quantize()
+        target.load_quantization_recipe(manager.get_quantization_recipe())
+        result = target.quantize()
     else:
         signatures = Interpreter(model_path=str(src)).get_signature_list()
         table = {}
@@ -99,8 +112,12 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
         for name, (lo, hi, _) in table.items():
             if name in ranges:
                 ranges[name] = _with_range(ranges[name], lo, hi)
-        result = qt.quantize(ranges)
+        target.load_quantization_recipe(qt.get_quantization_recipe())
+        result = target.quantize(ranges)
     result.export_model(str(dst), overwrite=True)
+    show_hidden(dst, blocks)
+    if precision == "int8":
+        int8_outputs(dst)
 
 
 def _min_max_ranges(qt, data: dict[str, list[dict[str, np.ndarray]]], io_names: set[str]) -> dict:
@@ -149,12 +166,11 @@ def _int16_ops(path: Path, wide: set[str]) -> list[str]:
     ops = schema.BuiltinOperator
     moves = {getattr(ops, name) for name in _MOVES}
     model = tfl_flatbuffer_utils.read_model(str(path))
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    codes = builtin_codes(model)
     names = set()
     for graph in model.subgraphs:
         def name(index: int) -> str:
-            n = graph.tensors[index].name
-            return n.decode() if isinstance(n, bytes) else n
+            return tensor_name(graph.tensors[index])
 
         marked = set(wide)
         for op in graph.operators:  # graph order: chains of moves follow their input
@@ -177,7 +193,7 @@ def _io_tensor_names(path: Path) -> set[str]:
     ops = schema.BuiltinOperator
     moves = {ops.RESHAPE, ops.TRANSPOSE, ops.DEPTH_TO_SPACE, ops.SQUEEZE, ops.EXPAND_DIMS}
     model = tfl_flatbuffer_utils.read_model(str(path))
-    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    codes = builtin_codes(model)
     names = set()
     for graph in model.subgraphs:
         producer = {out: op for op in graph.operators for out in op.outputs}
@@ -187,89 +203,9 @@ def _io_tensor_names(path: Path) -> set[str]:
             while index in producer and codes[producer[index].opcodeIndex] in moves:
                 index = producer[index].inputs[0]
                 tensors.append(index)
-        for index in tensors:
-            name = graph.tensors[index].name
-            names.add(name.decode() if isinstance(name, bytes) else name)
+        names.update(tensor_name(graph.tensors[index]) for index in tensors)
     return names
 
-
-def _compact(path: Path) -> None:
-    """Make the file smaller without changing what it computes: tensor names (litert-torch writes
-    each tensor's full module path, ~200 bytes, once per signature) become their index, signatures
-    keeping their own input and output names, which is what callers use; a constant tensor that
-    several signatures share gets one quantization table (:func:`edgesr.metadata.tflite.write_model`)."""
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    from edgesr.metadata.tflite import write_model
-
-    model = flatbuffer_utils.read_model(str(path))
-    for subgraph in model.subgraphs:
-        for i, tensor in enumerate(subgraph.tensors):
-            tensor.name = str(i)
-    write_model(model, path)
-
-
-def _uint8_io(path: Path) -> None:
-    """uint8 image input and output for a full-integer model with int8 ones, as TensorFlow's
-    converter makes them (inference_input_type=uint8): each subgraph's uint8 input feeds a QUANTIZE
-    op to the int8 input, and a QUANTIZE op turns the int8 output into the uint8 one. The uint8
-    tensors take the int8 ones' scale and their zero point + 128 (1/255 and 0: the value is the
-    pixel), so the requantization is exact and the outputs equal the int8 model's. Neither
-    litert-torch nor ai-edge-quantizer offers uint8 I/O, and the converter's own tool for it
-    (modify_model_interface, in ai-edge-litert) only rewrites float inputs feeding QUANTIZE ops and
-    float outputs after DEQUANTIZE ones: given this int8 model it reports success and changes nothing."""
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    from edgesr.metadata.tflite import write_model
-
-    model = flatbuffer_utils.read_model(str(path))
-    quantize = _opcode(model, schema, schema.BuiltinOperator.QUANTIZE)
-    for index, graph in enumerate(model.subgraphs):
-        moved = {}
-        for k, old in enumerate(graph.inputs):
-            moved[old] = graph.inputs[k] = _uint8_twin(graph, old, schema)
-            graph.operators.insert(0, _op(schema, quantize, moved[old], old))
-        for k, old in enumerate(graph.outputs):
-            moved[old] = graph.outputs[k] = _uint8_twin(graph, old, schema)
-            graph.operators.append(_op(schema, quantize, old, moved[old]))
-        for signature in model.signatureDefs or []:
-            if signature.subgraphIndex == index:
-                for entry in [*signature.inputs, *signature.outputs]:
-                    entry.tensorIndex = moved.get(entry.tensorIndex, entry.tensorIndex)
-    write_model(model, path)
-
-
-def _uint8_twin(graph, index: int, schema) -> int:
-    """Append a uint8 copy of the int8 tensor ``index`` (same shape and scale, zero point + 128)."""
-    tensor = graph.tensors[index]
-    q = tensor.quantization
-    if tensor.type != schema.TensorType.INT8 or q is None or q.scale is None or len(q.scale) != 1:
-        raise ExportError("--io uint8 needs int8 image I/O quantized per tensor; the quantizer left something else")
-    twin, quant = schema.TensorT(), schema.QuantizationParametersT()
-    quant.scale, quant.zeroPoint = np.asarray(q.scale, np.float32), np.asarray(q.zeroPoint, np.int64) + 128
-    twin.shape, twin.type, twin.buffer, twin.quantization = list(tensor.shape), schema.TensorType.UINT8, 0, quant
-    twin.shapeSignature, twin.hasRank = tensor.shapeSignature, tensor.hasRank
-    twin.name = str(len(graph.tensors))
-    graph.tensors.append(twin)
-    return len(graph.tensors) - 1
-
-
-def _opcode(model, schema, builtin: int) -> int:
-    """Index of the operator code of ``builtin``, added when the model has none."""
-    for i, code in enumerate(model.operatorCodes):
-        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
-            return i
-    code = schema.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 2
-    model.operatorCodes.append(code)
-    return len(model.operatorCodes) - 1
-
-
-def _op(schema, opcode: int, source: int, target: int):
-    op = schema.OperatorT()
-    op.opcodeIndex, op.inputs, op.outputs = opcode, [source], [target]
-    return op
 
 
 def _spec(detail: dict) -> TensorSpec:
@@ -313,8 +249,8 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
                 _convert(nets, channels, input_size, fp32)
                 _quantize(fp32, tmp, precision, calibration, points)
         if io == "uint8":
-            _uint8_io(tmp)
-        _compact(tmp)
+            uint8_io(tmp)
+        compact(tmp)
         specs = _io_specs(tmp)
     for key, (inp, outp) in specs.items():
         want = "uint8" if io == "uint8" else _IO_DTYPE.get(precision)
@@ -334,8 +270,10 @@ def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "
     check_io(io, precision)
     points = None
     if precision == "int8" and calibration:
-        points = {"": range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=pure_int8)}
-    specs = _write({"": network_for_scale(model, scale)}, model.spec.channels, out, precision, input_size,
+        points = {"": dcr_points(range_points(model, scale, range_inputs or calibration, calibration[0],
+                                               pure_int8=pure_int8), model)}
+    net = litert_networks(model, (scale,), prelu=precision != "w8a16")[scale]
+    specs = _write({"": net}, model.spec.channels, out, precision, input_size,
                    {"": calibration} if calibration else None, points, io)
     (inp, outp), = specs.values()
     return inp, outp
@@ -351,12 +289,12 @@ def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...]
     quantizer writes a shared buffer once per signature, so the trunk's ranges must agree.
     ``io="uint8"``: as :func:`export_tflite`, in every signature."""
     check_io(io, precision)
-    nets = {f"x{s}": network_for_scale(model, s) for s in scales}
+    nets = {f"x{s}": net for s, net in litert_networks(model, tuple(scales), prelu=precision != "w8a16").items()}
     pool = [x for xs in (calibration or {}).values() for x in xs]
     calib = {f"x{s}": pool for s in scales} if pool else None
     points = None
     if precision == "int8" and pool:
-        points = {f"x{s}": range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0], pure_int8=pure_int8)
-                  for s in scales}
+        points = {f"x{s}": dcr_points(range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0],
+                                                    pure_int8=pure_int8), model) for s in scales}
     specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points, io)
     return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None

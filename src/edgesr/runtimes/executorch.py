@@ -8,19 +8,19 @@ others need numpy alone.
 
 Threads: XNNPACK's work runs on ExecuTorch's one threadpool per process; ``threads`` resizes it
 (``executorch.extension.pybindings.portable_lib._unsafe_reset_threadpool``) before the methods
-are loaded, 0 giving every core (``os.cpu_count()``). The pool is the process's: runners opened
+are loaded, 0 giving every core this process may use. The pool is the process's: runners opened
 later with another count resize it for every runner.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from edgesr.backends import get_backend
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
+from edgesr.runtimes.measure import cpu_count
 
 METHOD = "forward"  # the method of a single-scale program
 
@@ -29,7 +29,7 @@ def set_threads(threads: int = 0) -> int:
     """Size ExecuTorch's threadpool (0: every core); returns the count it has now."""
     from executorch.extension.pybindings import portable_lib
 
-    want = threads or os.cpu_count() or 1
+    want = threads or cpu_count()
     if portable_lib._threadpool_get_thread_count() != want:
         portable_lib._unsafe_reset_threadpool(want)
     return int(portable_lib._threadpool_get_thread_count())
