@@ -1,5 +1,5 @@
 """ExecuTorch (.pte, XNNPACK delegate): FP32 held to PyTorch, INT8 (PT2E, XNNPACK quantizer) within
-its bound, one program with a method per scale, and the errors (a corrupt file, a failed write)."""
+its bound, one program with a method per scale, and the errors (a failed write; a corrupt file: tests/export/test_no_wrong_file.py)."""
 
 import numpy as np
 import pytest
@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("executorch.runtime", reason="the executorch extra is not installed: pip install 'edgesr[executorch]'")
 
 from edgesr.backends import ATOL, LOSS_BOUND_DB
-from edgesr.errors import ArtifactError, ExportError, ScaleError
+from edgesr.errors import ExportError, ScaleError
 from edgesr.export.api import export_model
-from edgesr.export.manifest import Manifest, TensorSpec, read_manifest, sha256, write_manifest
+from edgesr.export.manifest import read_manifest
 from edgesr.inference import upscale
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
@@ -79,22 +79,6 @@ def test_one_program_serves_every_scale(shared, weights, rng):
     assert [f["op"] for f in ops["cpu_fallback"]] == ["aten::repeat"]
 
 
-def test_corrupt_artifact_is_one_line(tmp_path):
-    artifact = tmp_path / "m.pte"
-    artifact.write_bytes(b"\x00garbage, not a flatbuffer" * 10)
-    spec = TensorSpec("input", "NCHW", "float32", 1, 24, 24)
-    write_manifest(artifact, Manifest(model="espcn", scales=(2,), format="executorch", precision="fp32", colour="y",
-                                      upsampling="post", input=spec,
-                                      output=TensorSpec("output", "NCHW", "float32", 1, 48, 48),
-                                      artifact_sha256=sha256(artifact), weights_sha256=None,
-                                      check={"skipped": "not asked for"}))
-    with pytest.raises(ArtifactError, match=rf"cannot load {artifact}: .*; re-export it$") as err:
-        with open_runner(artifact):
-            pass
-    assert "\n" not in str(err.value)
-
-
-@pytest.mark.slow
 def test_a_failed_write_leaves_nothing(tmp_path, weights, monkeypatch):
     from executorch.exir import ExecutorchProgramManager
 

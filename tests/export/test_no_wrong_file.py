@@ -202,13 +202,15 @@ def test_corrupt_onnx_with_a_matching_hash_is_one_line(tmp_path, espcn_onnx, pho
     assert f"cannot load {artifact}: " in _one_line_error(res)
 
 
-def test_corrupt_tflite_is_one_line(tmp_path):
-    pytest.importorskip("ai_edge_litert", reason="the tflite extra is not installed")
-    artifact = tmp_path / "m.tflite"
+@pytest.mark.parametrize("fmt, suffix, layout, runtime", [("tflite", ".tflite", "NHWC", "ai_edge_litert"),
+                                                           ("executorch", ".pte", "NCHW", "executorch.runtime")])
+def test_corrupt_flatbuffer_is_one_line(tmp_path, fmt, suffix, layout, runtime):
+    pytest.importorskip(runtime, reason=f"the {fmt} extra is not installed")
+    artifact = tmp_path / f"m{suffix}"
     artifact.write_bytes(b"\x00garbage, not a flatbuffer" * 10)
-    spec = TensorSpec("input", "NHWC", "float32", 1, 24, 24)
-    write_manifest(artifact, Manifest(model="espcn", scales=(2,), format="tflite", precision="fp32", colour="y",
-                                      upsampling="post", input=spec, output=TensorSpec("output", "NHWC", "float32", 1, 48, 48),
+    spec = TensorSpec("input", layout, "float32", 1, 24, 24)
+    write_manifest(artifact, Manifest(model="espcn", scales=(2,), format=fmt, precision="fp32", colour="y",
+                                      upsampling="post", input=spec, output=TensorSpec("output", layout, "float32", 1, 48, 48),
                                       artifact_sha256=sha256(artifact), weights_sha256=None,
                                       check={"skipped": "not asked for"}))
     with pytest.raises(ArtifactError, match=rf"cannot load {artifact}: .*; re-export it$") as err:
