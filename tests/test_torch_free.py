@@ -1,6 +1,7 @@
 """The runtime side without PyTorch: importing edgesr does not import torch, and a fresh virtual
-environment holding only ``edgesr[ort,litert]`` scores and upscales Set5 through ONNX and LiteRT
-artifacts made by the main environment, with the main environment's scores and pixels."""
+environment holding only ``edgesr[ort,litert,openvino-runtime]`` scores and upscales Set5 through
+ONNX, LiteRT and OpenVINO artifacts made by the main environment, with the main environment's scores
+and pixels."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ EXPORTS = {
     "onnx-fp32": ["-f", "onnx"],
     "tflite-fp32": ["-f", "tflite", "--input-size", "64x64"],
     "tflite-int8": ["-f", "tflite", "-p", "int8", "--pure-int8", "--input-size", "64x64", "--calib-images", "8"],
+    "openvino-fp32": ["-f", "openvino"],
 }
 
 
@@ -74,8 +76,8 @@ def _source_copy(dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_free_env(tmp_path_factory, data_root) -> dict:
-    """A new venv with ``pip install '<checkout>[ort,litert]'`` (no torch); the pip cache is the
-    user's (~/.cache/pip), so a rerun does not download again."""
+    """A new venv with ``pip install '<checkout>[ort,litert,openvino-runtime]'`` (no torch); the pip cache is
+    the user's (~/.cache/pip), so a rerun does not download again."""
     why = _index_reachable()
     if why:
         pytest.skip(why)
@@ -85,7 +87,8 @@ def torch_free_env(tmp_path_factory, data_root) -> dict:
     pins.write_text("".join(f"{p}=={v}\n" for p, v in _installed(PINNED).items()))
     src = _source_copy(tmp / "src")
     venv_bin = tmp / "venv" / "bin"
-    _run([venv_bin / "python", "-m", "pip", "install", "-q", "-c", pins, f"{src}[ort,litert]"], timeout=900)
+    _run([venv_bin / "python", "-m", "pip", "install", "-q", "-c", pins, f"{src}[ort,litert,openvino-runtime]"],
+         timeout=900)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env["EDGESR_DATA"] = str(data_root)
     return {"bin": venv_bin, "env": env}
@@ -94,8 +97,9 @@ def torch_free_env(tmp_path_factory, data_root) -> dict:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, data_root) -> dict:
     """The artifacts, exported by the main environment's ``edgesr export``."""
-    for module in ("torch", "onnxruntime", "litert_torch"):
-        pytest.importorskip(module, reason=f"the main environment lacks {module}: pip install -e '.[torch,onnx,tflite]'")
+    for module in ("torch", "onnxruntime", "litert_torch", "openvino"):
+        pytest.importorskip(module, reason=f"the main environment lacks {module}: "
+                                           "pip install -e '.[torch,onnx,tflite,openvino]'")
     out = tmp_path_factory.mktemp("torch_free_artifacts")
     env = {**os.environ, "EDGESR_DATA": str(data_root)}
     artifacts = {}
