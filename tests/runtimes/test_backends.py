@@ -112,3 +112,21 @@ def test_the_torch_runner_holds_its_threads_while_active():
     with runner:
         assert torch.get_num_threads() == 1 and runner.threads == 1
     assert torch.get_num_threads() == before
+
+
+def test_a_thread_count_is_refused_where_the_runtime_takes_none(tmp_path):
+    """Core ML chooses its compute units itself: threads=N is one line, threads=0 (the default) passes."""
+    from edgesr.errors import ArtifactError
+    from edgesr.manifest import Manifest, TensorSpec, sha256, write_manifest
+    from edgesr.runtimes.registry import open_runner
+
+    package = tmp_path / "m.mlpackage"
+    package.mkdir()
+    (package / "Manifest.json").write_text("{}")
+    write_manifest(package, Manifest("espcn", (2,), "coreml", "fp32", "y", "post",
+                                     TensorSpec("input", "NCHW", "float32", 1, 24, 24),
+                                     TensorSpec("output", "NCHW", "float32", 1, 48, 48), artifact_sha256=sha256(package),
+                                     weights_sha256=None, check={"skipped": "not asked for"}))
+    with pytest.raises(ArtifactError, match=r"coreml does not take a thread count .*; leave --threads out$"):
+        open_runner(package, threads=2)
+    assert open_runner(package, threads=0).name == "coreml"
