@@ -17,7 +17,7 @@ from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales
 @click.option("--scale", "-s", type=SCALE, default=None, help="One scale (or --scales).")
 @click.option("--scales", default=None, metavar="2,3,4",
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
-@click.option("--format", "-f", "fmt", required=True, help="onnx, tflite, coreml or tensorrt (see README, Targets).")
+@click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(BACKENDS)} (see README, Targets).")
 @click.option("--precision", "-p", default=None,
               help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is "
                    "weights only, w8a8 int8 weights and activations, palette6 6-bit weights), as the format allows "
