@@ -148,6 +148,29 @@ class ArtifactRunner(Runner):
         raise NotImplementedError
 
 
+class GraphRunner(ArtifactRunner):
+    """A runner for one graph that takes any input size unless its manifest fixes one, on one of
+    ``DEVICES`` (the runtime's names for them), the scale of a shared-trunk graph chosen by an int64
+    input (ONNX Runtime, OpenVINO). ``_call`` is the subclass's."""
+
+    DEVICES: dict[str, str] = {}
+
+    def __init__(self, artifact: Path, manifest, scale: int, threads: int = 0, device: str = "cpu",
+                 tile: tuple[int, int] | None = None):
+        fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
+        super().__init__(artifact, manifest, scale, tile=tile, fixed=fixed)
+        self.bytes_per_pixel = manifest.activation_bytes_per_pixel
+        if device not in self.DEVICES:
+            raise ArtifactError(f"device must be one of {', '.join(self.DEVICES)}, got {device!r}")
+        self.threads, self.device = threads, device
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        feed = {self.manifest.input.name: x}
+        if self.manifest.scale_input:  # a shared-trunk artifact: the same loaded graph serves every scale
+            feed[self.manifest.scale_input] = np.array(self.scale, dtype=np.int64)
+        return self._call("", feed, self.manifest.output.name)
+
+
 def first_line(exc: BaseException) -> str:
     """The first non-empty line of an exception's message (runtimes' errors run to pages)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -3,29 +3,20 @@ provider (``device="cuda"``; needs the onnxruntime-gpu wheel instead of onnxrunt
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
-from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
+from edgesr.runtimes.base import GraphRunner, cannot_load, first_line
 
 DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
-class OnnxRuntimeRunner(ArtifactRunner):
+class OnnxRuntimeRunner(GraphRunner):
     name = "onnxruntime"
-
-    def __init__(self, artifact: Path, manifest, scale: int, threads: int = 0, device: str = "cpu",
-                 tile: tuple[int, int] | None = None):
-        fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
-        super().__init__(artifact, manifest, scale, tile=tile, fixed=fixed)
-        self.bytes_per_pixel = manifest.activation_bytes_per_pixel
-        if device not in DEVICES:
-            raise ArtifactError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-        self.threads, self.device = threads, device
-        self.session = None
+    DEVICES = DEVICES
+    session = None
 
     @staticmethod
     def available() -> str | None:
@@ -64,12 +55,6 @@ class OnnxRuntimeRunner(ArtifactRunner):
     def deactivate(self) -> None:
         self.session = None
         super().deactivate()
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        feed = {self.manifest.input.name: x}
-        if self.manifest.scale_input:  # a shared-trunk artifact: the same session serves every scale
-            feed[self.manifest.scale_input] = np.array(self.scale, dtype=np.int64)
-        return self._call("", feed, self.manifest.output.name)
 
     def _call(self, entry: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
         """The one place the session is touched (the device harness records and replays here)."""

@@ -8,30 +8,21 @@ artifact is held to float32 too; FP16 and INT8 ones take the GPU's default (floa
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
 from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
 from edgesr.metadata.openvino import GRAPH  # inside the artifact folder, beside model.bin
-from edgesr.runtimes.base import ArtifactRunner, cannot_load
+from edgesr.runtimes.base import GraphRunner, cannot_load
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
 
 
-class OpenVINORunner(ArtifactRunner):
+class OpenVINORunner(GraphRunner):
     name = "openvino"
-
-    def __init__(self, artifact: Path, manifest, scale: int, threads: int = 0, device: str = "cpu",
-                 tile: tuple[int, int] | None = None):
-        fixed = (manifest.input.height, manifest.input.width) if manifest.input.height else None
-        super().__init__(artifact, manifest, scale, tile=tile, fixed=fixed)
-        self.bytes_per_pixel = manifest.activation_bytes_per_pixel
-        if device not in DEVICES:
-            raise ArtifactError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
-        self.threads, self.device = threads, device
-        self.compiled = self.request = None
+    DEVICES = DEVICES
+    compiled = request = None
 
     @staticmethod
     def available() -> str | None:
@@ -74,12 +65,6 @@ class OpenVINORunner(ArtifactRunner):
     def deactivate(self) -> None:
         self.compiled = self.request = None
         super().deactivate()
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        feed = {self.manifest.input.name: x}
-        if self.manifest.scale_input:  # a shared-trunk artifact: the same compiled model serves every scale
-            feed[self.manifest.scale_input] = np.array(self.scale, dtype=np.int64)
-        return self._call("", feed, self.manifest.output.name)
 
     def _call(self, entry: str, feeds: dict[str, np.ndarray], output: str) -> np.ndarray:
         """The one place the compiled model is touched (the device harness records and replays here)."""
