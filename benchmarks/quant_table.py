@@ -1,6 +1,8 @@
-"""Every precision of the shipped models through ONNX Runtime and LiteRT, in one table: model x scale x
+"""Every precision of the shipped models through the CPU runtimes (ONNX Runtime, LiteRT, OpenVINO,
+ExecuTorch), in one table: model x scale x
 format x precision (fp32, fp16, int8 from float weights = PTQ, int8 from QAT weights, w8a16 from float
-weights), with Set5 and Set14 PSNR, dPSNR against PyTorch FP32, size and latency against PyTorch.
+weights), with Set5 and Set14 PSNR, dPSNR against PyTorch FP32, size, and latency against PyTorch and
+against the same runtime's FP32 (both measured in the same run).
 
 It is ``edgesr bench`` twice per model (the harness: exports cached, one worker process per
 measurement): Set5 with latency, then Set14 for PSNR only (latency runs cut to one). masrn runs
@@ -25,6 +27,7 @@ MODELS = {"masrn": (2, 3, 4), "asym_vdsr": (4,)}
 # bicubic upscale, 4x larger a side
 INPUT_SIZE = {"masrn": (128, 128), "asym_vdsr": (64, 64)}
 PRECISIONS = ("fp32", "fp16", "int8", "w8a16")
+FORMATS = ("onnx", "tflite", "openvino", "executorch")  # the CPU runtimes
 
 
 def _rows(report: dict) -> dict[tuple, dict]:
@@ -33,8 +36,10 @@ def _rows(report: dict) -> dict[tuple, dict]:
 
 def _table_rows(model: str, set5: dict, set14: dict) -> list[dict]:
     other = _rows(set14)
+    rows = _rows(set5)
+    fp32 = {(k[0], k[3]): r["latency_ms"] for k, r in rows.items() if k[1] == "fp32"}  # same run, same runtime
     table = []
-    for key, row in _rows(set5).items():
+    for key, row in rows.items():
         if key[1] == "w8a16" and key[2] == "qat":
             continue  # W8A16 needs no training for its precision: its rows are from float weights
         r14 = other.get(key, {})
@@ -45,8 +50,14 @@ def _table_rows(model: str, set5: dict, set14: dict) -> list[dict]:
                       "set5_psnr": row["psnr"], "set5_dpsnr": row["dpsnr"],
                       "set14_psnr": r14.get("psnr"), "set14_dpsnr": r14.get("dpsnr"),
                       "size_mb": row["size_mb"], "latency_ms": row["latency_ms"],
-                      "latency_vs_pytorch": row["latency_vs_pytorch"], "reason": row["reason"] or r14.get("reason", "")})
+                      "latency_vs_pytorch": row["latency_vs_pytorch"],
+                      "latency_vs_fp32": _ratio(row["latency_ms"], fp32.get((key[0], key[3]))),
+                      "reason": row["reason"] or r14.get("reason", "")})
     return table
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def _key(row: dict) -> tuple:
@@ -63,7 +74,7 @@ def merge(previous: dict | None, result: dict) -> dict:
     rows = {_key(r): r for r in previous["rows"]}
     rows.update({_key(r): r for r in result["rows"]})
     order = {m: i for i, m in enumerate(MODELS)}
-    fmt = {"pytorch": 0, "onnx": 1, "tflite": 2}
+    fmt = {"pytorch": 0, "onnx": 1, "tflite": 2, "openvino": 3, "executorch": 4}
     prec = {p: i for i, p in enumerate(PRECISIONS)}
     merged = sorted(rows.values(), key=lambda r: (order.get(r["model"], 9), fmt.get(r["format"], 9),
                                                   prec.get(r["precision"], 9), r["weights"], r["scale"]))
@@ -73,7 +84,7 @@ def merge(previous: dict | None, result: dict) -> dict:
 
 
 def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, log=print,
-        formats: tuple[str, ...] = ("onnx", "tflite"), save=lambda result: None) -> dict:
+        formats: tuple[str, ...] = FORMATS, save=lambda result: None) -> dict:
     """One ``edgesr bench`` pair (Set5 with latency, Set14 for PSNR) per model and format; ``save`` gets the
     table so far after each pair, so a run cut short keeps what it measured."""
     from edgesr.bench.harness import BenchOptions, bench
@@ -81,7 +92,10 @@ def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, 
     result = None
     for model, scales in models.items():
         for fmt in formats:
-            common = dict(model=model, scales=scales, formats=(fmt,), precisions=PRECISIONS,
+            from edgesr.export.formats import FORMATS as TABLE
+
+            precisions = tuple(p for p in PRECISIONS if p in TABLE[fmt].precisions)
+            common = dict(model=model, scales=scales, formats=(fmt,), precisions=precisions,
                           quant=("ptq", "qat"), data_root=data_root, input_size=INPUT_SIZE[model], cache=cache)
             set5 = bench(BenchOptions(dataset="Set5", min_runs=3, min_seconds=1.0, **common), log=log)
             set14 = bench(BenchOptions(dataset="Set14", min_runs=1, min_seconds=0.0, warmup=0, **common), log=log)
@@ -101,7 +115,7 @@ def markdown(result: dict) -> str:
             "one file). weights: float = the shipped float weights "
             "(for int8: post-training quantization), qat = the shipped quantization-aware weights.")
     cols = ["model", "scale", "format", "precision", "weights", "Set5 PSNR", "Set5 dPSNR", "Set14 PSNR", "Set14 dPSNR",
-            "size MB", "latency / PyTorch", "status"]
+            "size MB", "latency / PyTorch", "latency / its FP32", "status"]
     lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 
     def f(v, spec):
@@ -111,7 +125,8 @@ def markdown(result: dict) -> str:
         lines.append("| " + " | ".join([r["model"], f"x{r['scale']}", r["format"], r["precision"], r["weights"],
                                         f(r["set5_psnr"], ".3f"), f(r["set5_dpsnr"], "+.3f"), f(r["set14_psnr"], ".3f"),
                                         f(r["set14_dpsnr"], "+.3f"), f(r["size_mb"], ".2f"),
-                                        f(r["latency_vs_pytorch"], ".2f"), r["status"]]) + " |")
+                                        f(r["latency_vs_pytorch"], ".2f"), f(r.get("latency_vs_fp32"), ".2f"),
+                                        r["status"]]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=os.environ.get("EDGESR_DATA"))
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--formats", default="onnx,tflite")
+    parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "edgesr" / "quant_table")
     parser.add_argument("--out", type=Path, default=RESULTS / "quant_table")
     args = parser.parse_args()

@@ -73,9 +73,6 @@ class Backend:
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
     schemes: dict[str, str] = field(default_factory=dict)
-    # the INT8 weight grid (levels each side of 0, per channel): what QAT must train for
-    # (``qat.weight_levels``) to simulate this format's artifacts
-    weight_levels: int = 127
     # the precision whose activations are int8 (edgesr's ranges; 16-bit parts unless --pure-int8), if any
     int8_activations: str | None = "int8"
     tolerances: dict[str, dict[str, float]] = field(default_factory=dict)  # overrides of the tables above
@@ -164,37 +161,37 @@ class Backend:
         return self.install or f"pip install 'edgesr[{self.runtime_extra or self.extra}]'"
 
 
-_ONNX_INT8 = ("QDQ; activations uint8 asymmetric per tensor (ranges: the 1e-4 and 1 - 1e-4 quantiles over the "
-              "calibration images, edgesr.export.ranges); weights int8 symmetric per channel in 7 bits (reduce_range), "
-              "so that x86 CPUs without VNNI, whose u8 x s8 kernels add pairs of products with 16-bit saturation, "
-              "compute what VNNI and Arm CPUs compute")
+# edgesr's one INT8 scheme (edgesr.train.qat), which every format's INT8 artifact computes
+_SCHEME = ("every activation 8-bit, per tensor, over edgesr's ranges (the 1e-4 and 1 - 1e-4 quantiles over the "
+           "calibration images, edgesr.export.ranges, the ones quantization-aware training used; the image "
+           "[0, 1]; a concatenation's inputs on its own grid); weights int8 symmetric per output channel on a "
+           "63-step grid (7-bit values, which no x86 int8 kernel can overflow: CPUs with and without VNNI compute "
+           "the same integers)")
+_ONNX_INT8 = f"QDQ; activations uint8 asymmetric: {_SCHEME}; biases float (folded into int32 by the runtime)"
 _ONNX_W8A16 = ("QDQ (opset 21); activations uint16 asymmetric per tensor (min/max); weights int8 symmetric per "
                "channel (8 bits). ONNX Runtime's CPU provider has no 16-bit convolution: it dequantizes and runs "
                "float kernels (the numbers of an NPU's W8A16, not its speed)")
-_TFLITE_INT8 = ("full integer; activations and image I/O int8 asymmetric per tensor (ranges: the 1e-4 and 1 - 1e-4 "
-                "quantiles over the calibration images, image range pinned to [0, 1]); weights int8 symmetric per "
-                "channel (8 bits); XNNPACK accumulates in 32 bits on x86 and Arm")
+_TFLITE_INT8 = (f"full integer; activations and image I/O int8 asymmetric: {_SCHEME}; XNNPACK accumulates in 32 "
+                "bits on x86 and Arm")
 _TFLITE_W8A16 = ("full integer 16x8; activations and image I/O int16 symmetric per tensor (min/max, image range "
                  "pinned to [0, 1]); weights int8 symmetric per channel. LiteRT's CPU kernels for 16x8 are reference "
                  "kernels, not XNNPACK: the numbers of an NPU's W8A16, not its speed")
 _COREML_W8A8 = ("activations int8 symmetric per tensor (quantize/dequantize pairs around the convolutions and "
-                "additions; ranges: the 1e-4 and 1 - 1e-4 quantiles over the calibration images, edgesr.export.ranges, "
-                "made symmetric about 0, so a non-negative tensor gets 7 bits; the image input stays float16, where it "
-                "would get 127 steps); weights int8 symmetric per channel (8 bits); iOS 17 / macOS 14 or later; "
-                "int8-int8 compute on the Neural Engine of A17 Pro, M4 and later, float16 compute between the pairs "
-                "elsewhere")
+                "additions; edgesr's ranges, the INT8 scheme's, made symmetric about 0, as Core ML's activation "
+                "quantization is, so a non-negative tensor gets 7 bits; the image input stays float16, where it "
+                "would get 127 steps); weights int8 symmetric per channel at coremltools' own 8-bit scales (not "
+                "the scheme's 63-step grid); iOS 17 / macOS 14 or later; int8-int8 compute on the Neural Engine of A17 Pro, M4 "
+                "and later, float16 compute between the pairs elsewhere")
 
-_OPENVINO_INT8 = ("the ONNX INT8 QDQ graph converted to FakeQuantize ops: activations uint8 asymmetric per tensor "
-                  "(ranges: the 1e-4 and 1 - 1e-4 quantiles over the calibration images, edgesr.export.ranges), every "
-                  "activation 8-bit; weights int8 symmetric per channel in 7 bits, so that x86 CPUs without VNNI, whose "
-                  "u8 x s8 kernels (OpenVINO's CPU plugin's as ONNX Runtime's) add pairs of products with 16-bit "
-                  "saturation, compute what VNNI CPUs compute")
+_OPENVINO_INT8 = f"the ONNX INT8 QDQ graph as FakeQuantize ops; activations uint8 asymmetric: {_SCHEME}"
 
-_EXECUTORCH_INT8 = ("PT2E static quantization with ExecuTorch's XNNPACK quantizer (symmetric config, per channel); "
-                    "activations int8 asymmetric per tensor (ranges: torchao's HistogramObserver over the calibration "
-                    "images, the range minimizing the L2 quantization error), every activation 8-bit; weights int8 "
-                    "symmetric per channel ([-127, 127]); biases float, folded by XNNPACK; XNNPACK accumulates in 32 "
-                    "bits on x86 and Arm")
+_EXECUTORCH_INT8 = (f"PT2E static quantization with ExecuTorch's XNNPACK quantizer set to edgesr's scheme; activations "
+                    f"int8 asymmetric (the uint8 grid, shifted): {_SCHEME}; biases float, folded by XNNPACK; XNNPACK "
+                    "accumulates in 32 bits on x86 and Arm")
+_TENSORRT_INT8 = (f"explicit quantization from an ONNX QDQ graph: the INT8 scheme's symmetric form (TensorRT takes zero "
+                  f"points of 0 only): activations int8 symmetric over edgesr's ranges made symmetric about 0 (a "
+                  f"non-negative tensor gets 7 bits); weights int8 symmetric per channel on the scheme's 63-step grid; "
+                  f"biases float")
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("onnx", ".onnx", "edgesr.export.onnx:export_onnx", "onnx", ("fp32", "fp16", "int8", "w8a16"),
@@ -204,7 +201,6 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             remote_install="pip install onnxruntime", shared="edgesr.export.onnx:export_onnx_shared",
             runtime_extra="ort", metadata="edgesr.metadata.onnx",
             census="edgesr.export.census:onnx_census",
-            weight_levels=64,
             schemes={"int8": _ONNX_INT8, "w8a16": _ONNX_W8A16,
                      "int16": " (uint16 QDQ; the nodes reading them run in float between DQ and Q on "
                               "ONNX Runtime's CPU provider)"}),
@@ -238,7 +234,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             runtime="openvino", runner="edgesr.runtimes.openvino:OpenVINORunner", runtime_module="openvino",
             converter_package="openvino", dynamic=True, tools=("openvino",),
             devices=("cpu", "gpu", "npu"), runtime_extra="openvino-runtime",
-            weight_levels=64, schemes={"int8": _OPENVINO_INT8}, metadata="edgesr.metadata.openvino",
+            schemes={"int8": _OPENVINO_INT8}, metadata="edgesr.metadata.openvino",
             census="edgesr.export.census:openvino_census",
             shared="edgesr.export.openvino:export_openvino_shared"),
     Backend("executorch", ".pte", "edgesr.export.executorch:export_executorch", "executorch", ("fp32", "int8"),
@@ -252,9 +248,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             install="pip install --extra-index-url https://pypi.nvidia.com 'tensorrt-cu12>=10,<11' "
                     "(NVIDIA's index; needs an NVIDIA GPU and driver)",
             devices=("cuda",), needs_gpu=True, profiles=True,
-            schemes={"int8": "explicit quantization from an ONNX QDQ graph; activations and weights "
-                             "int8 symmetric (zero point 0), weights per channel; every activation 8-bit "
-                             "(TensorRT's QDQ takes no 16-bit integers)"},
+            schemes={"int8": _TENSORRT_INT8},
             shared_note="a TensorRT If needs equal output shapes in both branches, and each scale's "
                         "output has its own shape; export one engine per scale"),
 )}

@@ -69,18 +69,28 @@ def test_int8_every_scale_close_to_pytorch(shared_artifacts, kind):
         assert manifest.check["per_scale"][scale]["psnr_vs_torch"] > 30
 
 
-def test_onnx_int8_parts_keep_the_16_bit_tensors(shared_artifacts):
-    """masrn's Upscale and Refine stages are 16-bit in INT8; in the shared ONNX graph the tail part
-    starts at the pixel-shuffled head output, which takes the head's range and width from a tensor
-    it only rearranges."""
+def test_onnx_int8_is_all_8_bit_and_a_concat_reads_one_grid(shared_artifacts):
+    """masrn's INT8 is the scheme's: no 16-bit tensor anywhere in the shared graph; the trunk's
+    concatenation and the five tensors it joins are quantized with one scale and zero point (so
+    no runtime requantizes them), and weights are 63-step integers."""
     import onnx
+    from onnx import numpy_helper
+
     model = onnx.load(str(shared_artifacts["onnx-int8"]))
-    inits = {i.name: i for i in model.graph.initializer}
-    wide = {n.input[0] for n in model.graph.node if n.op_type == "QuantizeLinear"
-            and inits[n.input[2]].data_type == onnx.TensorProto.UINT16}
-    assert "upscaled" in wide and any("features" in name for name in wide), sorted(wide)  # tail in, trunk out
-    assert not any(name.startswith("trunk/relu") for name in wide)  # the trunk's blocks stay 8-bit
-    assert read_manifest(shared_artifacts["onnx-int8"]).int16_modules == ("extraction.bottleneck", "upscale", "refine")
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    nodes = [n for g in [model.graph] + [a.g for n in model.graph.node for a in n.attribute if a.g.name]
+             for n in g.node]
+    assert not [n.name for n in nodes if n.op_type == "QuantizeLinear" and inits[n.input[2]].dtype != np.uint8]
+    producer = {o: n for n in nodes for o in n.output}
+    concat = next(n for n in nodes if n.op_type == "Concat" and len(n.input) == 5)
+    params = set()
+    for name in concat.input:
+        q = producer[producer[name].input[0]]  # DequantizeLinear <- QuantizeLinear
+        params.add((float(inits[q.input[1]]), int(inits[q.input[2]])))
+    assert len(params) == 1, params
+    weights = [w for w in inits.values() if w.dtype == np.int8 and w.ndim == 4]
+    assert weights and max(int(np.abs(w.astype(int)).max()) for w in weights) == 63
+    assert read_manifest(shared_artifacts["onnx-int8"]).int16_modules == ()
 
 
 def test_one_session_serves_every_scale(shared_artifacts, weights):

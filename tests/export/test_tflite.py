@@ -169,7 +169,9 @@ def test_depth_to_space_order_is_tensorflows():
 
     assert dcr_order(1, 2).tolist() == [0, 1, 2, 3]
     assert dcr_order(3, 2).tolist() == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]
-    assert residual_order(3, 2).tolist() == [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]
+    # masrn's nearest-neighbour residual: every DEPTH_TO_SPACE block is the input's channels in order
+    assert residual_order(3, 2).tolist() == [0, 1, 2] * 4
+    assert residual_order(3, 2, "mosaic").tolist() == [0, 1, 2, 1, 2, 0, 2, 0, 1, 0, 1, 2]  # masrn_v1's
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +210,14 @@ def test_masrn_fp32_is_depth_to_space_and_pytorchs_numbers(graphs):
 
 @pytest.mark.slow
 def test_masrn_int8_is_transpose_free(uint8_io):
-    """The int8 residual's shuffle is DEPTH_TO_SPACE; the 16-bit head's (LiteRT has no int16
-    DEPTH_TO_SPACE kernel) is SPLIT, CONCATENATION and RESHAPE, still rank 4."""
+    """Every activation of masrn's INT8 is 8-bit, so both shuffles (the Upscale head's and the image
+    residual's) are DEPTH_TO_SPACE, as in FP32."""
     ops = _clean(uint8_io)
-    assert ops["DEPTH_TO_SPACE"] == 1 and ops["SPLIT"] == 1 and "BROADCAST_TO" not in ops
+    assert ops["DEPTH_TO_SPACE"] == 2 and "SPLIT" not in ops and "BROADCAST_TO" not in ops
+    # every op computes in int8 (XNNPACK's kernels: no 16-bit reference kernel, no float island), and
+    # nothing is requantized but the uint8 image in and out (a concatenation's inputs share its grid)
+    census = read_manifest(uint8_io).ops
+    assert census["not_int8"] == [] and ops.get("QUANTIZE") == 2, census
 
 
 @pytest.mark.slow

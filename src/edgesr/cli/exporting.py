@@ -19,15 +19,16 @@ from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
 @click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(BACKENDS)} (see README, Targets).")
 @click.option("--precision", "-p", default=None,
-              help="fp32, fp16, int8 or w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is "
-                   "weights only, w8a8 int8 weights and activations, palette6 6-bit weights), as the format allows "
-                   "[default: fp32; tensorrt fp16].")
+              help="fp32, fp16, int8 (edgesr's INT8 scheme: every activation 8-bit, the same in every format) or "
+                   "w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is weights only, w8a8 int8 "
+                   "weights and activations, palette6 6-bit weights), as the format allows [default: fp32; "
+                   "tensorrt fp16].")
 @click.option("--quant", type=click.Choice(["auto", "ptq", "qat"]), default="auto", show_default=True,
               help="int8/w8a8/w8a16: start from the shipped quantization-aware weights (qat) or the float ones "
                    "(ptq); auto: qat for int8 where shipped, ptq otherwise.")
 @click.option("--pure-int8", is_flag=True,
-              help="int8 (coreml: w8a8): every activation in 8 bits, also where the model keeps 16 (masrn's "
-                   "upscale and refine stages), for accelerators without 16-bit activations; costs quality.")
+              help="int8 (coreml: w8a8): every activation in 8 bits, also in the 16-bit parts a model of your own "
+                   "declares (int16_modules; no shipped model has any), for accelerators without 16-bit activations.")
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--input-size", default=None, metavar="HxW[,HxW...]",
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")

@@ -133,9 +133,10 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     ``quant`` chooses the weights a quantized precision starts from: ``qat`` the shipped
     quantization-aware weights, ``ptq`` the float ones (post-training quantization), ``auto`` the
     QAT ones for INT8 where they are shipped (W8A16 loses nothing measurable from the float ones).
-    The check holds QAT artifacts to the shipped float weights' PyTorch output. INT8 keeps the
-    activations of the model's ``int16_modules`` at 16 bits unless ``pure_int8`` (for accelerators
-    without 16-bit activations).
+    The check holds QAT artifacts to the shipped float weights' PyTorch output. INT8 is edgesr's
+    scheme (``edgesr.train.qat``: every activation 8-bit, 63-step weights), the same numbers in every
+    format; a model that declares ``int16_modules`` (none shipped does) keeps their activations at
+    16 bits unless ``pure_int8`` (for accelerators without 16-bit activations).
 
     ``io`` is what the artifact takes and gives, one of the format's ``Backend.io``: ``tensor`` (the
     default: float tensors on [0, 1]; LiteRT INT8 int8), ``image`` (Core ML images, 0-255, for
@@ -437,10 +438,10 @@ def _file_stem(name: str) -> str:
 
 def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weights=None, quant: str = "auto"):
     """The weights file to load (None: the shipped float weights) and the quantization method it
-    means. The shipped QAT weights are those trained for the format's weight grid when shipped
-    (``shipped_weights``: 7 bits for ONNX Runtime, 8 for the others), else any. ``auto`` takes them
-    for INT8 in the formats their ``int8_formats`` names (the formats where they measured better
-    than the float weights), the float weights elsewhere; ``qat`` takes them for any format."""
+    means. ``auto`` takes the shipped QAT weights (trained for the INT8 scheme every format's INT8
+    computes) for the format's INT8 precision (Core ML: w8a8) where their ``int8_formats`` names the
+    format (every format when it names none), the float weights elsewhere; ``qat`` takes them for
+    any quantized precision."""
     spec = get_spec(model_name)
     if quant not in QUANT_METHODS:
         raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
@@ -450,10 +451,11 @@ def choose_weights(model_name: str, scale: int, fmt: str, precision: str, weight
         return weights, ""
     if weights is not None:  # the user's file: its metadata says whether a QAT run saved it
         return weights, "qat" if quant == "qat" or (quant == "auto" and is_qat(weights)) else "ptq"
-    if quant == "ptq" or (quant == "auto" and precision != "int8"):  # W8A16 needs no training for it
+    # auto: QAT weights for the precision that computes the INT8 scheme (int8; Core ML: w8a8); W8A16
+    # and Core ML's weight-only int8 need no training for their rounding
+    if quant == "ptq" or (quant == "auto" and precision != get_format(fmt).int8_activations):
         return None, "ptq"
-    qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True,
-                          weight_levels=get_format(fmt).weight_levels)
+    qat = shipped_weights(model_name, scale if spec.per_scale else None, qat=True)
     if qat is not None and quant == "auto" and fmt not in _int8_formats(qat):
         qat = None
     if qat is None and quant == "qat":

@@ -7,7 +7,12 @@ accelerator is known to hand back to the CPU.
      "max_rank": 4,                                     # largest rank of a tensor the graph computes
      "above_rank4": [[1, 1, 1, 3, 1, 128, 1, 128]],     # their shapes (at most 8, each once)
      "layout_ops": 0,                                   # TRANSPOSE / Transpose / transpose ops
-     "cpu_fallback": [{"op": "BROADCAST_TO", "count": 1, "why": "..."}]}
+     "cpu_fallback": [{"op": "BROADCAST_TO", "count": 1, "why": "..."}],
+     "not_int8": [{"op": "CONV_2D", "count": 2, "output": "int16", "why": "..."}]}  # LiteRT, quantized graphs
+
+``not_int8`` (LiteRT INT8 and W8A16) lists the ops of a quantized graph that do not compute in 8-bit
+integers: 16-bit ones run on LiteRT's reference kernels (XNNPACK has none), float ones between a
+DEQUANTIZE and a QUANTIZE; edgesr's INT8 has none.
 
 ``cpu_fallback`` lists what the LiteRT GPU delegate would not take, by its own rules:
 
@@ -91,8 +96,9 @@ def tflite_census(path: Path) -> dict[str, Any]:
     schema = require("ai_edge_litert.schema_py_generated", "litert", "ai-edge-litert")
     flatbuffer_utils = require("ai_edge_litert.tools.flatbuffer_utils", "litert", "ai-edge-litert")
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     model = flatbuffer_utils.read_model(str(path))
-    ops = []
+    ops, computes = [], Counter()
     for graph in model.subgraphs:
         for op in graph.operators:
             code = model.operatorCodes[op.opcodeIndex]
@@ -103,7 +109,15 @@ def tflite_census(path: Path) -> dict[str, Any]:
             tensors = [i for i in [*op.inputs, *op.outputs] if i >= 0]
             shapes = [[int(d) for d in graph.tensors[i].shape] for i in tensors if graph.tensors[i].shape is not None]
             ops.append((name, shapes))
-    return _summary(ops, GPU_DELEGATE_OPS)
+            computes[(name, types.get(graph.tensors[op.outputs[0]].type, "?"))] += 1
+    out = _summary(ops, GPU_DELEGATE_OPS)
+    if any(dtype in ("INT8", "UINT8") for _, dtype in computes):  # a quantized graph: what is not int8
+        out["not_int8"] = [{"op": name, "count": n, "output": dtype.lower(),
+                            "why": "16-bit activations: LiteRT's reference kernels, not XNNPACK's" if dtype == "INT16"
+                            else "computes in float between DEQUANTIZE and QUANTIZE"}
+                           for (name, dtype), n in sorted(computes.items())
+                           if dtype not in ("INT8", "UINT8") and name not in ("QUANTIZE", "DEQUANTIZE")]
+    return out
 
 
 def onnx_census(path: Path) -> dict[str, Any]:

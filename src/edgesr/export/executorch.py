@@ -33,24 +33,89 @@ METHOD = "forward"  # the method of a single-scale program
 
 
 def _quantizer():
+    """ExecuTorch's XNNPACK quantizer set to edgesr's INT8 scheme (``edgesr.train.qat``): weights
+    symmetric per channel on the scheme's 63-step grid; activations int8 asymmetric per tensor
+    (the grid of uint8 over the same range) observed by min/max, whose ranges
+    :func:`_set_ranges` then replaces by edgesr's."""
+    import dataclasses
+
+    from torchao.quantization.pt2e.observer import MinMaxObserver
+
+    from edgesr.train.qat import WEIGHT_LEVELS
+
     module = require("executorch.backends.xnnpack.quantizer.xnnpack_quantizer", "executorch")
+    config = module.get_symmetric_quantization_config(is_per_channel=True, weight_qmin=-WEIGHT_LEVELS,
+                                                      weight_qmax=WEIGHT_LEVELS)
+    act = dataclasses.replace(config.input_activation, observer_or_fake_quant_ctr=MinMaxObserver.with_args(eps=2 ** -12))
     quantizer = module.XNNPACKQuantizer()
-    quantizer.set_global(module.get_symmetric_quantization_config(is_per_channel=True))
+    quantizer.set_global(dataclasses.replace(config, input_activation=act, output_activation=act))
     return quantizer
 
 
-def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: list[np.ndarray] | None):
-    """``net`` as an exported program at ``sample``'s shape; INT8: quantized (PT2E) on ``calibration``."""
+def _on_grid(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose conv weights are already on the scheme's grid
+    (:func:`edgesr.train.qat.fake_quant_weight`): the quantizer's per-channel min/max then finds each
+    channel's scale again and rounds every weight to the integer QAT trained it at."""
+    import copy
+
+    from edgesr.train.qat import fake_quant_weight
+
+    net = copy.deepcopy(net)
     with torch.no_grad():
-        program = torch.export.export(net, (sample,))
+        for conv in net.modules():
+            if isinstance(conv, nn.Conv2d):
+                conv.weight.copy_(fake_quant_weight(conv.weight))
+    return net
+
+
+def _observed(prepared: nn.Module, probe: np.ndarray) -> dict[str, np.ndarray]:
+    """The value that reaches each activation observer of ``prepared`` on ``probe``, by name."""
+    from torchao.quantization.pt2e.observer import MinMaxObserver
+
+    seen: dict[str, np.ndarray] = {}
+
+    def record(name: str):
+        def hook(module, args) -> None:  # a pre-hook that returns something replaces the input
+            seen.setdefault(name, args[0].detach().float().numpy().copy())
+        return hook
+
+    hooks = [m.register_forward_pre_hook(record(name)) for name, m in prepared.named_modules()
+             if type(m) is MinMaxObserver]
+    try:
+        with torch.no_grad():
+            prepared(torch.as_tensor(probe))
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen
+
+
+def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: list[np.ndarray] | None,
+             points: list | None = None):
+    """``net`` as an exported program at ``sample``'s shape; INT8: quantized (PT2E) on ``calibration``,
+    the weights on the scheme's grid, and edgesr's ranges (``points``) for the tensors they match.
+    Points hold the float network's values, so they are matched in a float copy of the same graph,
+    whose observers have the same names."""
+    with torch.no_grad():
+        program = torch.export.export(_on_grid(net) if precision == "int8" else net, (sample,))
     if precision == "fp32":
         return program
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
+    from edgesr.export.ranges import _match
+
     prepared = prepare_pt2e(program.module(), _quantizer())
     with torch.no_grad():
-        for x in calibration:
+        for x in calibration:  # min/max, for tensors no point matches
             prepared(torch.as_tensor(x))
+        if points:
+            observers = dict(prepared.named_modules())
+            float_graph = prepare_pt2e(torch.export.export(net, (sample,)).module(), _quantizer())
+            for name, value in _observed(float_graph, calibration[0]).items():
+                point = _match(value, points, nhwc=False)
+                if point is not None:
+                    observers[name].min_val.fill_(point[1])
+                    observers[name].max_val.fill_(point[2])
         quantized = convert_pt2e(prepared)
         return torch.export.export(quantized, (sample,))
 
@@ -83,15 +148,26 @@ def _specs(channels: int, size: tuple[int, int], factor: int) -> tuple[TensorSpe
             TensorSpec(OUTPUT, "NCHW", "float32", channels, h * factor, w * factor))
 
 
+def _points(model: nn.Module, scale: int, precision: str, calibration, range_inputs) -> list | None:
+    """edgesr's rounding points at ``scale`` (INT8), probed with the first calibration input."""
+    if precision != "int8":
+        return None
+    from edgesr.export.ranges import range_points
+
+    return range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=True)
+
+
 def export_executorch(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                      input_size: tuple[int, int] | None = None,
-                      calibration: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
+                      input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
+                      range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
     """Write ``model`` at ``scale`` to ``out`` (one method, ``forward``) for a fixed network input
-    ``input_size`` (H, W). Returns the input and output tensor specs."""
+    ``input_size`` (H, W); INT8 activation ranges are edgesr's, measured on ``range_inputs``
+    (default: the calibration inputs). Returns the input and output tensor specs."""
     size = _check(precision, input_size, calibration)
     channels = model.spec.channels
     sample = torch.rand(1, channels, *size)
-    program = _program(network_for_scale(model, scale), sample, precision, calibration)
+    program = _program(network_for_scale(model, scale), sample, precision, calibration,
+                       _points(model, scale, precision, calibration, range_inputs))
     with atomic_output(out) as tmp:
         _lower({METHOD: program}, tmp)
     return _specs(channels, size, 1 if model.spec.upsampling == "pre" else scale)
@@ -99,15 +175,18 @@ def export_executorch(model: nn.Module, out: Path, *, scale: int, precision: str
 
 def export_executorch_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
                              input_size: tuple[int, int] | None = None,
-                             calibration: dict[int, list[np.ndarray]] | None = None
+                             calibration: dict[int, list[np.ndarray]] | None = None,
+                             range_inputs: dict[int, list[np.ndarray]] | None = None
                              ) -> tuple[tuple[Head, ...], None]:
     """One program with a method per scale ("x2", "x3", ...), each the whole network at that scale.
-    INT8: each method is calibrated on its own scale's inputs."""
-    calibration = calibration or {}
+    INT8: each method is calibrated on its own scale's inputs, with edgesr's ranges at that scale."""
+    calibration, range_inputs = calibration or {}, range_inputs or {}
     size = _check(precision, input_size, all(calibration.get(s) for s in scales))
     channels = model.spec.channels
     sample = torch.rand(1, channels, *size)
-    programs = {f"x{s}": _program(network_for_scale(model, s), sample, precision, calibration.get(s)) for s in scales}
+    programs = {f"x{s}": _program(network_for_scale(model, s), sample, precision, calibration.get(s),
+                                  _points(model, s, precision, calibration.get(s), range_inputs.get(s)))
+                for s in scales}
     with atomic_output(out) as tmp:
         _lower(programs, tmp)
     return tuple(Head(s, f"x{s}", *_specs(channels, size, s)) for s in scales), None

@@ -193,10 +193,9 @@ class _ChannelSafeShuffle(nn.Module):
 
 class _MasrnForLiteRT(nn.Module):
     """masrn at one scale, as :class:`edgesr.models.masrn.MASRN` computes it: trunk, the Upscale
-    head (swapped by :func:`_swap_upsamplers`), and the image-space residual
-    ``pixel_shuffle(x.repeat(1, s*s, 1, 1), s)`` as a fixed 1x1 conv that picks each
-    DEPTH_TO_SPACE channel from the input (no repeat: litert-torch writes one as a rank-8 reshape
-    and a BROADCAST_TO)."""
+    head (swapped by :func:`_swap_upsamplers`), and the image-space residual (nearest upsampling, or
+    masrn_v1's mosaic) as a fixed 1x1 conv that picks each DEPTH_TO_SPACE channel from the input
+    (no repeat or resize: litert-torch writes a repeat as a rank-8 reshape and a BROADCAST_TO)."""
 
     def __init__(self, model: nn.Module, scale: int):
         super().__init__()
@@ -204,16 +203,20 @@ class _MasrnForLiteRT(nn.Module):
             model.branch(None, None, scale)  # raises masrn's own ScaleError
         self.model, self.scale = model, scale
         c = model.spec.channels
-        self.base = _DepthToSpace(scale, _picker(residual_order(c, scale), c))
+        self.base = _DepthToSpace(scale, _picker(residual_order(c, scale, model.residual), c))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         up = self.model.upscale[f"x{self.scale}"](self.model.trunk(x))
         return self.model.tail(up, self.base(x))
 
 
-def residual_order(channels: int, r: int) -> np.ndarray:
-    """The input channel behind each DEPTH_TO_SPACE channel of ``pixel_shuffle(x.repeat(1, r*r, 1, 1), r)``."""
-    return dcr_order(channels, r) % channels
+def residual_order(channels: int, r: int, residual: str = "nearest") -> np.ndarray:
+    """The input channel behind each DEPTH_TO_SPACE channel of masrn's image residual: nearest
+    upsampling (channel (i*r + j)*C + c is input channel c), or the mosaic
+    ``pixel_shuffle(x.repeat(1, r*r, 1, 1), r)``."""
+    if residual == "mosaic":
+        return dcr_order(channels, r) % channels
+    return np.arange(channels * r * r) % channels
 
 
 def litert_networks(model: nn.Module, scales: tuple[int, ...], *, prelu: bool = True) -> dict[int, nn.Module]:

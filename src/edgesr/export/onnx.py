@@ -1,5 +1,7 @@
 """ONNX export: the official ``torch.onnx`` (dynamo) exporter, simplified with onnxslim; INT8 as
-static QDQ with per-channel weights through ``onnxruntime.quantization``."""
+static QDQ through ``onnxruntime.quantization`` in edgesr's INT8 scheme (``edgesr.train.qat``):
+edgesr's activation ranges, the scheme's 63-step per-channel weights, float biases; the same graph
+with symmetric activations is TensorRT's (``symmetric``)."""
 
 from __future__ import annotations
 
@@ -58,14 +60,18 @@ def _to_fp16(path: Path) -> None:
 def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[str, np.ndarray]],
               symmetric: bool = False, activation_bits: int = 8,
               ranges: Callable[[Path], dict[str, tuple[float, float, int]]] | None = None) -> None:
-    """Static QDQ with int8 weights; ``calibration`` holds input arrays, or feeds (name -> array) for
-    several inputs. Activations are asymmetric uint8 (best on CPU), or with ``symmetric`` int8 with
-    zero points of 0 (what TensorRT takes), or with ``activation_bits`` 16 uint16 (W8A16; the graph
-    moves to opset 21, the first with 16-bit QuantizeLinear). ``ranges`` gives the activation ranges
-    and widths edgesr computed (``edgesr.export.ranges``) for the tensors of the pre-processed graph
-    it is handed: a 16-bit one gets uint16 QDQ inside an 8-bit graph (the node reading it runs in
-    float between its DQ and Q, as the 16-bit nodes of W8A16 do); the calibration's min/max stays
-    for the others."""
+    """Static QDQ with per-channel int8 weights; ``calibration`` holds input arrays, or feeds (name ->
+    array) for several inputs.
+
+    INT8 (``activation_bits`` 8) is edgesr's scheme (``edgesr.train.qat``): activations asymmetric
+    uint8 per tensor over the ranges edgesr computed (``ranges``: ``edgesr.export.ranges``, for the
+    tensors of the pre-processed graph it is handed; a tensor that matches nothing keeps the
+    calibration's min/max), or with ``symmetric`` int8 with zero points of 0 over the same ranges
+    made symmetric (what TensorRT takes); weights re-rounded onto the scheme's grid
+    (:func:`_weights_on_grid`); biases float (the runtimes fold them: ONNX Runtime into its int32
+    bias, TensorRT takes no other). A 16-bit range (a model's ``int16_modules``) gets uint16 QDQ
+    inside the 8-bit graph. W8A16 (``activation_bits`` 16): uint16 activations (min/max; opset 21,
+    the first with 16-bit QuantizeLinear) and 8-bit weights."""
     quant = require("onnxruntime.quantization", "onnx", "onnxruntime")
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -85,16 +91,43 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
         activations = quant.QuantType.QInt8 if symmetric else quant.QuantType.QUInt8
         if activation_bits == 16:
             activations = quant.QuantType.QUInt16
-        # uint8 activations x full-range int8 weights overflow the 16-bit pair sums of ONNX Runtime's
-        # x86 kernels on CPUs without VNNI (masrn lost 0.95-2.5 dB on Set5 there, 0.14-0.33 with
-        # VNNI); 7-bit weights cannot overflow them (2 * 255 * 63 < 2**15) and cost nothing
-        # measurable on Set5 (benchmarks/int8_cpus/)
+        options = {"ActivationSymmetric": symmetric, "WeightSymmetric": True,
+                   **({"TensorQuantOverrides": overrides} if overrides else {})}
+        if activation_bits == 8:
+            options["QuantizeBias"] = False
         quant.quantize_static(str(pre), str(dst), Reader(), quant_format=quant.QuantFormat.QDQ, per_channel=True,
                               activation_type=activations, weight_type=quant.QuantType.QInt8,
-                              reduce_range=not symmetric and activation_bits == 8,
-                              calibrate_method=quant.CalibrationMethod.MinMax,
-                              extra_options={"ActivationSymmetric": symmetric, "WeightSymmetric": True,
-                                             **({"TensorQuantOverrides": overrides} if overrides else {})})
+                              calibrate_method=quant.CalibrationMethod.MinMax, extra_options=options)
+        if activation_bits == 8:
+            _weights_on_grid(dst, pre)
+
+
+def _weights_on_grid(path: Path, floats: Path) -> None:
+    """Re-round every int8 weight of the QDQ graph at ``path`` from its float value in ``floats``
+    onto the INT8 scheme's grid: symmetric per output channel, ``WEIGHT_LEVELS`` steps each side of
+    0 (:func:`edgesr.train.qat.quantize_weight`, what quantization-aware training rounds to), so
+    the artifact computes with the weights its training saw. The values fit in 7 bits, which no
+    x86 int8 kernel can overflow (``edgesr.train.qat``)."""
+    onnx = require("onnx", "onnx")
+    from onnx import numpy_helper
+
+    from edgesr.train.qat import quantize_weight
+
+    model = onnx.load(str(path))
+    source = {i.name: i for i in onnx.load(str(floats)).graph.initializer}
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        name = node.input[0] if node.op_type == "DequantizeLinear" else ""
+        if name not in inits or inits[name].data_type != onnx.TensorProto.INT8 or not name.endswith("_quantized"):
+            continue
+        weight = numpy_helper.to_array(source[name[:-len("_quantized")]])
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        if axis != 0:
+            raise ValueError(f"{name}: per-channel weights on axis {axis}, expected 0 (output channels)")
+        q, scale = quantize_weight(weight)
+        inits[name].CopyFrom(numpy_helper.from_array(q, name))
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array(scale.astype(np.float32), node.input[1]))
+    onnx.save(model, str(path))
 
 
 def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",

@@ -8,13 +8,19 @@ the folder) and renamed into place as one thing, as a Core ML package is. Runtim
 
 Precisions: ``fp32``; ``fp16`` (``compress_to_fp16``: float16 weights, decompressed to float32 on
 load; the CPU plugin then computes in float32, as edgesr's runner asks); ``int8``: the QDQ graph
-:func:`edgesr.export.onnx.export_onnx` writes (edgesr's activation ranges, the same ones QAT trains
-with; weights int8 per channel in 7 bits), which OpenVINO turns into FakeQuantize ops and its CPU
-plugin runs as int8 kernels. Every activation is 8-bit (as with ``--pure-int8``): with the uint16
-QDQ of the model's 16-bit parts, OpenVINO 2026.4's CPU plugin lost 2.08 dB on masrn x4 (Set5), and
-0.05 dB with every activation 8-bit (measured on an AVX2 CPU without VNNI). NNCF's post-training
-quantization of the float IR was measured too and lost more (-0.11 dB with ``OverflowFix.ENABLE``, i.e. 7-bit weights; -2.21 dB with 8-bit weights, the
-16-bit saturation of x86 CPUs without VNNI, which OpenVINO's CPU plugin shares with ONNX Runtime).
+:func:`edgesr.export.onnx.export_onnx` writes in edgesr's INT8 scheme (``edgesr.train.qat``: every
+activation 8-bit over edgesr's ranges, the ones QAT trains with; weights on the 63-step grid), which
+OpenVINO turns into FakeQuantize ops and its CPU plugin runs as int8 kernels. Measured on an AMD
+EPYC (AVX2, no VNNI), masrn x4 at 128x128 from edgesr's graph: 8-bit weights came out 2.7 grey
+levels (mean) from the graph's own arithmetic, 16.0 with symmetric activations (16-bit
+saturation of x86 int8 kernels without VNNI); on the 63-step grid the kernels cannot saturate. Two
+things its CPU plugin does that the scheme leaves out: it requantizes a concatenation's inputs onto
+the concatenation's grid, and every other reader of such a tensor then reads the requantized one
+(the scheme puts them on that grid from the start, so this changes nothing), and it fuses a
+convolution with the addition reading it (oneDNN's sum post-op), skipping the rounding between the
+two (a little closer to float than the other runtimes). NNCF's post-training quantization of the
+float IR was measured too and lost more (-0.11 dB with ``OverflowFix.ENABLE``, i.e. 7-bit weights;
+-2.21 dB with 8-bit weights).
 
 The ONNX route (rather than converting the PyTorch module directly, which also matches PyTorch)
 keeps the pixel shuffle as one DepthToSpace op (directly: reshapes and transposes) and gives the

@@ -107,7 +107,7 @@ def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -
     return table
 
 
-_MOVES = {"Tile", "DepthToSpace", "SpaceToDepth", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
+_MOVES = {"Tile", "Resize", "DepthToSpace", "SpaceToDepth", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
           "Identity", "Expand"}
 
 

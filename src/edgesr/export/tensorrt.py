@@ -1,9 +1,10 @@
 """TensorRT engines, built from this package's ONNX export with the TensorRT Python API (10.x).
 
 * FP16: the FP32 ONNX graph, built with the FP16 builder flag.
-* INT8: explicit quantization. The graph is the ONNX INT8 export made with symmetric int8
-  activations (TensorRT takes only zero points of 0), calibrated on the same images as every other
-  INT8 export; its Q/DQ pairs fix the INT8 layers and the FP16 flag lets the rest run in FP16.
+* INT8: explicit quantization. The graph is the ONNX INT8 export in the scheme's symmetric form
+  (int8 activations over edgesr's ranges made symmetric, as TensorRT takes only zero points of 0;
+  the same 63-step weights; float biases, as TensorRT takes no int32 bias); its Q/DQ pairs fix the
+  INT8 layers and the FP16 flag lets the rest run in FP16.
   (The implicit-calibration route, IInt8EntropyCalibrator2, is deprecated since TensorRT 10.1 and
   removed in 11.)
 * One optimization profile: min / opt / max input H and W (all equal for a fixed input size).
@@ -64,8 +65,10 @@ def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, channels
 
 def export_tensorrt(model: nn.Module, out: Path, *, scale: int, precision: str = "fp16",
                     input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
+                    range_inputs: list[np.ndarray] | None = None,
                     profile: tuple | None = None) -> tuple[TensorSpec, TensorSpec]:
-    """ONNX export (FP32, or symmetric QDQ INT8), then one engine for ``input_size`` or ``profile``."""
+    """ONNX export (FP32, or the INT8 scheme's symmetric QDQ form, with edgesr's ranges measured on
+    ``range_inputs``), then one engine for ``input_size`` or ``profile``."""
     from edgesr.export.onnx import export_onnx
 
     tensorrt()  # fail before the ONNX export when TensorRT is missing
@@ -75,7 +78,7 @@ def export_tensorrt(model: nn.Module, out: Path, *, scale: int, precision: str =
     with tempfile.TemporaryDirectory() as d:
         onnx_path = Path(d) / "net.onnx"
         export_onnx(model, onnx_path, scale=scale, precision="int8" if precision == "int8" else "fp32",
-                    input_size=input_size, calibration=calibration, symmetric=True,
+                    input_size=input_size, calibration=calibration, range_inputs=range_inputs, symmetric=True,
                     pure_int8=True)  # TensorRT's explicit quantization takes int8 QDQ only
         build_engine(onnx_path, out, precision=precision, channels=model.spec.channels, profile=profile)
     channels = model.spec.channels

@@ -10,9 +10,16 @@
   model), which is what makes one artifact for every scale barely larger than one for one scale.
 * Refine (shared, HR space): parallel residual branches with 3x3 and 5x5 kernels, fused by 1x1,
   then a 3x3 conv to the output channels.
-* Image-space residual: the LR input repeated ``s * s`` times and pixel-shuffled (nearest
-  upsampling) is added to the output. Every deployment target supports it and it quantizes well
-  (no bicubic inside the graph).
+* Image-space residual: the LR input upsampled by nearest neighbour (each pixel an s x s block
+  of its own colour) is added to the output, so the HR stages learn detail only, a signal of small
+  amplitude that 8-bit activations hold (the int8-native design: QuickSRNet, ABPN). Every deployment
+  target has the op, it only moves values (so it quantizes exactly), and there is no bicubic inside
+  the graph.
+
+``residual="mosaic"`` is the first shipped masrn's residual (``masrn_v1``):
+``pixel_shuffle(x.repeat(1, s*s, 1, 1), s)`` fills each s x s block with a mosaic of R, G and B,
+which the HR stages had to undo with large colour corrections; its weights learned around it and
+load only into that form.
 """
 
 from __future__ import annotations
@@ -68,10 +75,24 @@ class Refine(nn.Module):
         return self.tail(x + self.fuse(y))
 
 
+RESIDUALS = ("nearest", "mosaic")
+
+
+def image_residual(x: torch.Tensor, scale: int, residual: str = "nearest") -> torch.Tensor:
+    """The LR image brought to HR size for the image-space residual: nearest-neighbour upsampling,
+    or the first masrn's RGB mosaic (``"mosaic"``)."""
+    if residual == "mosaic":
+        return nn.functional.pixel_shuffle(x.repeat(1, scale * scale, 1, 1), scale)
+    return nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
+
+
 class MASRN(nn.Module):
     def __init__(self, channels: int = 3, scales: tuple[int, ...] = (2, 3, 4), features: int = 48,
-                 blocks: int = 4, refine_features: int = 12):
+                 blocks: int = 4, refine_features: int = 12, residual: str = "nearest"):
         super().__init__()
+        if residual not in RESIDUALS:
+            raise ValueError(f"residual must be one of {', '.join(RESIDUALS)}, got {residual!r}")
+        self.residual = residual
         self.scales = tuple(scales)
         self.extraction = Extraction(channels, features, blocks)
         self.upscale = nn.ModuleDict({f"x{s}": Upscale(features, refine_features, s) for s in self.scales})
@@ -83,11 +104,11 @@ class MASRN(nn.Module):
         return self.extraction(x)
 
     def branch(self, x: torch.Tensor, features: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The per-scale part: the Upscale head's output and the nearest-upsampled input."""
+        """The per-scale part: the Upscale head's output and the upsampled input (``image_residual``)."""
         head = self.upscale[f"x{scale}"] if scale in self.scales else None
         if head is None:
             raise ScaleError(f"masrn has no head for x{scale}; it has {', '.join(f'x{s}' for s in self.scales)}")
-        return head(features), nn.functional.pixel_shuffle(x.repeat(1, scale * scale, 1, 1), scale)
+        return head(features), image_residual(x, scale, self.residual)
 
     def tail(self, upscaled: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         return base + self.refine(upscaled)
@@ -98,3 +119,8 @@ class MASRN(nn.Module):
 
 def masrn(channels: int = 3, **kw) -> MASRN:
     return MASRN(channels, **kw)
+
+
+def masrn_v1(channels: int = 3, **kw) -> MASRN:
+    """The first shipped masrn: the same network with the mosaic residual (its weights need it)."""
+    return MASRN(channels, residual="mosaic", **kw)

@@ -85,8 +85,9 @@ _SHIPPED = (
     ModelSpec("asym_vdsr", "edgesr.models.vdsr:asym_vdsr", "y", "pre", (2, 3, 4),
               description="VDSR with each middle 3x3 conv split into 3x1 then 1x3"),
     ModelSpec("masrn", "edgesr.models.masrn:masrn", "rgb", "post", (2, 3, 4), multi_scale=True,
-              description="multi-scale SR: shared Extraction and Refine, one Upscale head per scale",
-              int16_modules=("extraction.bottleneck", "upscale", "refine")),
+              description="multi-scale SR: shared Extraction and Refine, one Upscale head per scale"),
+    ModelSpec("masrn_v1", "edgesr.models.masrn:masrn_v1", "rgb", "post", (2, 3, 4), multi_scale=True,
+              description="the first shipped masrn (its image residual an RGB mosaic, not nearest upsampling)"),
 )
 SHIPPED_NAMES = frozenset(spec.name for spec in _SHIPPED)
 _REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in _SHIPPED}

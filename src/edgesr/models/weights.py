@@ -103,25 +103,15 @@ def _check_values(path: Path, state: dict, own: dict) -> None:
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 
 
-# shipped QAT weights by the INT8 weight grid they were trained for (levels each side of 0, per
-# channel): ONNX Runtime's 7 bits (reduce_range), or the 8 bits of LiteRT, Core ML and TensorRT
-QAT_STEMS = {64: "_qat", 127: "_qat_w8"}
-
-
-def shipped_weights(name: str, scale: int | None = None, qat: bool = False,
-                    weight_levels: int | None = None) -> Path | None:
+def shipped_weights(name: str, scale: int | None = None, qat: bool = False) -> Path | None:
     """The weights shipped inside the package for ``name`` (per-scale files are ``NAME_xS``); with
-    ``qat``, its quantization-aware weights: those trained for ``weight_levels`` if shipped
-    (``NAME_qat``: 64, ``NAME_qat_w8``: 127), else any (``NAME_qat``)."""
-    stems = [name]
-    if qat:
-        stems = list(dict.fromkeys([name + QAT_STEMS.get(weight_levels, "_qat"), name + "_qat"]))
-    for stem in stems:
-        candidates = ([f"{stem}_x{scale}.safetensors"] if scale is not None else []) + [f"{stem}.safetensors"]
-        for file in candidates:
-            path = PRETRAINED_DIR / file
-            if path.is_file():
-                return path
+    ``qat``, its quantization-aware weights (``NAME_qat``), trained for edgesr's one INT8 scheme."""
+    stem = name + "_qat" if qat else name
+    candidates = ([f"{stem}_x{scale}.safetensors"] if scale is not None else []) + [f"{stem}.safetensors"]
+    for file in candidates:
+        path = PRETRAINED_DIR / file
+        if path.is_file():
+            return path
     return None
 
 

@@ -1,20 +1,24 @@
 """Quantization-aware training (QAT): the forward pass rounds weights and activations as the INT8
 exporters will, so fine-tuning teaches the weights to live with that rounding.
 
+This module defines edgesr's INT8 scheme, the one every format's INT8 artifact computes (ONNX
+Runtime, LiteRT, OpenVINO, ExecuTorch, Core ML W8A8; TensorRT with the activations made symmetric).
 What is simulated, and why it is what the artifacts compute:
 
-* Weights: symmetric per output channel, scale ``max|w| / levels``, recomputed from the weights at
-  every step (what both exporters do). ``weight_levels`` 64 is ONNX Runtime's 7-bit range
-  (``reduce_range``, [-64, 64]); LiteRT's 8 bits ([-127, 127]) are a finer grid on the same scale
-  rule, so weights trained for 64 levels lose no more there.
-* Activations: uint8 asymmetric per tensor over ``[min(lo, 0), max(hi, 0)]``, one range per tensor
-  that an op writes (convolutions, additions, concatenations; a convolution whose only reader is a
-  ReLU is rounded once, after the ReLU, as both runtimes fuse the two; pixel shuffles, repeats and
-  reshapes keep their input's grid). The image input and output are pinned to [0, 1].
-* Mixed widths: the tensors computed inside the model's ``spec.int16_modules`` (masrn: the
-  bottleneck, the Upscale head and the HR Refine stage) are rounded to 16 bits instead of 8, as
-  the INT8 artifacts keep them (``pure_int8`` rounds everything to 8 bits, for accelerators
-  without 16-bit activations).
+* Weights: symmetric per output channel, ``WEIGHT_LEVELS`` (63) steps of ``max|w| / 63`` each side
+  of 0, recomputed from the weights at every step. The exporters write exactly these integers
+  (``quantize_weight``): 7-bit values in int8, the grid no x86 int8 kernel can overflow (see
+  ``WEIGHT_LEVELS``), so one artifact computes the same integers on every CPU.
+* Activations: every one 8-bit, uint8 asymmetric per tensor over ``[min(lo, 0), max(hi, 0)]``, one
+  range per tensor that an op writes (convolutions, additions, concatenations; a convolution whose
+  only reader is a ReLU is rounded once, after the ReLU, as the runtimes fuse the two; pixel
+  shuffles, nearest upsampling, repeats and reshapes keep their input's grid). The image input and
+  output are pinned to [0, 1]. A concatenation and the tensors it reads share one range (their
+  union): runtimes requantize a concatenation's inputs onto one grid, and on that grid from the
+  start, the requantization changes nothing anywhere.
+* Mixed widths, for models that declare ``spec.int16_modules`` (no shipped model does): the tensors
+  computed inside them are rounded to 16 bits, as such a model's INT8 artifacts keep them
+  (``pure_int8`` rounds everything to 8 bits, for accelerators without 16-bit activations).
 * Ranges: per tensor, the ``clip`` and ``1 - clip`` quantiles of its values over the exporter's own
   calibration images (same set, count and seed as ``edgesr export``), measured on the
   float network with the current weights and refreshed every ``range_every`` iterations. Min/max
@@ -41,11 +45,18 @@ from torch import fx, nn
 from edgesr.errors import ConfigError
 
 DEFAULT_CLIP = 1e-4  # fraction of each activation's values clipped at each end of its range
+# the INT8 weight grid of every format: symmetric per output channel, 63 steps of max|w| / 63 each
+# side of 0 (7-bit values in int8). x86 CPUs without VNNI multiply uint8 activations by int8 weights
+# with instructions that add pairs of products in saturating 16 bits: 2 * 255 * 127 overflows them
+# and 2 * 255 * 63 cannot, so on this grid ONNX Runtime and OpenVINO compute the same integers on
+# an AVX2 CPU as on a VNNI or Arm one (with 8-bit weights, masrn x4 came out 2.1 grey levels from
+# its own QDQ graph on an AMD EPYC in ONNX Runtime, 2.7 in OpenVINO; 0.05 on this grid)
+WEIGHT_LEVELS = 63
 SAMPLES_PER_CALL = 20_000  # values each calibration input contributes to a tensor's quantiles
 
 RELU = {torch.relu, nn.functional.relu, "relu"}
 # ops that move values without computing new ones: the runtimes keep the input's quantization grid
-REARRANGE = {nn.functional.pixel_shuffle, torch.pixel_shuffle, "repeat", "reshape", "view", "permute",
+REARRANGE = {nn.functional.pixel_shuffle, torch.pixel_shuffle, nn.functional.interpolate, "repeat", "reshape", "view", "permute",
              "contiguous", torch.reshape, torch.permute, torch.flatten, operator.getitem}
 REARRANGE_MODULES = (nn.PixelShuffle, nn.Identity)
 
@@ -54,7 +65,7 @@ REARRANGE_MODULES = (nn.PixelShuffle, nn.Identity)
 class QATOptions:
     """The ``qat:`` section of a training config."""
 
-    weight_levels: int = 64  # 64: 7-bit weights, what ONNX Runtime's reduce_range keeps (LiteRT: 127)
+    weight_levels: int = WEIGHT_LEVELS  # steps each side of 0 per channel (127: a full 8-bit grid)
     activation_bits: int = 8  # 8: int8 PTQ's grid; 16 to simulate W8A16
     calib_set: str = "T91"
     calib_images: int = 64  # whole LR images per scale, as edgesr export's --calib-images
@@ -64,7 +75,8 @@ class QATOptions:
 
     def __post_init__(self) -> None:
         if not 1 <= self.weight_levels <= 127:
-            raise ConfigError(f"qat.weight_levels must be 1-127 (64: 7-bit, 127: 8-bit), got {self.weight_levels}")
+            raise ConfigError(f"qat.weight_levels must be 1-127 ({WEIGHT_LEVELS}: the INT8 exporters' grid), "
+                              f"got {self.weight_levels}")
         if self.activation_bits not in (8, 16):
             raise ConfigError(f"qat.activation_bits must be 8 or 16, got {self.activation_bits}")
         if self.calib_images < 1 or self.range_every < 1:
@@ -141,11 +153,21 @@ class ActivationQuant(nn.Module):
         return torch.fake_quantize_per_tensor_affine(x, scale.reshape(1), zero.reshape(1), 0, self.qmax)
 
 
-def fake_quant_weight(w: torch.Tensor, levels: int) -> torch.Tensor:
+def fake_quant_weight(w: torch.Tensor, levels: int = WEIGHT_LEVELS) -> torch.Tensor:
     """Symmetric per-output-channel rounding to ``[-levels, levels]`` steps of ``max|w| / levels``."""
     scale = (w.detach().abs().amax(dim=tuple(range(1, w.dim()))) / levels).clamp(min=1e-12).float()
     zero = torch.zeros_like(scale, dtype=torch.int32)
     return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -levels, levels)
+
+
+def quantize_weight(w: np.ndarray, levels: int = WEIGHT_LEVELS) -> tuple[np.ndarray, np.ndarray]:
+    """The integers and per-output-channel scales of :func:`fake_quant_weight` (the same float32
+    arithmetic: ``rint(w * (1 / scale))``), for exporters that write the weights themselves."""
+    w = np.asarray(w, dtype=np.float32)
+    scale = np.maximum(np.abs(w).reshape(len(w), -1).max(axis=1) / np.float32(levels), np.float32(1e-12)).astype(np.float32)
+    inverse = (np.float32(1) / scale).reshape((-1,) + (1,) * (w.ndim - 1))
+    q = np.clip(np.rint(w * inverse), -levels, levels).astype(np.int8)
+    return q, scale
 
 
 class QuantConv2d(nn.Module):
@@ -238,9 +260,45 @@ def instrument(net: nn.Module, options: QATOptions, wide: list[nn.Module] = ()) 
             if len(users) == 1 and _is_relu(gm, users[0]):
                 continue  # rounded once, after the ReLU
             add_quant(node, pinned=image if node is result else None)
+    gm.tied = _concat_groups(gm)
     graph.lint()
     gm.recompile()
     return gm
+
+
+def _rounding_point(gm: fx.GraphModule, node: fx.Node) -> str | None:
+    """The name of the ActivationQuant whose grid ``node``'s values are on (through rearranging ops)."""
+    while node.op != "call_module" or not isinstance(gm.get_submodule(node.target), ActivationQuant):
+        if not _rearranges(gm, node) or not node.args:
+            return None
+        node = node.args[0]
+    return node.target
+
+
+def _concat_groups(gm: fx.GraphModule) -> list[list[str]]:
+    """Rounding points that share one range: a concatenation's inputs and its output. Runtimes
+    give a concatenation one grid (LiteRT's quantizer and OpenVINO requantize each input onto the
+    output's), so the scheme puts every tensor a concatenation reads on that grid from the start:
+    the requantization is then the identity in every runtime, and the other readers of such a
+    tensor (a block's output also feeds the next block) see the same values everywhere."""
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            a = parent[a]
+        return a
+
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and node.target in (torch.cat, torch.concat):
+            names = [_rounding_point(gm, arg) for arg in node.args[0]]
+            names += [_rounding_point(gm, user) for user in node.users]
+            names = [n for n in names if n is not None]
+            for a in names[1:]:
+                parent[find(a)] = find(names[0])
+    groups: dict[str, list[str]] = {}
+    for name in parent:
+        groups.setdefault(find(name), []).append(name)
+    return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
 class QuantSim(nn.Module):
@@ -305,8 +363,22 @@ class QuantSim(nn.Module):
                     q.observing = False
                     if isinstance(q, ActivationQuant):
                         q.finish(self.options.clip)
+            self._tie(s)
         model.train(was_training)
         self.calibrated = True
+
+    def _tie(self, scale: int) -> None:
+        """Give each group of ``tied`` rounding points the union of their ranges."""
+        graph = self.graphs[f"x{scale}"]
+        for group in graph.tied:
+            quants = [graph.get_submodule(name) for name in group]
+            if any(q.pinned is not None for q in quants):
+                continue  # the image's own grid: nothing is tied to it
+            lo = min(float(q.lo) for q in quants)
+            hi = max(float(q.hi) for q in quants)
+            for q in quants:
+                q.lo.fill_(lo)
+                q.hi.fill_(hi)
 
     @torch.no_grad()
     def probe(self, scale: int, x: torch.Tensor) -> list[tuple[np.ndarray, float, float, int]]:
