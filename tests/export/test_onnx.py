@@ -121,19 +121,28 @@ def test_int8_weights_are_the_schemes_grid(artifacts, weights):
     """uint8 activations x int8 weights: x86 kernels without VNNI (ONNX Runtime's, OpenVINO's) add
     pairs of products in saturating int16, so the scheme's weights stay within 63 steps a side
     (2 * 255 * 63 < 2**15) and every CPU computes the same integers; they are exactly the integers
-    QAT trains with (``quantize_weight``), and the biases stay float."""
+    QAT trains with (``quantize_weight``), and each bias is int32 on its input's scale times its
+    weight's (what ONNX Runtime's integer kernels add)."""
     import onnx
+    from onnx import numpy_helper
 
     from edgesr.models.weights import load_model
     from edgesr.train.qat import quantize_weight
 
-    stored = _int8_weights(artifacts["espcn-int8"])
+    stored = [w for w in _int8_weights(artifacts["espcn-int8"]) if w.ndim == 4]  # not the zero points
     assert stored and max(int(np.abs(w.astype(int)).max()) for w in stored) == 63
     model = load_model("espcn", 2, weights["espcn"])
     expected = [quantize_weight(p.detach().numpy())[0] for p in model.parameters() if p.dim() == 4]
     assert sorted(w.tobytes() for w in stored) == sorted(w.tobytes() for w in expected)
     graph = onnx.load(str(artifacts["espcn-int8"])).graph
-    assert not [i.name for i in graph.initializer if i.data_type == onnx.TensorProto.INT32]  # float biases
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    for conv in convs:
+        x, w, b = (producer[i] for i in conv.input)
+        assert inits[b.input[0]].dtype == np.int32
+        np.testing.assert_allclose(inits[b.input[1]], inits[x.input[1]] * inits[w.input[1]], rtol=1e-6)
+    assert len(convs) == len(expected)
     m = read_manifest(artifacts["espcn-int8"])
     assert "63-step grid" in m.quantization and m.tools["cpu"] and "cpu_int_flags" in m.tools
     assert read_manifest(artifacts["espcn-fp32"]).quantization == ""

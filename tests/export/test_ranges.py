@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 
-from edgesr.export.ranges import _match, merge
+from edgesr.export.ranges import match_point, merge
 
 
 def _points():
@@ -16,10 +16,10 @@ def _points():
 
 def test_match_by_value_in_either_layout():
     points, head = _points()
-    assert _match(head + 1e-6, points, nhwc=False)[1:] == (-2.0, 2.0, 16)
-    assert _match(head.transpose(0, 2, 3, 1), points, nhwc=False) is not None  # a rearrangement, see below
-    assert _match(head.transpose(0, 2, 3, 1), points, nhwc=True)[1:] == (-2.0, 2.0, 16)
-    assert _match(head + 0.1, points, nhwc=True) is None
+    assert match_point(head + 1e-6, points, nhwc=False)[1:] == (-2.0, 2.0, 16)
+    assert match_point(head.transpose(0, 2, 3, 1), points, nhwc=False) is not None  # a rearrangement, see below
+    assert match_point(head.transpose(0, 2, 3, 1), points, nhwc=True)[1:] == (-2.0, 2.0, 16)
+    assert match_point(head + 0.1, points, nhwc=True) is None
 
 
 def test_match_a_pixel_shuffled_tensor():
@@ -27,8 +27,8 @@ def test_match_a_pixel_shuffled_tensor():
     points, head = _points()
     shuffled = torch.nn.functional.pixel_shuffle(torch.from_numpy(head), 2).numpy()
     assert shuffled.shape == (1, 3, 12, 12)
-    assert _match(shuffled, points, nhwc=False)[1:] == (-2.0, 2.0, 16)
-    assert _match(np.zeros_like(shuffled), points, nhwc=False) is None
+    assert match_point(shuffled, points, nhwc=False)[1:] == (-2.0, 2.0, 16)
+    assert match_point(np.zeros_like(shuffled), points, nhwc=False) is None
 
 
 def test_merge_takes_the_union_and_the_wider_width():

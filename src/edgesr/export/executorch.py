@@ -1,7 +1,9 @@
 """ExecuTorch export (.pte): ``torch.export`` -> ``to_edge_transform_and_lower`` with the XNNPACK
-partitioner -> ``to_executorch``. FP32 runs as XNNPACK's float kernels; INT8 is PT2E static
-quantization with ExecuTorch's XNNPACK quantizer (int8 activations per tensor, int8 symmetric
-per-channel weights), calibrated on real crops, then lowered to XNNPACK's integer kernels.
+partitioner -> ``to_executorch``. FP32 runs as XNNPACK's float kernels; INT8 is edgesr's INT8 scheme
+(``edgesr.train.qat``) through PT2E static quantization with ExecuTorch's XNNPACK quantizer: int8
+activations per tensor over edgesr's ranges (min/max observers, then the ranges QAT trained with set
+in the observers they match), the scheme's 63-step symmetric per-channel weights, then lowered to
+XNNPACK's integer kernels.
 
 Shapes are fixed (the network input ``input_size``): larger images run as tiles. Dynamic H and W
 export and match PyTorch, but ExecuTorch plans memory for the upper bound: masrn x4 with H, W up to
@@ -9,9 +11,6 @@ export and match PyTorch, but ExecuTorch plans memory for the upper bound: masrn
 program with one method per scale ("x2", "x3", ...); XNNPACK keeps constants in the program's named
 data by content, so the methods share the trunk's weights (masrn FP32: 0.97 MB for x2/x3/x4, 0.91 MB
 for x4 alone).
-
-The quantizer's activation observer (a histogram per tensor) is the slow part of an INT8 export:
-about 3 s of CPU per 128x128 calibration crop for masrn x4.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ METHOD = "forward"  # the method of a single-scale program
 def _quantizer():
     """ExecuTorch's XNNPACK quantizer set to edgesr's INT8 scheme (``edgesr.train.qat``): weights
     symmetric per channel on the scheme's 63-step grid; activations int8 asymmetric per tensor
-    (the grid of uint8 over the same range) observed by min/max, whose ranges
-    :func:`_set_ranges` then replaces by edgesr's."""
+    (the grid of uint8 over the same range) observed by min/max, edgesr's ranges then set in the
+    observers they match (:func:`_program`)."""
     import dataclasses
 
     from torchao.quantization.pt2e.observer import MinMaxObserver
@@ -102,7 +101,7 @@ def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: 
         return program
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    from edgesr.export.ranges import _match
+    from edgesr.export.ranges import match_point
 
     prepared = prepare_pt2e(program.module(), _quantizer())
     with torch.no_grad():
@@ -112,7 +111,7 @@ def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: 
             observers = dict(prepared.named_modules())
             float_graph = prepare_pt2e(torch.export.export(net, (sample,)).module(), _quantizer())
             for name, value in _observed(float_graph, calibration[0]).items():
-                point = _match(value, points, nhwc=False)
+                point = match_point(value, points, nhwc=False)
                 if point is not None:
                     observers[name].min_val.fill_(point[1])
                     observers[name].max_val.fill_(point[2])

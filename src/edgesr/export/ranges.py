@@ -38,7 +38,7 @@ def range_points(model: nn.Module, scale: int, inputs: list[np.ndarray], probe: 
     return sim.probe(scale, torch.as_tensor(probe))
 
 
-def _match(value: np.ndarray, points: list[Point], nhwc: bool) -> Point | None:
+def match_point(value: np.ndarray, points: list[Point], nhwc: bool) -> Point | None:
     """The first point holding ``value`` (also as NHWC with ``nhwc``: LiteRT's graphs hold both
     layouts), else the first whose values ``value`` rearranges (same values, another shape: a
     pixel shuffle's output, where a graph starts after it)."""
@@ -88,7 +88,7 @@ def onnx_ranges(path: Path, feeds: dict[str, np.ndarray], points: list[Point]) -
     table = {}
     for name, value in values.items():
         if name in floats or name in feeds:
-            point = _match(np.asarray(value), points, nhwc=False)
+            point = match_point(np.asarray(value), points, nhwc=False)
             if point is not None:
                 table[name] = point[1:]
     # a ReLU after a convolution is fused into it: the convolution's output is rounded with the
@@ -132,7 +132,7 @@ def tflite_ranges(path: Path, signature: str, x_nchw: np.ndarray, points: list[P
             value = it.get_tensor(detail["index"], subgraph)
         except ValueError:  # tensors with no data (constants folded away)
             continue
-        point = _match(value, points, nhwc=True)
+        point = match_point(value, points, nhwc=True)
         if point is not None:
             table[detail["name"]] = point[1:]
     return table
@@ -149,7 +149,7 @@ def fx_ranges(program, points: list[Point], probe: np.ndarray, inputs: list[np.n
     table: dict[str, Range] = {}
 
     def match(name: str, value: torch.Tensor) -> None:
-        point = _match(value.detach().float().numpy(), points, nhwc=False)
+        point = match_point(value.detach().float().numpy(), points, nhwc=False)
         if point is not None:
             table[name] = point[1:]
 
