@@ -4,9 +4,9 @@ quantize/dequantize placement) and runs it through ``edgesr.export.coreml.emulat
 PyTorch with the package's int8 weights and its activation rounding (positions and scales read
 from the converted MIL program). Float16 compute between the pairs is not emulated.
 
-Rows: masrn x2, x3, x4 and asym_vdsr x4, with the model's 16-bit parts (float16 in Core ML) and
-with ``--pure-int8``; Set5 PSNR (Y, shave = scale) and dPSNR against PyTorch FP32 of the same
-(shipped float) weights.
+Rows: masrn x2, x3, x4 and asym_vdsr x4, every activation int8 (the INT8 scheme's symmetric form),
+from the shipped QAT weights (the default) and from the float ones (``--quant ptq``); Set5 PSNR (Y,
+shave = scale) and dPSNR against PyTorch FP32 of the shipped float weights.
 
 Writes benchmarks/results/coreml_w8a8.{json,md}.
 
@@ -64,7 +64,7 @@ def main() -> None:
         return
 
     from edgesr.devices.ondevice import cpu_info
-    from edgesr.export.api import tool_versions
+    from edgesr.export.api import choose_weights, tool_versions
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.compare import compare_with_truth
     from edgesr.inference import torch_upscaler
@@ -73,15 +73,15 @@ def main() -> None:
     images = find_images("Set5", args.data_root)
     rows = []
     for name, scale in ROWS:
-        model = load_model(name, scale)
-        for pure in (False, True):
+        reference = torch_upscaler(load_model(name, scale))
+        for quant in ("auto", "ptq"):
+            weights, method = choose_weights(name, scale, "coreml", "w8a8", quant=quant)
+            model = load_model(name, scale, weights)
             t = time.perf_counter()
-            upscale, pairs = emulated_upscaler(model, scale, args.calib_images, args.data_root, pure)
-            result, dpsnr = compare_with_truth(upscale, torch_upscaler(model), images, scale)
-            rows.append({"model": name, "scale": scale, "activations": "8-bit" if pure or not model.spec.int16_modules
-                         else f"8-bit, {', '.join(model.spec.int16_modules)} float16",
-                         "pure_int8": pure, "rounded_inputs": pairs, "psnr_vs_torch": result.psnr,
-                         "dpsnr": dpsnr, "seconds": round(time.perf_counter() - t, 1)})
+            upscale, pairs = emulated_upscaler(model, scale, args.calib_images, args.data_root, True)
+            result, dpsnr = compare_with_truth(upscale, reference, images, scale)
+            rows.append({"model": name, "scale": scale, "weights": method, "rounded_inputs": pairs,
+                         "psnr_vs_torch": result.psnr, "dpsnr": dpsnr, "seconds": round(time.perf_counter() - t, 1)})
             print(rows[-1], flush=True)
     result = {"host_cpu": cpu_info(), "tools": tool_versions(), "dataset": "Set5",
               "command": "python benchmarks/coreml_w8a8.py" + (f" --calib-images {args.calib_images}"
@@ -96,12 +96,11 @@ def main() -> None:
 def markdown(result: dict) -> str:
     lines = [f"`{result['command']}`", "",
              f"CPU: {result['host_cpu']['model']} (emulation in float32 PyTorch; the CPU does not change it). "
-             "Set5, dPSNR against PyTorch FP32 of the same weights (the shipped float weights). The image "
-             "input stays float16 in every row.", "",
-             "| model | scale | export option | activations | Set5 dPSNR | PSNR vs PyTorch |", "|---|---|---|---|---|---|"]
+             "Set5, dPSNR against PyTorch FP32 of the shipped float weights; every activation int8 but the "
+             "image input (float16); weights: qat = the shipped QAT weights (the default), ptq = the float ones.", "",
+             "| model | scale | weights | Set5 dPSNR | PSNR vs PyTorch FP32 |", "|---|---|---|---|---|"]
     for r in result["rows"]:
-        lines.append(f"| {r['model']} | x{r['scale']} | {'--pure-int8' if r['pure_int8'] else '(default)'} | "
-                     f"{r['activations']} | {r['dpsnr']:+.3f} | {r['psnr_vs_torch']:.2f} |")
+        lines.append(f"| {r['model']} | x{r['scale']} | {r['weights']} | {r['dpsnr']:+.3f} | {r['psnr_vs_torch']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
