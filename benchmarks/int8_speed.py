@@ -11,6 +11,7 @@ integer-kernel features; the bench's own report in the folder <cpu>/ beside them
 CPU adds its files next to this one's.
 
     python benchmarks/int8_speed.py [--data-root ../shared/datasets] [--threads 0]
+    python benchmarks/int8_speed.py --report benchmarks/results/bench/bench.json   # from a full bench run
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def targets(fmt: str, int_flags: list[str]) -> float:
 def summarise(report: dict) -> dict:
     """Per runtime: FP32 and INT8 median latency, their ratio against its target, INT8's dPSNR and,
     for LiteRT, the ops of its INT8 graph that are not int8 (from the artifact's manifest)."""
+    from edgesr.errors import EdgesrError
     from edgesr.export.manifest import read_manifest
 
     flags = report["host_cpu"]["int_flags"]
@@ -45,7 +47,10 @@ def summarise(report: dict) -> dict:
         if not (fp32 and int8 and fp32["latency_ms"] and int8["latency_ms"]):
             continue
         ratio = int8["latency_ms"] / fp32["latency_ms"]
-        census = read_manifest(int8["artifact"]).ops if int8.get("artifact") else {}
+        try:  # the export cache may have been cleared since the bench ran
+            census = read_manifest(int8["artifact"]).ops if int8.get("artifact") else {}
+        except EdgesrError:
+            census = {}
         out.append({"format": fmt, "fp32_ms": fp32["latency_ms"], "int8_ms": int8["latency_ms"], "ratio": ratio,
                     "target": targets(fmt, flags), "met": ratio <= targets(fmt, flags), "int8_dpsnr": int8["dpsnr"],
                     "int8_weights": int8["quant"], "not_int8": census.get("not_int8")})
@@ -73,19 +78,27 @@ def main() -> None:
     parser.add_argument("--data-root", default=os.environ.get("EDGESR_DATA"))
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "edgesr" / "int8_speed")
+    parser.add_argument("--report", type=Path, help="summarise this bench.json (an `edgesr bench` run of masrn x4 at "
+                                                   "256x256 with these formats' fp32 and int8 rows) instead of running one")
     args = parser.parse_args()
     from edgesr.bench.harness import BenchOptions, bench
     from edgesr.bench.report import write_report
 
-    options = BenchOptions(model="masrn", scales=(4,), formats=FORMATS, precisions=("fp32", "int8"),
-                           data_root=args.data_root, input_size=(256, 256), threads=args.threads, cache=args.cache)
-    report = bench(options, log=print)
+    command = "python benchmarks/int8_speed.py" + (f" --threads {args.threads}" if args.threads else "")
+    if args.report:
+        report = json.loads(args.report.read_text())
+        command += f" --report {args.report}  # the bench: {report.get('command', '?')}"
+    else:
+        options = BenchOptions(model="masrn", scales=(4,), formats=FORMATS, precisions=("fp32", "int8"),
+                               data_root=args.data_root, input_size=(256, 256), threads=args.threads, cache=args.cache)
+        report = bench(options, log=print)
     summary = summarise(report)
     name = re.sub(r"[^a-z0-9]+", "-", f"{report['host_cpu']['model']} {'-'.join(report['host_cpu']['int_flags'])}".lower())
     name = name.strip("-") or "cpu"
-    (RESULTS / name).mkdir(parents=True, exist_ok=True)
-    write_report({**report, "command": "python benchmarks/int8_speed.py"}, RESULTS / name)
-    command = "python benchmarks/int8_speed.py" + (f" --threads {args.threads}" if args.threads else "")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        (RESULTS / name).mkdir(exist_ok=True)
+        write_report({**report, "command": command}, RESULTS / name)
     (RESULTS / f"{name}.json").write_text(json.dumps({**summary, "command": command}, indent=2, default=str) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(summary, command))
     print(markdown(summary, command))
