@@ -97,7 +97,8 @@ def markdown(result: dict) -> str:
     lines = [f"`{result['command']}`", "",
              f"CPU: {result['host_cpu']['model']} (emulation in float32 PyTorch; the CPU does not change it). "
              "Set5, dPSNR against PyTorch FP32 of the shipped float weights; every activation int8 but the "
-             "image input (float16); weights: qat = the shipped QAT weights (the default), ptq = the float ones.", "",
+             "image (input, its nearest upsampling, output: float16); weights: qat = the shipped QAT weights "
+             "(the default), ptq = the float ones.", "",
              "| model | scale | weights | Set5 dPSNR | PSNR vs PyTorch FP32 |", "|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['model']} | x{r['scale']} | {r['weights']} | {r['dpsnr']:+.3f} | {r['psnr_vs_torch']:.2f} |")

@@ -178,8 +178,8 @@ _TFLITE_W8A16 = ("full integer 16x8; activations and image I/O int16 symmetric p
                  "kernels, not XNNPACK: the numbers of an NPU's W8A16, not its speed")
 _COREML_W8A8 = ("activations int8 symmetric per tensor (quantize/dequantize pairs around the convolutions and "
                 "additions; edgesr's ranges, the INT8 scheme's, made symmetric about 0, as Core ML's activation "
-                "quantization is, so a non-negative tensor gets 7 bits; the image input stays float16, where it "
-                "would get 127 steps); weights int8 symmetric per channel at coremltools' own 8-bit scales (not "
+                "quantization is, so a non-negative tensor gets 7 bits; the image (input, its nearest "
+                "upsampling, output) stays float16, where it would get 127 steps); weights int8 symmetric per channel at coremltools' own 8-bit scales (not "
                 "the scheme's 63-step grid); iOS 17 / macOS 14 or later; int8-int8 compute on the Neural Engine of A17 Pro, M4 "
                 "and later, float16 compute between the pairs elsewhere")
 
@@ -190,7 +190,8 @@ _EXECUTORCH_INT8 = (f"PT2E static quantization with ExecuTorch's XNNPACK quantiz
                     "accumulates in 32 bits on x86 and Arm")
 _TENSORRT_INT8 = (f"explicit quantization from an ONNX QDQ graph: the INT8 scheme's symmetric form (TensorRT takes zero "
                   f"points of 0 only): activations int8 symmetric over edgesr's ranges made symmetric about 0 (a "
-                  f"non-negative tensor gets 7 bits); weights int8 symmetric per channel on the scheme's 63-step grid; "
+                  f"non-negative tensor gets 7 bits); the image (input, its nearest upsampling, output) float, where "
+                  f"it would get 127 steps; weights int8 symmetric per channel on the scheme's 63-step grid; "
                   f"biases float")
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (

@@ -1,16 +1,10 @@
 """benchmarks/int8_speed.py: each runtime's INT8 / FP32 latency ratio against the target for its CPU."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "int8_speed.py"
+from tests.benchmark_scripts import load
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("int8_speed", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("int8_speed")
 
 
 def test_targets_are_one_except_openvino_and_dot_product_cpus():

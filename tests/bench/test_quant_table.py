@@ -1,16 +1,10 @@
 """benchmarks/quant_table.py keeps what earlier runs measured on the same CPU, and only that."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quant_table.py"
+from tests.benchmark_scripts import load
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("quant_table", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load("quant_table")
 
 
 def _row(fmt, precision, psnr, weights="float", model="masrn", scale=2):

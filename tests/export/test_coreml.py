@@ -40,7 +40,8 @@ def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
     # the Upscale head (a conv) feeds a pixel shuffle, and the Refine convs come after it
     first = ops.index("pixel_shuffle")
     assert ops[first - 1] == "conv" and "conv" in ops[first + 1:]
-    assert ops.count("pixel_shuffle") == 2  # the head, and the nearest-upsampled input
+    assert ops.count("pixel_shuffle") == 1  # the head; the image residual is a nearest-neighbour upsampling
+    assert ops.count("upsample_nearest_neighbor") == 1
     assert d["compressed_weight_ops"] == []
 
 

@@ -79,6 +79,11 @@ def test_tensorrt_symmetric_form(scale, data_root, tmp_path):
     out = tmp_path / "symmetric.onnx"
     inp, outp = export_onnx(model, out, scale=scale, precision="int8", calibration=calibration,
                             range_inputs=calibration_images(model, scale, "T91", 64, root), symmetric=True)
+    import onnx
+    graph = onnx.load(str(out)).graph  # the image stays float: nothing rounds the input or the output
+    producer = {o: n.op_type for n in graph.node for o in n.output}
+    assert producer[graph.output[0].name] != "DequantizeLinear"
+    assert not [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] == graph.input[0].name]
     write_manifest(out, Manifest(model="masrn", scales=(scale,), format="onnx", precision="int8", colour="rgb",
                                  upsampling="post", input=inp, output=outp, artifact_sha256=sha256(out),
                                  weights_sha256=None, check={"skipped": "not asked for"}))
@@ -108,20 +113,15 @@ def test_asym_vdsr_int8(fmt, data_root, tmp_path):
 def test_coreml_w8a8_emulated(scale, data_root):
     """``edgesr export -m masrn -s S -f coreml -p w8a8``'s network, emulated (Core ML predicts only on
     macOS): benchmarks/coreml_w8a8.py's rows."""
-    import importlib.util
-    from pathlib import Path
-
     pytest.importorskip("coremltools")
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.compare import compare_with_truth
     from edgesr.export.api import choose_weights
     from edgesr.inference import torch_upscaler
     from edgesr.models.weights import load_model
+    from tests.benchmark_scripts import load
 
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "coreml_w8a8.py"
-    spec = importlib.util.spec_from_file_location("coreml_w8a8", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load("coreml_w8a8")
     model = load_model("masrn", scale, choose_weights("masrn", scale, "coreml", "w8a8")[0])
     upscale, _ = bench.emulated_upscaler(model, scale, 64, str(data_root), pure_int8=True)
     loss = compare_with_truth(upscale, torch_upscaler(load_model("masrn", scale)), find_images("Set5", str(data_root)),

@@ -77,9 +77,9 @@ def test_onnx_int8_is_all_8_bit_and_a_concat_reads_one_grid(shared_artifacts):
     from onnx import numpy_helper
 
     model = onnx.load(str(shared_artifacts["onnx-int8"]))
-    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
-    nodes = [n for g in [model.graph] + [a.g for n in model.graph.node for a in n.attribute if a.g.name]
-             for n in g.node]
+    graphs = [model.graph] + [a.g for n in model.graph.node for a in n.attribute if a.g.name]  # + each head
+    inits = {i.name: numpy_helper.to_array(i) for g in graphs for i in g.initializer}
+    nodes = [n for g in graphs for n in g.node]
     assert not [n.name for n in nodes if n.op_type == "QuantizeLinear" and inits[n.input[2]].dtype != np.uint8]
     producer = {o: n for n in nodes for o in n.output}
     concat = next(n for n in nodes if n.op_type == "Concat" and len(n.input) == 5)

@@ -10,8 +10,8 @@ or what quantization-aware training learned): the network is converted from a ``
 program, whose node names Core ML's converter keeps for its tensors, so each tensor's range is found
 by name, and coremltools' own activation passes insert the quantize/dequantize pairs from them
 (their calibration runs the model, which only works on macOS). Core ML's activation quantization is
-8-bit symmetric only: the model's ``int16_modules`` stay float16, and so does the image input (its
-[0, 1] would get 127 steps); ranges are symmetric about 0. The input size is fixed, or one of
+8-bit symmetric only: the model's ``int16_modules`` stay float16, and so does the image (the input,
+what only moves its values, the output: its [0, 1] would get 127 steps); ranges are symmetric about 0. The input size is fixed, or one of
 several enumerated sizes. Several scales of a multi-scale model become one multifunction package
 (one function per scale, ``x2``, ``x3`` ...), in which coremltools stores each weight shared by the
 functions once.
@@ -70,7 +70,7 @@ class Activations:
 
     program: object  # torch.export.ExportedProgram
     ranges: dict  # {fx node name: (lo, hi, bits)}
-    floats: set  # fx node names kept float16: the model's 16-bit parts and the image input
+    floats: set  # fx node names kept float16: the model's 16-bit parts and the image (input, residual, output)
     plan: dict = field(default_factory=dict)  # where the quantize/dequantize pairs went (_rounding_plan)
 
 
@@ -97,10 +97,29 @@ def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple
     # 16-bit: computed inside the model's int16_modules, or holding a 16-bit point's values (the pixel shuffle)
     floats = {n.name for n in program.graph.nodes if held and inside(net, n, held)}
     floats |= {name for name, (_, _, bits) in ranges.items() if bits == 16}
-    # and the image: symmetric int8 gives [0, 1] 127 steps, not 255 (masrn x2: -0.10 dB, against -0.05 with
-    # the first convolution reading float16; that convolution has 3 input channels, a small part of the work)
-    floats.add(program.graph_signature.user_inputs[0])
+    # and the image: symmetric int8 gives [0, 1] 127 steps, not 255. The input, what only moves its values
+    # (masrn's nearest-upsampled residual) and the output stay float16; what reads them (a 3-channel
+    # convolution, the final addition) is a small part of the work
+    floats |= _image_nodes(program)
     return Activations(program, ranges, floats)
+
+
+# aten ops that only move an image's values (nearest upsampling, pixel shuffle, reshapes)
+_IMAGE_MOVES = ("upsample_nearest", "pixel_shuffle", "pixel_unshuffle", "repeat", "view", "reshape", "permute",
+                "expand", "clone", "_unsafe_view")
+
+
+def _image_nodes(program) -> set[str]:
+    """fx node names holding the image: the input, its rearrangements, and the output."""
+    graph = program.graph
+    image = {program.graph_signature.user_inputs[0]}
+    for node in graph.nodes:
+        if node.op == "call_function" and node.args and getattr(node.args[0], "name", None) in image \
+                and any(m in str(node.target) for m in _IMAGE_MOVES):
+            image.add(node.name)
+        if node.op == "output":
+            image |= {a.name for a in node.args[0] if hasattr(a, "name")}
+    return image
 
 
 class ImageIO(nn.Module):
