@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "int8_speed"
@@ -83,6 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     from edgesr.bench.harness import BenchOptions, bench
     from edgesr.bench.report import write_report
+    from edgesr.runtimes.measure import cpu_slug
 
     command = "python benchmarks/int8_speed.py" + (f" --threads {args.threads}" if args.threads else "")
     if args.report:
@@ -93,8 +93,7 @@ def main() -> None:
                                data_root=args.data_root, input_size=(256, 256), threads=args.threads, cache=args.cache)
         report = bench(options, log=print)
     summary = summarise(report)
-    name = re.sub(r"[^a-z0-9]+", "-", f"{report['host_cpu']['model']} {'-'.join(report['host_cpu']['int_flags'])}".lower())
-    name = name.strip("-") or "cpu"
+    name = cpu_slug(report["host_cpu"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.report:
         (RESULTS / name).mkdir(exist_ok=True)

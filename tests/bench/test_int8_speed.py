@@ -32,3 +32,12 @@ def test_summary_pairs_each_runtimes_fp32_and_int8():
     assert rows["onnx"]["met"] and abs(rows["onnx"]["ratio"] - 0.6) < 1e-9
     assert not rows["tflite"]["met"] and "| tflite | 100.0 | 103.0 | 1.03 | <= 1.0 | NO |" in speed.markdown(
         speed.summarise(report), "cmd")
+
+
+def test_results_are_named_after_the_kind_of_cpu():
+    from edgesr.runtimes.measure import cpu_slug
+
+    assert cpu_slug({"model": "AMD EPYC", "machine": "x86_64", "int_flags": ["avx2"]}) == "amd-epyc-avx2"
+    assert cpu_slug({"model": "Intel(R) Xeon(R) Platinum 8375C", "int_flags": ["avx2", "avx512_vnni"]}) == (
+        "intel-r-xeon-r-platinum-8375c-avx2-avx512-vnni")
+    assert cpu_slug({"model": "", "int_flags": []}) == "cpu"

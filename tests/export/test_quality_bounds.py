@@ -14,6 +14,7 @@ import pytest
 
 from edgesr.export.api import export_model
 from edgesr.export.manifest import read_manifest
+from tests.benchmark_scripts import load
 
 INT8_BOUND_DB = 0.10  # every INT8 artifact, every scale, every runtime
 W8A16_BOUND_DB = 0.02
@@ -61,35 +62,15 @@ def test_tensorrt_symmetric_form(scale, data_root, tmp_path):
     """The ONNX graph a TensorRT INT8 engine is built from (the scheme with zero points of 0, from
     the same QAT weights and ranges), run by ONNX Runtime's int8 kernels on the CPU."""
     pytest.importorskip("onnxruntime")
-    from edgesr.data.calibration import calibration_images, calibration_inputs
-    from edgesr.data.datasets import find_images
-    from edgesr.evaluation.compare import compare_with_truth
-    from edgesr.export.api import choose_weights
-    from edgesr.export.manifest import Manifest, sha256, write_manifest
-    from edgesr.export.onnx import export_onnx
-    from edgesr.inference import torch_upscaler, upscale
-    from edgesr.models.weights import load_model
-    from edgesr.runtimes.registry import open_runner
-
-    weights, method = choose_weights("masrn", scale, "tensorrt", "int8")
-    assert method == "qat"
-    model = load_model("masrn", scale, weights)
-    root = str(data_root)
-    calibration = calibration_inputs(model, scale, "T91", 64, (64, 64), root)
-    out = tmp_path / "symmetric.onnx"
-    inp, outp = export_onnx(model, out, scale=scale, precision="int8", calibration=calibration,
-                            range_inputs=calibration_images(model, scale, "T91", 64, root), symmetric=True)
     import onnx
+
+    symmetric = load("tensorrt_symmetric")  # the benchmark that publishes these numbers
+    out = symmetric.export_symmetric(scale, str(data_root), tmp_path)
     graph = onnx.load(str(out)).graph  # the image stays float: nothing rounds the input or the output
     producer = {o: n.op_type for n in graph.node for o in n.output}
     assert producer[graph.output[0].name] != "DequantizeLinear"
     assert not [n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] == graph.input[0].name]
-    write_manifest(out, Manifest(model="masrn", scales=(scale,), format="onnx", precision="int8", colour="rgb",
-                                 upsampling="post", input=inp, output=outp, artifact_sha256=sha256(out),
-                                 weights_sha256=None, check={"skipped": "not asked for"}))
-    with open_runner(out, allow_unchecked=True) as runner:
-        loss = compare_with_truth(lambda lr, s: upscale(runner, lr), torch_upscaler(load_model("masrn", scale)),
-                                  find_images("Set5", root), scale)[1]
+    loss = symmetric.dpsnr(out, scale, str(data_root))
     _assert_within({scale: loss}, INT8_BOUND_DB, "symmetric int8 (TensorRT's graph)")
 
 
@@ -119,7 +100,6 @@ def test_coreml_w8a8_emulated(scale, data_root):
     from edgesr.export.api import choose_weights
     from edgesr.inference import torch_upscaler
     from edgesr.models.weights import load_model
-    from tests.benchmark_scripts import load
 
     bench = load("coreml_w8a8")
     model = load_model("masrn", scale, choose_weights("masrn", scale, "coreml", "w8a8")[0])

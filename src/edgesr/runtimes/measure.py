@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -63,6 +64,12 @@ def cpu_info() -> dict:
     model = models[0] if models else platform.processor() or platform.machine()
     return {"model": model, "machine": platform.machine(),
             "int_flags": [f for f in INTEGER_KERNEL_FLAGS if f in flags]}
+
+
+def cpu_slug(info: dict) -> str:
+    """A file name for the kind of CPU ``cpu_info()`` describes: its model and integer-kernel features."""
+    name = re.sub(r"[^a-z0-9]+", "-", f"{info['model']} {'-'.join(info['int_flags'])}".lower()).strip("-")
+    return name or "cpu"
 
 
 def time_runs(step: Callable[[], object], warmup: int = 2, min_runs: int = 5, min_seconds: float = 2.0) -> dict:
