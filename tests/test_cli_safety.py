@@ -208,3 +208,23 @@ def test_missing_per_scale_weights_name_the_shipped_scale(cli, data_root):
     res = cli.invoke(main, ["eval", "-m", "fsrcnn", "-s", "2", "-d", "Set5", "--data-root", str(data_root)])
     _one_line(res)
     assert "no weights for fsrcnn x2: only x4 is shipped" in res.output
+
+
+@pytest.mark.parametrize("command", ["upscale", "eval", "export"])
+def test_a_weights_file_never_chooses_code(command, cli, tmp_path, photo, monkeypatch):
+    """Issue 36: `-w W.safetensors` without `-m`, W naming `evil.py:factory` beside it: one line that
+    names the --model to pass, and evil.py is never imported."""
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+
+    (tmp_path / "evil.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.chdir(tmp_path)
+    weights = save_weights(create_model("espcn", scale=2), tmp_path / "w.safetensors", {"model": "evil.py:factory"})
+    img = write_image(tmp_path / "a.png", photo)
+    args = {"upscale": [str(img), "-o", str(tmp_path / "out.png")], "eval": ["-d", "Set5"],
+            "export": ["-s", "2", "-f", "onnx", "-o", str(tmp_path / "exports")]}[command]
+    res = cli.invoke(main, [command, *args, "-w", str(weights)])
+    _one_line(res)
+    assert "names its model by code (evil.py:factory)" in res.output and "--model evil.py:factory" in res.output
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "out.png").exists()
+    assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())

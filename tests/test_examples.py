@@ -73,7 +73,7 @@ def test_weights_hold_the_branches_and_reload_into_an_evaluating_model(tmp_path)
     assert set(model.eval().state_dict()) == keys and not any("fused" in k for k in keys)
     path = save_weights(model, tmp_path / "w.safetensors", identity_metadata(model))
     x = torch.rand(1, 1, 9, 9)
-    loaded = load_model(weights=path)  # loaded in train mode, then eval() folds
+    loaded = load_model(REF, weights=path)  # loaded in train mode, then eval() folds
     fresh = create_model(REF, scale=2).eval()
     fresh.load_state_dict(model.state_dict())  # an evaluating model folds the new weights again
     with torch.no_grad():

@@ -44,28 +44,51 @@ def test_file_reference_with_options_round_trips(tmp_path, monkeypatch):
     assert meta["model"] == "nets/mine.py:net" and json.loads(meta["options"]) == {"width": 6}
     assert (json.loads(meta["scales"]), meta["colour"], meta["upsampling"], meta["multi_scale"]) == ([3], "y", "post",
                                                                                                     "false")
-    for loaded in (load_model(weights=path), load_model(None, 3, path), load_model("nets/mine.py:net", weights=path)):
-        assert loaded.spec.options == {"width": 6} and loaded.spec.scales == (3,) and not loaded.training
-        _same(model.eval(), loaded, torch.rand(1, 1, 7, 9))
+    loaded = load_model("nets/mine.py:net", weights=path)  # the user names the code; the file gives the rest
+    assert loaded.spec.options == {"width": 6} and loaded.spec.scales == (3,) and not loaded.training
+    _same(model.eval(), loaded, torch.rand(1, 1, 7, 9))
     with pytest.raises(ModelError, match=r"w.safetensors holds net for x3, not x2"):
-        load_model(None, 2, path)
+        load_model("nets/mine.py:net", 2, path)
 
 
-def test_file_reference_found_beside_the_weights(tmp_path, monkeypatch):
+def _evil(folder):
+    """A module that leaves a mark when imported."""
+    (folder / "evil.py").write_text(f"open({str(folder / 'ran')!r}, 'w').close()\n"
+                                    "def factory(channels=1, scale=2):\n    raise SystemExit('ran')\n")
+
+
+@pytest.mark.parametrize("stored", ["evil.py:factory", "ABSOLUTE", "json:loads", "nets/mine.py:net"])
+def test_a_file_never_chooses_code(stored, tmp_path, monkeypatch):
+    """A weights file that names a factory by code is refused before anything is imported, with the
+    --model line that would run it on the user's word."""
+    _evil(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    stored = str(tmp_path / "evil.py") + ":factory" if stored == "ABSOLUTE" else stored
+    path = save_weights(create_model("espcn", scale=2), tmp_path / "w.safetensors", {"model": stored})
+    from edgesr.models.weights import weights_spec
+
+    for load in (lambda: load_model(weights=path), lambda: weights_spec(None, path)):
+        with pytest.raises(ModelError) as err:
+            load()
+        assert str(err.value).startswith(f"{path} names its model by code ({stored}), and edgesr runs no code a "
+                                         "file names; if you trust it, name it yourself: --model ")
+        assert not (tmp_path / "ran").exists()
+
+
+def test_the_refusal_finds_a_file_reference_beside_the_weights(tmp_path, monkeypatch):
     run = tmp_path / "run"
     (run / "nets").mkdir(parents=True)
     (run / "nets" / "mine.py").write_text(NET)
     monkeypatch.chdir(run)
     model = create_model("nets/mine.py:net", scale=2)
     path = save_weights(model, run / "w.safetensors", identity_metadata(model))
-    monkeypatch.chdir(tmp_path)  # nets/mine.py is not here: it is found beside the weights
-    assert load_model(weights=path).spec.ref == f"{run / 'nets' / 'mine.py'}:net"
-    shutil.rmtree(run / "nets")
-    with pytest.raises(ModelError) as err:
+    monkeypatch.chdir(tmp_path)  # nets/mine.py is not here, but beside the weights: the message names it
+    with pytest.raises(ModelError, match=f"--model {run / 'nets' / 'mine.py'}:net "):
         load_model(weights=path)
-    assert str(err.value) == (f"{path} holds nets/mine.py:net, but nets/mine.py is neither in {tmp_path} nor beside "
-                              f"the weights in {run}; run from the folder it was trained in, or pass --model "
-                              "path/to/mine.py:net")
+    assert load_model(f"{run / 'nets' / 'mine.py'}:net", weights=path).spec.scales == (2,)
+    shutil.rmtree(run / "nets")
+    with pytest.raises(ModelError, match="--model path/to/mine.py:net "):
+        load_model(weights=path)
 
 
 def test_multi_scale_subset_and_colour_round_trip(tmp_path):
@@ -134,6 +157,7 @@ def test_bench_worker_rebuilds_from_reference_and_options(tmp_path, monkeypatch)
     path = save_weights(model, tmp_path / "w.safetensors", identity_metadata(model))
     x = torch.rand(1, 1, 6, 6)
     for req in ({"model": "mine.py:net", "weights": str(path), "scale": 2},
-                {"model": None, "weights": str(path), "scale": 2},
                 {"model": "mine.py:net", "options": {"width": 5}, "weights": str(path), "scale": 2}):
         _same(model.eval(), _torch_model(req), x)
+    with pytest.raises(ModelError, match="names its model by code"):  # the reference comes from the user
+        _torch_model({"model": None, "weights": str(path), "scale": 2})

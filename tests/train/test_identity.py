@@ -8,6 +8,7 @@ import textwrap
 import pytest
 import torch
 
+from edgesr.errors import ModelError
 from edgesr.models import registry
 from edgesr.models.weights import is_qat, load_model, read_metadata
 from edgesr.train.config import make_config
@@ -58,13 +59,12 @@ def test_file_model_with_options_reloads_from_its_weights_alone(tmp_path, monkey
         assert metrics["val_set"] == "Set5" and metrics["iteration"] == 4 == int(meta["iteration"])
         assert metrics["scores"]["x3"]["psnr"] == pytest.approx(val["val_psnr"]["x3"], abs=1e-4)
         assert 0 < metrics["scores"]["x3"]["ssim"] < 1
-        model = load_model(weights=tmp_path / "run" / name)  # no name, no scale, no options
+        model = load_model("tiny_net.py:tiny", weights=tmp_path / "run" / name)  # no scale, no options
         assert model.spec.options == {"width": 6, "depth": 2} and model.spec.scales == (3,)
         with torch.no_grad():
             torch.testing.assert_close(model(x), expected, rtol=0, atol=1e-6)  # NHWC in training
-    monkeypatch.chdir(tmp_path / "run")  # elsewhere, the file is found relative to the working folder ...
-    (tmp_path / "run" / "tiny_net.py").write_text(NET)  # ... or beside the weights: here both
-    assert load_model(weights="best.safetensors").spec.options == {"width": 6, "depth": 2}
+        with pytest.raises(ModelError, match="names its model by code"):  # the file alone runs no code
+            load_model(weights=tmp_path / "run" / name)
 
 
 def test_intermediate_files_carry_no_scores_of_other_weights(tmp_path, data_root):

@@ -165,8 +165,10 @@ def _same_model(spec, stored: str) -> bool:
 
 
 def stored_reference(weights: str | os.PathLike, stored: str | None) -> str:
-    """The reference to build a file's model from: as stored, with a ``file.py:factory`` found
-    relative to the working folder, else to the weights' folder."""
+    """The model a file names, when it names one edgesr may build on a file's word: a registry name
+    or an installed ``edgesr.models`` entry point. A ``module:factory`` or ``file.py:factory`` it
+    stores is refused (importing it would run code the file chose); the user names it instead,
+    and the message says how."""
     from edgesr.models.references import is_file_target, is_reference, split_reference
 
     weights = Path(weights)
@@ -176,14 +178,12 @@ def stored_reference(weights: str | os.PathLike, stored: str | None) -> str:
     if not is_reference(stored):
         return stored
     target, factory = split_reference(stored)
-    if not is_file_target(target) or Path(target).is_absolute() or (Path.cwd() / target).is_file():
-        return stored
-    for beside in (weights.parent / target, weights.parent / Path(target).name):
-        if beside.is_file():
-            return f"{beside}:{factory}"
-    raise ModelError(f"{weights} holds {stored}, but {target} is neither in {Path.cwd()} nor beside the weights in "
-                     f"{weights.parent}; run from the folder it was trained in, or pass --model "
-                     f"path/to/{Path(target).name}:{factory}")
+    named = stored
+    if is_file_target(target) and not Path(target).is_absolute() and not (Path.cwd() / target).is_file():
+        named = next((f"{beside}:{factory}" for beside in (weights.parent / target, weights.parent / Path(target).name)
+                      if beside.is_file()), f"path/to/{Path(target).name}:{factory}")
+    raise ModelError(f"{weights} names its model by code ({stored}), and edgesr runs no code a file names; "
+                     f"if you trust it, name it yourself: --model {named} (model= in Python)")
 
 
 def _rebuild(name: str | None, scale: int | None, weights) -> tuple[str, int | None, dict]:
@@ -230,7 +230,8 @@ def load_model(name: str | None = None, scale: int | None = None,
     """``create_model`` plus weights: ``weights`` if given, else the shipped ones.
 
     ``name`` is a registry name or a reference (``get_spec``); with ``name=None`` the weights file
-    names its model. A file written by ``edgesr train`` also gives the constructor options, colour
+    names its model, which must then be registered or an installed entry point (a file never makes
+    edgesr import a ``module:factory`` or ``file.py:factory``: ``stored_reference``). A file written by ``edgesr train`` also gives the constructor options, colour
     and scales it was trained with (when it holds the model named), so the network rebuilt is the
     one trained; a per-scale file gives its scale when ``scale`` is None.
     A model with parameters and no weights is refused: its output would be noise.
