@@ -228,3 +228,21 @@ def test_a_weights_file_never_chooses_code(command, cli, tmp_path, photo, monkey
     assert "names its model by code (evil.py:factory)" in res.output and "--model evil.py:factory" in res.output
     assert not (tmp_path / "ran").exists() and not (tmp_path / "out.png").exists()
     assert not (tmp_path / "exports").exists() or not any((tmp_path / "exports").iterdir())
+
+
+def test_asymmetrize_never_replaces_its_input_and_checks_its_folder_first(cli, tmp_path):
+    """Issue 36: `edgesr asymmetrize W W` ran 48 s and replaced W; a read-only folder failed only after 41 s."""
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+
+    weights = save_weights(create_model("vdsr"), tmp_path / "w.safetensors")
+    before = weights.read_bytes()
+    for dst in (weights, tmp_path / "." / "w.safetensors"):
+        res = cli.invoke(main, ["asymmetrize", str(weights), str(dst)])
+        _one_line(res)
+        assert "is an input; writing to it would replace the original" in res.output
+    assert weights.read_bytes() == before
+    (tmp_path / "file").write_text("")  # a folder that cannot be made (as root too): refused before any work
+    res = cli.invoke(main, ["asymmetrize", str(weights), str(tmp_path / "file" / "a.safetensors"), "-d", "NoSuchSet"])
+    _one_line(res)
+    assert "cannot write to" in res.output and "(DST)" in res.output

@@ -86,8 +86,12 @@ def asymmetrize_cmd(src: Path, dst: Path, dataset: str, scale: int, data_root: P
     from edgesr.inference import torch_upscaler
     from edgesr.models.asym import asym_layers
     from edgesr.models.vdsr import vdsr_to_asym
+    from edgesr._files import check_writable
+    from edgesr.data.batch import check_output
     from edgesr.models.weights import load_model, save_weights
 
+    check_output(dst, [src])  # before any work: the input weights are never replaced
+    check_writable(dst.parent, "DST")
     images = find_images(dataset, data_root)
     vdsr = load_model("vdsr", weights=src)
     asym = vdsr_to_asym(vdsr)
