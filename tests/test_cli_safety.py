@@ -246,3 +246,30 @@ def test_asymmetrize_never_replaces_its_input_and_checks_its_folder_first(cli, t
     res = cli.invoke(main, ["asymmetrize", str(weights), str(tmp_path / "file" / "a.safetensors"), "-d", "NoSuchSet"])
     _one_line(res)
     assert "cannot write to" in res.output and "(DST)" in res.output
+
+
+@pytest.mark.parametrize("command", ["upscale", "bench"])
+def test_more_threads_than_cores_are_refused_before_any_work(command, cli, tmp_path, photo):
+    """Issue 36: `--threads 1000` never finished (7.8 GB resident); 64 on 2 cores ran 14x slower."""
+    from edgesr.runtimes.measure import cpu_count
+
+    img = write_image(tmp_path / "a.png", photo)
+    args = {"upscale": ["upscale", str(img), "-o", str(tmp_path / "out.png"), "-m", "bicubic", "-s", "2"],
+            "bench": ["bench", "-o", str(tmp_path / "bench"), "--formats", "onnx"]}[command]
+    res = cli.invoke(main, [*args, "--threads", str(cpu_count() + 1)])
+    _one_line(res)
+    assert f"--threads {cpu_count() + 1} is more than the {cpu_count()} cores" in res.output
+    assert not (tmp_path / "out.png").exists() and not (tmp_path / "bench").exists()
+
+
+def test_the_python_api_takes_no_more_threads_than_cores(photo):
+    import edgesr
+    from edgesr.errors import ConfigError
+    from edgesr.runtimes.measure import check_threads, cpu_count
+
+    assert check_threads(0) == 0 and check_threads(cpu_count()) == cpu_count()
+    for bad in (cpu_count() + 1, -1, 1.5, True):
+        with pytest.raises(ConfigError):
+            check_threads(bad)
+    with pytest.raises(ConfigError, match="is more than the"):
+        edgesr.upscale("bicubic", photo, scale=2, threads=1000)

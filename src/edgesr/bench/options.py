@@ -176,6 +176,10 @@ def check_options(opts: BenchOptions) -> Checked:
     images = find_benchmark(opts.dataset, opts.data_root)
     if opts.threads < 0:
         raise ConfigError(f"--threads must be 0 (every core) or more, got {opts.threads}")
+    if profile.kind == "local":  # a device's cores are its own
+        from edgesr.runtimes.measure import check_threads
+
+        check_threads(opts.threads)
     h, w = opts.input_size
     if h < 1 or w < 1:
         raise ConfigError(f"--input-size must be positive, got {h}x{w}")

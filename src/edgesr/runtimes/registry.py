@@ -9,6 +9,7 @@ from edgesr.backends import BACKENDS, get_backend
 from edgesr.errors import ArtifactError, ScaleError
 from edgesr.manifest import read_manifest
 from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
+from edgesr.runtimes.measure import check_threads
 
 __all__ = ["SKIPPED_ON_PURPOSE", "cannot_load", "first_line", "open_runner"]
 
@@ -52,6 +53,8 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
                             f"device {device} is for {' and '.join(takes) or 'no'} artifacts")
     if device is not None and len(backend.devices) > 1:  # the runner chooses between them
         kwargs["device"] = device
+    if kwargs.get("threads"):
+        check_threads(kwargs["threads"])
     if "threads" in kwargs and not backend.takes_threads():
         if kwargs.pop("threads"):
             raise ArtifactError(f"{artifact.name}: {backend.runtime} does not take a thread count (it runs on "

@@ -18,7 +18,9 @@ class TorchRunner(Runner):
         """``device`` defaults to where the model's weights are (so a training run's validation
         does not move the model). ``threads``: PyTorch's intra-op CPU threads while the runner is
         active (PyTorch's setting is per process: it is restored on deactivation; 0: leave it)."""
-        self.model, self.scale, self._radius, self.threads = model, scale, None, threads
+        from edgesr.runtimes.measure import check_threads
+
+        self.model, self.scale, self._radius, self.threads = model, scale, None, check_threads(threads)
         super().__init__(model.spec, scale, tile=tile, overlap=self.receptive_radius() if tile is not None else 0)
         from edgesr.models.profile import activation_bytes_per_pixel
 
