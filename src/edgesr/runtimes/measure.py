@@ -48,7 +48,7 @@ def cpu_count() -> int:
 
 def check_threads(threads: int) -> int:
     """``threads`` (0: every core) if this machine can give them: more threads than cores only slow a
-    runtime down (64 on 2 cores ran 14x slower) or never finish (1000), so they are refused in one line."""
+    runtime down, and with hundreds a run may never finish, so they are refused in one line."""
     from edgesr.errors import ConfigError
 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
