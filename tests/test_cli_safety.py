@@ -273,3 +273,18 @@ def test_the_python_api_takes_no_more_threads_than_cores(photo):
             check_threads(bad)
     with pytest.raises(ConfigError, match="is more than the"):
         edgesr.upscale("bicubic", photo, scale=2, threads=1000)
+
+
+@pytest.mark.parametrize("out", [".gif", ".webp", ".ico", ""])
+def test_outputs_upscale_cannot_write_are_usage_errors(out, cli, tmp_path, photo, monkeypatch):
+    """Issue 36: `-o out/x.gif` made a folder `out/x.gif/`; `-o ""` wrote into the working folder."""
+    img = write_image(tmp_path / "in" / "a.png", photo)
+    monkeypatch.chdir(tmp_path)
+    target = str(tmp_path / "out" / f"x{out}") if out else ""
+    res = _upscale(cli, img, "-o", target)
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert ("cannot write" in res.output) if out else ("is empty" in res.output)
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+    for command in (["export", "-m", "bicubic", "-s", "2", "-f", "onnx"], ["bench"]):
+        res = cli.invoke(main, [*command, "-o", ""])
+        assert res.exit_code == 2 and "is empty" in res.output, res.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from edgesr.cli.common import data_root_option, model_named, names, parse_scales, parse_size, stderr
+from edgesr.cli.common import OutputPath, data_root_option, model_named, names, parse_scales, parse_size, stderr
 
 
 @click.command("bench")
@@ -39,7 +39,7 @@ from edgesr.cli.common import data_root_option, model_named, names, parse_scales
                    "device].")
 @click.option("--min-runs", type=click.IntRange(1), default=5, show_default=True)
 @click.option("--min-seconds", type=click.FloatRange(0), default=2.0, show_default=True)
-@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("edgesr-bench"),
+@click.option("--output", "-o", "out_dir", type=OutputPath(file_okay=False, path_type=Path), default=Path("edgesr-bench"),
               show_default=True, help="Folder for bench.md, bench.json, bench.csv and bench.png.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the JSON here instead of OUTPUT/bench.json.")

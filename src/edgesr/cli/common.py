@@ -12,6 +12,16 @@ import click
 SCALE = click.IntRange(2, 4)  # every model serves x2, x3 and x4 (degrade takes up to x8)
 
 
+class OutputPath(click.Path):
+    """A path a command writes to: an empty one (``-o ""``, which would mean the working folder) is a
+    usage error, not a silent choice."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: name a file or folder to write to (. for the working folder)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def data_root_option(f):
     return click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
                         help="Folder holding Set5, Set14, BSD100, ... (default: $EDGESR_DATA).")(f)

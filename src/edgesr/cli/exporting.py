@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from edgesr.backends import BACKENDS
-from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales, parse_size, stderr
+from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named, parse_scales, parse_size, stderr
 
 
 @click.command("export")
@@ -37,7 +37,7 @@ from edgesr.cli.common import SCALE, data_root_option, model_named, parse_scales
 @click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
 @click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a8, w8a16).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--output", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--output", "-o", "out_dir", type=OutputPath(file_okay=False, path_type=Path), required=True)
 @click.option("--no-check", is_flag=True,
               help="Write the artifact without running it against PyTorch on Set5 (its manifest says so).")
 @click.option("--io", "io", type=click.Choice(sorted({m for b in BACKENDS.values() for m in b.io})), default=None,

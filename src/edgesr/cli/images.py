@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from edgesr.cli.common import SCALE, model_named, piece_bar, stderr
+from edgesr.cli.common import SCALE, OutputPath, model_named, piece_bar, stderr
 
 
 @click.command("degrade")
@@ -26,7 +26,7 @@ def degrade_cmd(src: Path, dst: Path, scale: int) -> None:
 
 @click.command("upscale")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--output", "-o", "out", type=click.Path(path_type=Path), required=True,
+@click.option("--output", "-o", "out", type=OutputPath(path_type=Path), required=True,
               help="Output folder (PNG files named after the inputs), or with one input image a file name "
                    "(.png, .jpg, .bmp, .tif).")
 @click.option("--model", "-m", "model_name", default=None,
@@ -90,16 +90,26 @@ def _threads(threads: int, artifact: Path | None) -> int:
     return cpu_count() if get_backend(read_manifest(artifact).format).takes_threads() else 0
 
 
+def _image_suffix(path: Path) -> bool:
+    """Whether ``path`` names an image file (any format Pillow knows, written or not), not a folder."""
+    from PIL import Image
+
+    from edgesr.data.io import IMAGE_SUFFIXES
+
+    suffix = path.suffix.lower()
+    return suffix in IMAGE_SUFFIXES or suffix in Image.registered_extensions()
+
+
 def _plan(inputs: tuple[Path, ...], out: Path) -> tuple[list[tuple[Path, Path]], bool]:
     """(input, output) pairs, and whether ``out`` names one file rather than a folder; what cannot be
     written as asked is a usage error, an output that would replace an input an error."""
     from edgesr.data.batch import check_output, plan_outputs
-    from edgesr.data.io import IMAGE_SUFFIXES, WRITERS, list_images
+    from edgesr.data.io import WRITERS, list_images
 
     files = [f for p in inputs for f in (list_images(p) if p.is_dir() else [p])]
     if not files:
         raise click.UsageError("no images found in the inputs")
-    as_file = out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir()
+    as_file = _image_suffix(out) and not out.is_dir()
     if not as_file:
         return plan_outputs(files, out), False
     if len(files) > 1 or inputs[0].is_dir():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edgesr.cli.common import SCALE, data_root_option, model_named
+from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named
 
 MODEL_HELP = "A model name (see `edgesr models`), package.module:factory or path/to/file.py:factory."
 
@@ -74,7 +74,7 @@ def compare_cmd(first: str, second: str, dataset: str, scale: int | None, weight
 
 @click.command("asymmetrize")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dst", type=OutputPath(dir_okay=False, path_type=Path))
 @click.option("--dataset", "-d", default="Set5", show_default=True, help="Set to compare outputs on.")
 @click.option("--scale", "-s", type=SCALE, default=2, show_default=True)
 @data_root_option
