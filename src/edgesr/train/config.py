@@ -37,6 +37,9 @@ class TrainConfig:
     gamma: float = 0.5
     min_lr: float = 1e-6  # cosine schedule floor
     warmup: int = 0
+    # a validation at or after iteration max(warmup, this) whose PSNR is below bicubic's at every scale
+    # stops the run (exit 1): it is not learning (too high an lr, wrong data); null: never checked
+    bicubic_floor_after: int | None = 1_000
     grad_clip: float | None = None  # clip the gradient norm (VDSR)
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     seed: int = 0
@@ -83,6 +86,8 @@ class TrainConfig:
         _float_in("min_lr", self.min_lr, "a finite number >= 0", lambda v: v >= 0)
         if self.schedule == "cosine" and self.min_lr > self.lr:
             raise ConfigError(f"min_lr must be in [0, lr = {self.lr}] for the cosine schedule, got {self.min_lr}")
+        if self.bicubic_floor_after is not None:
+            _int_at_least("bicubic_floor_after", self.bicubic_floor_after, 0)
         if self.grad_clip is not None:
             _float_in("grad_clip", self.grad_clip, "a finite number > 0 (or null for none)", lambda v: v > 0)
         if self.ema is not None:

@@ -25,7 +25,7 @@ from edgesr.errors import ConfigError, TrainingError
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.inference import torch_upscaler
 from edgesr.models.registry import create_model, get_spec
-from edgesr.models.weights import identity_metadata, save_weights
+from edgesr.models.weights import identity_metadata, load_model, save_weights
 from edgesr.train.checkpoint import load_checkpoint, save_checkpoint
 from edgesr.train.config import TrainConfig, config_defaults
 from edgesr.train.qat import QuantSim, qat_options
@@ -99,7 +99,7 @@ class _Progress:
 
 # what a resumed run may change: its length (an extended run), how it uses the hardware, and how often
 # it logs and checkpoints; nothing that changes what it computes or which weights it keeps as best
-RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "log_every", "checkpoint_every")
+RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "log_every", "checkpoint_every", "bicubic_floor_after")
 
 
 def hardware(device: torch.device, world: int = 1) -> str:
@@ -188,6 +188,7 @@ class Trainer:
         self.iteration, self.best, self.elapsed = 0, None, 0.0
         self.metrics: dict | None = None  # the last validation's scores, with the iteration they are of
         self.saved_at: int | None = None  # iteration of the last checkpoint written (or resumed from)
+        self.bicubic: dict[int, float] | None = None  # bicubic PSNR per scale on the validation set, once needed
         self.batch = max(1, cfg.batch_size // self.world)
 
     @property
@@ -279,6 +280,27 @@ class Trainer:
 
         return check
 
+    def _check_learning(self, scores: dict[int, float]) -> None:
+        """Past its warm-up (and ``bicubic_floor_after``), a run whose validation PSNR is below
+        bicubic interpolation's at every scale is not learning: stop it with one clear error."""
+        after = self.cfg.bicubic_floor_after
+        if after is None or self.iteration < max(self.cfg.warmup, after):
+            return
+        if self.bicubic is None:
+            images = find_images(self.cfg.val_set, self.cfg.data_root)
+            self.bicubic = {s: evaluate(torch_upscaler(load_model("bicubic")), images, s).psnr for s in self.cfg.scales}
+        if all(scores[s] < self.bicubic[s] for s in scores):
+            self._log({"event": "below bicubic", "iteration": self.iteration,
+                       "val_psnr": {f"x{s}": p for s, p in scores.items()},
+                       "bicubic": {f"x{s}": p for s, p in self.bicubic.items()}})
+            below = ", ".join(f"x{s} {scores[s]:.2f} < {self.bicubic[s]:.2f} dB" for s in scores)
+            saved = (f"the weights in {self.out} score below bicubic too: do not use them"
+                     if self.saved_at is not None else "no checkpoint was written")
+            raise TrainingError(f"training stopped at iteration {self.iteration}: its validation PSNR on "
+                                f"{self.cfg.val_set} is below bicubic interpolation's at every scale ({below}), so it "
+                                f"is not learning (lr {lr_at(self.cfg, self.iteration - 1):.3g}); lower lr (or add "
+                                f"warmup / grad_clip) or check the training data; {saved}")
+
     def _diverged(self, what: str) -> TrainingError:
         kept = (f"the weights saved in {self.out} are kept (last checkpoint: iteration {self.saved_at})"
                 if self.saved_at is not None else "no checkpoint was written")
@@ -344,6 +366,7 @@ class Trainer:
     def _validation_point(self) -> float:
         """Validate, keep the best weights (best.safetensors) and log the scores; the mean PSNR."""
         scores = self.validate()
+        self._check_learning(scores)  # before anything is saved from this validation
         psnr = float(np.mean(list(scores.values())))
         if math.isfinite(psnr) and (self.best is None or psnr > self.best):
             self.best = psnr
