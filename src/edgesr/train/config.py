@@ -38,7 +38,8 @@ class TrainConfig:
     min_lr: float = 1e-6  # cosine schedule floor
     warmup: int = 0
     # a validation at or after iteration max(warmup, this) whose PSNR is below bicubic's at every scale
-    # stops the run (exit 1): it is not learning (too high an lr, wrong data); null: never checked
+    # and no better than an earlier validation's stops the run (exit 1): it is not learning (too high
+    # an lr, wrong data); null: never checked
     bicubic_floor_after: int | None = 1_000
     grad_clip: float | None = None  # clip the gradient norm (VDSR)
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999

@@ -281,11 +281,14 @@ class Trainer:
         return check
 
     def _check_learning(self, scores: dict[int, float]) -> None:
-        """Past its warm-up (and ``bicubic_floor_after``), a run whose validation PSNR is below
-        bicubic interpolation's at every scale is not learning: stop it with one clear error."""
+        """Past its warm-up (and ``bicubic_floor_after``), a run whose validation PSNR stays below
+        bicubic interpolation's at every scale (below it, and no better than at an earlier validation)
+        is not learning: stop it with one clear error. A run still climbing towards bicubic goes on."""
         after = self.cfg.bicubic_floor_after
         if after is None or self.iteration < max(self.cfg.warmup, after):
             return
+        if self.best is None or float(np.mean(list(scores.values()))) > self.best + 0.01:
+            return  # nothing to compare with yet, or still improving
         if self.bicubic is None:
             images = find_images(self.cfg.val_set, self.cfg.data_root)
             self.bicubic = {s: evaluate(torch_upscaler(load_model("bicubic")), images, s).psnr for s in self.cfg.scales}
@@ -297,7 +300,7 @@ class Trainer:
             saved = (f"the weights in {self.out} score below bicubic too: do not use them"
                      if self.saved_at is not None else "no checkpoint was written")
             raise TrainingError(f"training stopped at iteration {self.iteration}: its validation PSNR on "
-                                f"{self.cfg.val_set} is below bicubic interpolation's at every scale ({below}), so it "
+                                f"{self.cfg.val_set} stays below bicubic interpolation's at every scale ({below}), so it "
                                 f"is not learning (lr {lr_at(self.cfg, self.iteration - 1):.3g}); lower lr (or add "
                                 f"warmup / grad_clip) or check the training data; {saved}")
 
