@@ -132,3 +132,20 @@ def test_compare_two_sides(report, weights, data_root):
     assert "largest absolute difference: " in result.output
     worst = int(result.output.rsplit("largest absolute difference: ", 1)[1].split()[0])
     assert worst <= 1
+
+
+@pytest.mark.slow
+def test_models_without_a_shared_trunk_export_each_scale(tmp_path, data_root):
+    """Issue 36: `edgesr bench --model vdsr --scales 2,3` failed every export row (it asked for one
+    artifact serving both scales, which only multi-scale models such as masrn have)."""
+    from edgesr.data.datasets import find_images
+    from edgesr.data.io import read_image, write_image
+
+    hr = read_image(find_images("Set5", str(data_root)).files[0])[:60, :60]  # one small image: quick
+    write_image(tmp_path / "set" / "a.png", hr)
+    opts = BenchOptions(model="vdsr", scales=(2, 3), formats=("onnx",), precisions=("fp32",),
+                        dataset=str(tmp_path / "set"), input_size=(16, 16), min_runs=1, min_seconds=0,
+                        cache=tmp_path / "c")
+    rows = [r for r in bench(opts)["rows"] if r["format"] == "onnx"]
+    assert [(r["scale"], r["status"]) for r in rows] == [(2, "passed"), (3, "passed")]
+    assert rows[0]["artifact"] != rows[1]["artifact"] and abs(rows[0]["dpsnr"]) < 0.02

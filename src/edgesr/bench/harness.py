@@ -29,6 +29,7 @@ from edgesr.evaluation.evaluate import score_image
 from edgesr.export.formats import FORMATS
 from edgesr.export.manifest import artifact_bytes, read_manifest
 from edgesr.inference import SRImage
+from edgesr.models.registry import get_spec
 
 # the report's statuses and helpers, where the bench's callers have always found them
 __all__ = ["EXPORT_FAILED", "FAILED_VALIDATION", "FAILURES", "NOT_INSTALLED", "NOT_RUN", "PASSED", "BenchOptions",
@@ -201,7 +202,8 @@ def _bench_rows(run: Session, target: Target) -> list[dict]:
     backend, scales = FORMATS[target.fmt], run.opts.scales
     if run.opts.formats is None and not backend.installed():
         return [_row(target, s, NOT_INSTALLED, reason=backend.install_hint, run=run) for s in scales]
-    shared = len(scales) > 1 and backend.shared is not None
+    # one artifact for every scale where the model shares a trunk (masrn); else one per scale
+    shared = len(scales) > 1 and backend.shared is not None and get_spec(run.opts.model).multi_scale
     rows = []
     for group in [tuple(scales)] if shared else [(s,) for s in scales]:
         quant = f" {target.quant}" if target.quant else ""
