@@ -49,6 +49,9 @@ def test_bad_files(tmp_path):
     (tmp_path / "bad.yaml").write_text("model: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+    (tmp_path / "latin1.yaml").write_bytes("model: espcn\nout_dir: caf\xe9\n".encode("latin-1"))  # issue 36
+    with pytest.raises(ConfigError, match=r"latin1.yaml is not UTF-8 text \(byte 25\); save it as UTF-8 YAML"):
+        load_config(tmp_path / "latin1.yaml")
 
 
 def test_scale_turns():

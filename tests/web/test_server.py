@@ -65,6 +65,17 @@ def test_routes_mime_types_and_isolation_headers(artifact, dist):
             assert get(server.url + path)[0] == 404, path
 
 
+def test_paths_it_cannot_serve_are_4xx_without_a_traceback(artifact, dist, capfd):
+    """Issue 36: `GET /%00` ended in a traceback in the server."""
+    lines = []
+    with WebServer(artifact, port=0, ort_dist=dist, log=lines.append) as server:
+        for path in ("%00", "ort/%00x.mjs", "artifact/%00", "%ff%fe", "a" * 5000, "%2e%2e/%2e%2e/etc/passwd"):
+            status = get(server.url + path)[0]
+            assert 400 <= status < 500, (path, status)
+        assert get(server.url)[0] == 200  # still serving
+    assert "Traceback" not in capfd.readouterr().err and not any("Traceback" in line for line in lines)
+
+
 def test_without_an_artifact_the_page_waits_for_the_file_picker(dist):
     with WebServer(None, port=0, ort_dist=dist) as server:
         assert get(server.url + "config.json")[0] == 404

@@ -82,7 +82,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(body=True)
 
     def _respond(self, body: bool) -> None:
-        found = self.server.lookup(unquote(urlsplit(self.path).path))
+        try:
+            found = self.server.lookup(unquote(urlsplit(self.path).path, errors="strict"))
+        except (ValueError, OSError):  # a NUL byte, bad %-escapes or a name the file system refuses
+            self.send_error(400, "bad path")
+            return
         if found is None:
             self.send_error(404, "not found")
             return
