@@ -209,3 +209,12 @@ def test_cli_below_bicubic_is_one_line_exit_1(tmp_path, data_root):
     res = _cli(tmp_path, data_root, "lr=1e-12", "schedule=constant", "warmup=2", "bicubic_floor_after=0")
     _one_line_error(res, "training stopped at iteration 12")
     assert "best validation PSNR" not in res.output
+
+
+def test_a_failed_resume_leaves_no_run_folder(tmp_path, data_root):
+    """Issue 36: `edgesr train cfg --resume` with nothing to resume left an empty run folder."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "data_root": str(data_root), "out_dir": str(tmp_path / "new" / "run")}))
+    res = CliRunner().invoke(main, ["train", "--no-progress", "--resume", str(cfg)])
+    _one_line_error(res, "nothing to resume in")
+    assert not (tmp_path / "new").exists()

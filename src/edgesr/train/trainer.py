@@ -354,11 +354,14 @@ class Trainer:
     def _prepare_out(self, resume: bool) -> None:
         """The run's folder: resumed, or new (refused where a run already is), without the temporary
         files of a writer killed mid-write, and with the config written (rank 0)."""
-        self.out.mkdir(parents=True, exist_ok=True)
         if resume:
+            if not (self.out / CHECKPOINT).is_file():  # before any folder is made: a failed resume leaves none
+                raise ConfigError(f"nothing to resume in {self.out}: it holds no checkpoint ({CHECKPOINT}); start the run "
+                                  "without --resume, or give the out_dir of the run to continue")
             self.resume()
         elif (self.out / CHECKPOINT).exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
+        self.out.mkdir(parents=True, exist_ok=True)
         if self.rank == 0:  # a writer killed mid-write leaves its temporary file; the finished files are whole
             for name in (CHECKPOINT, "last.safetensors", "best.safetensors"):
                 for stale in self.out.glob(f".{name}.*.tmp"):
