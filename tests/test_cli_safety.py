@@ -288,3 +288,31 @@ def test_outputs_upscale_cannot_write_are_usage_errors(out, cli, tmp_path, photo
     for command in (["export", "-m", "bicubic", "-s", "2", "-f", "onnx"], ["bench"]):
         res = cli.invoke(main, [*command, "-o", ""])
         assert res.exit_code == 2 and "is empty" in res.output, res.output
+
+
+@pytest.mark.parametrize("field, value", [("colour", "y"), ("input", 4096), ("scales", [2])])
+def test_a_manifest_that_disagrees_with_its_artifact_is_one_line(field, value, cli, artifacts, tmp_path, photo,
+                                                                 data_root):
+    """Issue 36: a manifest edited to disagree with its artifact (colour, input size, scales) ended in a
+    runtime's traceback or a 112 GiB allocation in `upscale -a` and `eval -a`; `info` already refused it."""
+    import json
+    import shutil
+
+    from edgesr.manifest import manifest_path
+
+    src = artifacts["masrn-fp32-fixed"]
+    artifact = tmp_path / src.name
+    shutil.copy(src, artifact)
+    data = json.loads(manifest_path(src).read_text())
+    if field == "input":
+        data["input"]["height"] = data["input"]["width"] = value
+    else:
+        data[field] = value
+    manifest_path(artifact).write_text(json.dumps(data))
+    img = write_image(tmp_path / "a.png", photo)
+    for args in (["upscale", str(img), "-o", str(tmp_path / "out.png"), "-a", str(artifact)],
+                 ["eval", "-a", str(artifact), "-d", "Set5", "--data-root", str(data_root)], ["info", str(artifact)]):
+        res = cli.invoke(main, args)
+        _one_line(res)
+        assert "disagree" in res.output, (args[0], res.output)
+    assert not (tmp_path / "out.png").exists()

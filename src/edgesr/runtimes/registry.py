@@ -32,6 +32,25 @@ def _require_check(artifact: Path, check: dict) -> None:
                         "with edgesr export (with --no-check to skip the check on purpose)")
 
 
+def _check_contract(artifact: Path, manifest, backend) -> None:
+    """Refuse a manifest that disagrees with the contract written inside its artifact (what ``edgesr
+    info`` checks): the runner trusts the manifest's colour, sizes and scales, and a wrong one ends in a
+    runtime's traceback or a huge allocation. An artifact without edgesr's metadata (an older export,
+    or a format that has none) is not compared."""
+    if not backend.metadata:
+        return
+    from edgesr.metadata import read_contract
+
+    try:
+        inside = read_contract(artifact)
+    except ArtifactError:
+        return
+    if manifest.contract() != inside:
+        differ = sorted(k for k in set(inside) | set(manifest.contract()) if inside.get(k) != manifest.contract().get(k))
+        raise ArtifactError(f"{artifact}: its manifest disagrees with the metadata inside it ({', '.join(differ)}); the "
+                            "manifest belongs to another export or was edited: re-export it")
+
+
 def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: str | None = None, *,
                 allow_unchecked: bool = False, **kwargs) -> ArtifactRunner:
     """A runner for ``artifact`` (checked against its manifest); use it as a context manager.
@@ -47,6 +66,7 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
     if not allow_unchecked:
         _require_check(artifact, manifest.check)
     backend = get_backend(manifest.format)
+    _check_contract(artifact, manifest, backend)
     if device is not None and device not in backend.devices:
         takes = [b.name for b in BACKENDS.values() if device in b.devices]
         raise ArtifactError(f"{artifact.name}: a {manifest.format} artifact does not take device={device!r}; "
