@@ -165,3 +165,26 @@ def test_artifacts_run_through_the_api_without_torch(artifacts, env_data):
     psnr, *rest = proc.stdout.split(maxsplit=1)
     assert rest == ["(40, 40, 3) 0 False\n"]
     assert float(psnr) == pytest.approx(edgesr.evaluate(artifact, "Set5").psnr, abs=1e-4)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"image": None}, "ImageError", "image must be"),
+    ({"image": np.zeros((0, 8, 3), np.uint8)}, "ImageError", "with pixels in it"),
+    ({"scale": "2"}, "ScaleError", "scale must be a whole number"),
+    ({"tile": -1}, "ConfigError", "tile must be"),
+    ({"tile": "8"}, "ConfigError", "tile must be"),
+    ({"device": "gpu"}, "ConfigError", "device must be"),
+    ({"threads": "2"}, "ConfigError", "threads must be"),
+    ({"weights": 5}, "ConfigError", "weights must be a path"),
+])
+def test_wrong_arguments_are_one_edgesr_error_naming_them(kwargs, error, words):
+    """Issue 36: the Python API answered some wrong types with IndexError, ValueError or a PyTorch
+    RuntimeError; each is now one EdgesrError naming the argument, before anything loads."""
+    import edgesr
+    from edgesr.errors import EdgesrError
+
+    call = {"image": np.zeros((12, 12, 3), np.uint8), "scale": 2, **kwargs}
+    image = call.pop("image")
+    with pytest.raises(EdgesrError, match=words) as info:
+        edgesr.upscale("bicubic", image, **call)
+    assert type(info.value).__name__ == error
