@@ -316,3 +316,21 @@ def test_a_manifest_that_disagrees_with_its_artifact_is_one_line(field, value, c
         _one_line(res)
         assert "disagree" in res.output, (args[0], res.output)
     assert not (tmp_path / "out.png").exists()
+
+
+def test_bench_never_writes_into_the_benchmark_set_or_over_its_weights(cli, tmp_path, data_root, photo):
+    """Issue 36: one check of outputs against inputs for every command that writes; bench's report in
+    the set's folder would join its images, and --json over the weights would replace them."""
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+
+    write_image(tmp_path / "set" / "a.png", photo)
+    weights = save_weights(create_model("espcn", scale=2), tmp_path / "w.safetensors")
+    base = ["bench", "-m", "espcn", "-w", str(weights), "--scales", "2", "--formats", "onnx", "-d", str(tmp_path / "set")]
+    res = cli.invoke(main, [*base, "-o", str(tmp_path / "set")])
+    _one_line(res)
+    assert "holds input images" in res.output
+    res = cli.invoke(main, [*base, "-o", str(tmp_path / "report"), "--json", str(weights)])
+    _one_line(res)
+    assert "is an input" in res.output
+    assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["a.png"] and not (tmp_path / "report").exists()

@@ -64,7 +64,13 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
                         device=device_name, devices_dir=str(devices_dir) if devices_dir else None)
     if cache is not None:
         opts.cache = cache
-    check_options(opts)
+    checked = check_options(opts)
+    from edgesr.data.batch import check_folder, check_output
+
+    images = list(checked.images.files) if checked.images is not None else []
+    check_folder(out_dir, images)  # a report in a benchmark set's folder would become one of its images
+    if json_path is not None:
+        check_output(json_path, images + ([weights] if weights else []))
     check_writable(out_dir, "--output")
     if json_path is not None:
         check_writable(json_path.parent, "--json")

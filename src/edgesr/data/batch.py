@@ -25,11 +25,7 @@ def plan_outputs(files: Iterable[Path], folder: Path, suffix: str = ".png") -> l
     """(input, output) pairs writing ``stem + suffix`` into ``folder``, refused when an output
     would overwrite an input, two inputs would share an output, or ``folder`` holds inputs."""
     files = list(files)
-    inputs = {f.resolve() for f in files}
-    target_dir = folder.resolve()
-    if any(f.parent == target_dir for f in inputs):
-        raise DataError(f"the output folder {folder} holds input images; write the outputs to another folder "
-                        "so that no input is replaced or mixed with the results")
+    check_folder(folder, files)
     pairs, taken = [], {}
     for f in files:
         out = folder / f"{f.stem}{suffix}"
@@ -39,6 +35,14 @@ def plan_outputs(files: Iterable[Path], folder: Path, suffix: str = ".png") -> l
         taken[out.resolve()] = f
         pairs.append((f, out))
     return pairs
+
+
+def check_folder(folder: Path, inputs: Iterable[Path], what: str = "images") -> None:
+    """Refuse an output folder that holds any of the inputs (outputs there would replace or mix with them)."""
+    target = folder.resolve()
+    if any(f.resolve().parent == target for f in inputs):
+        raise DataError(f"the output folder {folder} holds input {what}; write the outputs to another folder "
+                        "so that no input is replaced or mixed with the results")
 
 
 def check_output(path: Path, inputs: Iterable[Path]) -> None:
