@@ -334,3 +334,16 @@ def test_bench_never_writes_into_the_benchmark_set_or_over_its_weights(cli, tmp_
     _one_line(res)
     assert "is an input" in res.output
     assert sorted(p.name for p in (tmp_path / "set").iterdir()) == ["a.png"] and not (tmp_path / "report").exists()
+
+
+def test_an_export_that_cannot_fit_in_memory_is_refused_before_any_work(cli, tmp_path, data_root):
+    """Issue 36: `export -m masrn -s 4 -f onnx --input-size 4096x4096` grew to 24 GB, was killed by the
+    kernel after 100 s and left its staging folder. Its estimate (hundreds of GiB) is refused at once."""
+    import time
+
+    start = time.monotonic()
+    res = cli.invoke(main, ["export", "-m", "masrn", "-s", "4", "-f", "onnx", "--input-size", "4096x4096",
+                            "--data-root", str(data_root), "-o", str(tmp_path / "out")])
+    _one_line(res)
+    assert "an export at 4096x4096 (x4) needs about" in res.output and "GiB available" in res.output
+    assert time.monotonic() - start < 60 and not (tmp_path / "out").exists()
