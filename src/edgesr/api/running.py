@@ -49,9 +49,8 @@ def upscale(model, image, scale: int | None = None, *, weights: str | os.PathLik
     """``image`` (a uint8 ``HxW`` or ``HxWx3`` array, or an image file) upscaled by ``model`` (anything
     ``open_runner`` takes, or an open runner): the SR image, uint8. Large images are done in pieces."""
     from edgesr.data.io import read_image
-    from edgesr.inference import upscale as pipeline
-
     from edgesr.errors import ImageError
+    from edgesr.inference import upscale as pipeline
 
     _check_arguments(scale, device, tile, threads, weights)
     if image is None or not isinstance(image, (str, os.PathLike, np.ndarray, list, tuple)):

@@ -91,15 +91,13 @@ def info_cmd(artifact: Path, as_json: bool) -> None:
     beside it, the two must agree, and its op census is shown too."""
     import json
 
-    from edgesr.errors import ArtifactError
     from edgesr.manifest import manifest_path, read_manifest
-    from edgesr.metadata import read_contract, summary
+    from edgesr.metadata import check_agrees, read_contract, summary
 
     contract = read_contract(artifact)
     manifest = read_manifest(artifact, verify=False) if manifest_path(artifact).is_file() else None
-    if manifest is not None and manifest.contract() != contract:
-        raise ArtifactError(f"{artifact}: the metadata inside it and its manifest {manifest_path(artifact).name} "
-                            "disagree; the manifest belongs to another export: re-export it")
+    if manifest is not None:
+        check_agrees(artifact, manifest, contract)
     if as_json:
         click.echo(json.dumps(contract, indent=2))
         return

@@ -149,6 +149,15 @@ def embed(artifact: str | os.PathLike, data: dict[str, Any]) -> None:
     _module(Path(artifact)).embed(Path(artifact), data)
 
 
+def check_agrees(artifact: str | os.PathLike, manifest, inside: dict[str, Any]) -> None:
+    """Refuse a manifest whose contract differs from ``inside``, the one written in its artifact."""
+    theirs = manifest.contract()
+    if theirs != inside:
+        differ = sorted(k for k in set(inside) | set(theirs) if inside.get(k) != theirs.get(k))
+        raise ArtifactError(f"{artifact}: its manifest disagrees with the metadata inside it ({', '.join(differ)}); the "
+                            "manifest belongs to another export or was edited: re-export it")
+
+
 def read_contract(artifact: str | os.PathLike) -> dict[str, Any]:
     """The contract stored inside ``artifact``, read from the artifact alone."""
     artifact = Path(artifact)

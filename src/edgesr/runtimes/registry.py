@@ -39,16 +39,13 @@ def _check_contract(artifact: Path, manifest, backend) -> None:
     or a format that has none) is not compared."""
     if not backend.metadata:
         return
-    from edgesr.metadata import read_contract
+    from edgesr.metadata import check_agrees, read_contract
 
     try:
         inside = read_contract(artifact)
     except ArtifactError:
         return
-    if manifest.contract() != inside:
-        differ = sorted(k for k in set(inside) | set(manifest.contract()) if inside.get(k) != manifest.contract().get(k))
-        raise ArtifactError(f"{artifact}: its manifest disagrees with the metadata inside it ({', '.join(differ)}); the "
-                            "manifest belongs to another export or was edited: re-export it")
+    check_agrees(artifact, manifest, inside)
 
 
 def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: str | None = None, *,
