@@ -4,7 +4,7 @@
 code itself and writes ``pretrained/NAME.safetensors`` plus ``pretrained/NAME.json`` (scores,
 training hardware, iterations and time, config). A run warm-started from another run's weights
 (``init``) reports the whole chain: iterations, time and hardware summed over the runs, each listed.
-``results_table`` renders those files as the README's markdown table beside the published figures.
+``results_table`` renders those files as the markdown table of docs/shipped-weights.md beside the published figures.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(BENCHMARKS), help="comma-separated benchmark sets to score")
     ap.add_argument("--int8-formats", help="QAT weights: the formats whose int8 export uses them by default "
                                                  "(none: no format, only --quant qat) [default: every format]")
-    ap.add_argument("--table", action="store_true", help="print the README results table and exit")
+    ap.add_argument("--table", action="store_true", help="print the results table of docs/shipped-weights.md and exit")
     args = ap.parse_args()
     if args.table or not args.run:
         print(results_table(), end="")
