@@ -60,11 +60,13 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def check_writable(folder: str | os.PathLike, what: str | None = None) -> Path:
-    """Make ``folder`` (and its parents) and create and remove a file in it: a folder that cannot take
-    the outputs is refused before any work, not after. ``what`` (an option) is named in the message."""
+    """Create and remove a file in ``folder``: a folder that cannot take the outputs is refused before
+    any work, not after. The folders made for the probe are removed again (the writers make them when
+    they write), so a command refused later leaves nothing. ``what`` (an option) is named in the message."""
     from edgesr.errors import DataError
 
     folder = Path(folder)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".edgesr-write-check-")
@@ -73,6 +75,10 @@ def check_writable(folder: str | os.PathLike, what: str | None = None) -> Path:
     except OSError as exc:
         named = f" ({what})" if what else ""
         raise DataError(f"cannot write to {folder}{named}: {exc.strerror or exc}; choose a folder you can write to") from None
+    finally:
+        for path in made:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
     return folder
 
 

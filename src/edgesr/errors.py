@@ -49,3 +49,9 @@ class DeviceError(EdgesrError):
 
 class TrainingError(EdgesrError):
     """A training run that cannot go on: its loss, gradients or weights stopped being finite."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (runtimes' errors run to pages)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

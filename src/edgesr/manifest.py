@@ -8,13 +8,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgesr.backends import BACKENDS
-from edgesr.errors import ArtifactError
+from edgesr.errors import ArtifactError, first_line
 
 MANIFEST_VERSION = 1
 VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
@@ -105,6 +106,76 @@ class Manifest:
         return cls(**data)
 
 
+# the values a manifest's fields may take (beyond their types): an edited manifest is refused in one
+# line before a runner trusts it (a 100000-pixel height, a negative tile overlap, a float channel count)
+_CHOICES = {"colour": ("y", "rgb"), "upsampling": ("pre", "post"), "io": ("tensor", "image", "uint8"),
+            "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8"),
+            "quant_method": ("", "ptq", "qat"), "channels": (1, 3)}
+_LARGEST_SIDE = 1 << 16  # no runtime here takes a side this long, nor a scale above 16
+_RANGES = {"scales": (2, 16), "scale": (2, 16), "height": (1, _LARGEST_SIDE), "width": (1, _LARGEST_SIDE),
+           "receptive_radius": (0, _LARGEST_SIDE), "version": (1, MANIFEST_VERSION),
+           "activation_bytes_per_pixel": (1e-3, 1e9)}
+
+
+def _check_value(where: str, value: Any, hint: Any) -> None:
+    """``value`` has the type ``hint`` names (recursively), else an ArtifactError naming ``where``."""
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for option in args:
+            try:
+                return _check_value(where, value, option)
+            except ArtifactError as exc:
+                errors.append(exc)
+        raise errors[-1]
+    if hint is type(None):
+        ok = value is None
+    elif origin is tuple:
+        ok = isinstance(value, tuple)
+        if ok:
+            items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+            if len(items) != len(value):
+                raise ArtifactError(f"{where} must hold {len(items)} values, got {len(value)}")
+            for i, (item, item_hint) in enumerate(zip(value, items)):
+                _check_value(f"{where}[{i}]", item, item_hint)
+    elif origin is dict:
+        ok = isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    elif dataclasses.is_dataclass(hint):
+        ok = isinstance(value, hint)
+        if ok:
+            _check_fields(value, where + ".")
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    else:
+        ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+    if not ok:
+        name = getattr(hint, "__name__", str(hint))
+        raise ArtifactError(f"{where} must be {'null' if hint is type(None) else name}, got {value!r}")
+
+
+def _check_fields(obj: Any, prefix: str = "") -> None:
+    """Every field of a manifest (or of its tensors and heads): type, then choice or range."""
+    import typing
+
+    for f, hint in zip(dataclasses.fields(obj), typing.get_type_hints(type(obj)).values()):
+        value = getattr(obj, f.name)
+        where = prefix + f.name
+        _check_value(where, value, hint)
+        for item in (value if isinstance(value, tuple) and f.name == "scales" else (value,)):
+            if f.name in _CHOICES and item not in _CHOICES[f.name]:
+                raise ArtifactError(f"{where} must be one of {', '.join(map(repr, _CHOICES[f.name]))}, got {item!r}")
+            low, high = _RANGES.get(f.name, (None, None))
+            if low is not None and item is not None and not low <= item <= high:
+                raise ArtifactError(f"{where} must be in [{low}, {high}], got {item!r}")
+    if isinstance(obj, Manifest) and not obj.scales:
+        raise ArtifactError("scales must name at least one scale")
+
+
 def _tensor(data: dict[str, Any]) -> TensorSpec:
     t = dict(data)
     t["value_range"] = tuple(t["value_range"])
@@ -173,8 +244,10 @@ def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
         raise ArtifactError(f"{artifact}: its manifest {path.name} is missing; re-export with edgesr export")
     try:
         manifest = Manifest.from_dict(json.loads(path.read_text()))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ArtifactError(f"{path}: not a valid edgesr manifest ({exc})") from exc
+        _check_fields(manifest)
+    except (ValueError, TypeError, KeyError, AttributeError, ArtifactError) as exc:
+        raise ArtifactError(f"{path}: not a valid edgesr manifest ({first_line(exc)}); re-export the artifact "
+                            "with edgesr export") from None
     fmt = BACKENDS.get(manifest.format)
     if fmt is None:
         raise ArtifactError(f"{path}: unknown format {manifest.format!r}")

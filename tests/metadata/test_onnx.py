@@ -105,3 +105,21 @@ def test_edgesr_info_prints_the_contract_from_the_artifact_alone(artifacts, shar
     shutil.copy(manifest_path(artifacts["espcn-fp32"]), manifest_path(copy))
     res = CliRunner().invoke(main, ["info", str(copy)])
     assert res.exit_code == 1 and "disagree" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_an_artifact_from_before_a_contract_key_is_compared_without_it(tmp_path):
+    """activation_bytes_per_pixel joined the contract after version 1 was first written: an artifact
+    exported before it is still served; one that holds it must agree with its manifest."""
+    import dataclasses
+
+    from edgesr.metadata import ADDED_KEYS, check_agrees
+    from tests.web.conftest import nearest_x2_artifact
+
+    artifact = nearest_x2_artifact(tmp_path, activation_bytes_per_pixel=96.0)
+    manifest, inside = read_manifest(artifact), read_contract(artifact)
+    assert inside["activation_bytes_per_pixel"] == 96.0
+    check_agrees(artifact, manifest, inside)
+    older = {k: v for k, v in inside.items() if k not in ADDED_KEYS}
+    check_agrees(artifact, manifest, older)
+    with pytest.raises(ArtifactError, match=r"disagrees .*\(activation_bytes_per_pixel\)"):
+        check_agrees(artifact, dataclasses.replace(manifest, activation_bytes_per_pixel=1e6), inside)

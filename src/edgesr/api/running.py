@@ -6,27 +6,7 @@ import os
 
 import numpy as np
 
-from edgesr.api.sources import UPSCALE_PIECE_BYTES, choose_scale, entered, resolve
-
-
-def _check_arguments(scale, device, tile, threads, weights) -> None:
-    """The keyword arguments of ``open_runner`` and ``upscale``: a wrong type or value is one
-    ``EdgesrError`` naming the argument, before anything is loaded."""
-    from edgesr.errors import ConfigError, ScaleError
-    from edgesr.runtimes.measure import check_threads
-
-    def whole(value) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-    if scale is not None and not whole(scale):
-        raise ScaleError(f"scale must be a whole number such as 2, 3 or 4 (or None), got {scale!r}")
-    if device is not None and device not in ("cpu", "cuda"):
-        raise ConfigError(f"device must be 'cpu', 'cuda' or None, got {device!r}")
-    if tile is not None and (not whole(tile) or tile < 8):
-        raise ConfigError(f"tile must be a whole number of LR pixels, 8 or more (or None), got {tile!r}")
-    check_threads(threads)
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise ConfigError(f"weights must be a path to a .safetensors file (or None), got {type(weights).__name__}")
+from edgesr.api.sources import UPSCALE_PIECE_BYTES, check_arguments, choose_scale, entered, resolve
 
 
 def open_runner(source, scale: int | None = None, *, device: str | None = None, tile: int | None = None,
@@ -39,7 +19,7 @@ def open_runner(source, scale: int | None = None, *, device: str | None = None, 
     ``tile`` x ``tile`` LR pixels (bounded memory, same result); ``threads``: CPU threads of the
     runtime (0: its default; refused by runtimes that take none, TensorRT and Core ML). ``kind`` ("model" or "artifact")
     says what a string is; by default an existing path is an artifact."""
-    _check_arguments(scale, device, tile, threads, weights)
+    check_arguments(scale, device, tile, threads, weights)
     source = resolve(source, kind=kind, weights=weights, **declared)
     return source.open(choose_scale(source, scale), device=device, tile=tile, threads=threads)
 
@@ -52,7 +32,7 @@ def upscale(model, image, scale: int | None = None, *, weights: str | os.PathLik
     from edgesr.errors import ImageError
     from edgesr.inference import upscale as pipeline
 
-    _check_arguments(scale, device, tile, threads, weights)
+    check_arguments(scale, device, tile, threads, weights)
     if image is None or not isinstance(image, (str, os.PathLike, np.ndarray, list, tuple)):
         raise ImageError(f"image must be a uint8 HxW or HxWx3 array or an image file, got {type(image).__name__}")
     lr = read_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from edgesr.api.sources import choose_scale, common_scale, entered, resolve, upscaler
+from edgesr.api.sources import check_arguments, choose_scale, common_scale, entered, resolve, upscaler
 from edgesr.data.datasets import ImageSet, find_images
 
 
@@ -37,6 +37,7 @@ def prepare_evaluation(model, dataset: str, scale: int | None = None, *, weights
     """Resolve and check everything ``evaluate`` needs, cheap checks first (see ``evaluate``)."""
     from edgesr.data.io import check_images
 
+    check_arguments(scale=scale, device=device, weights=weights)
     source = resolve(model, kind=kind, weights=weights, **declared)
     scale = choose_scale(source, scale)  # before PyTorch is imported: a typo fails at once
     images = find_images(dataset, data_root)
@@ -81,6 +82,7 @@ def prepare_comparison(first, second, dataset: str = "Set5", scale: int | None =
                        weights: str | os.PathLike | None = None,
                        data_root: str | os.PathLike | None = None) -> Comparison:
     """Resolve both sides (artifacts, models, modules or runners) and the scale they share."""
+    check_arguments(scale=scale, weights=weights)
     sources = [resolve(side, weights=weights) for side in (first, second)]
     scale = common_scale(sources, scale)
     runners = tuple(source.open(scale) for source in sources)

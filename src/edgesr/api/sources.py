@@ -214,6 +214,28 @@ def declare(module, *, colour: str | None = None, upsampling: str | None = None,
     return spec
 
 
+def check_arguments(scale=None, device=None, tile=None, threads=0, weights=None) -> None:
+    """The common keyword arguments of ``open_runner``, ``upscale``, ``evaluate`` and ``compare``: a
+    wrong type or value is one ``EdgesrError`` naming the argument, before anything is loaded."""
+    import numpy as np
+
+    from edgesr.errors import ConfigError, ScaleError
+    from edgesr.runtimes.measure import check_threads
+
+    def whole(value) -> bool:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+    if scale is not None and not whole(scale):
+        raise ScaleError(f"scale must be a whole number such as 2, 3 or 4 (or None), got {scale!r}")
+    if device is not None and device not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be 'cpu', 'cuda' or None, got {device!r}")
+    if tile is not None and (not whole(tile) or tile < 8):
+        raise ConfigError(f"tile must be a whole number of LR pixels, 8 or more (or None), got {tile!r}")
+    check_threads(threads)
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise ConfigError(f"weights must be a path to a .safetensors file (or None), got {type(weights).__name__}")
+
+
 def choose_scale(source, scale: int | None) -> int:
     """``scale`` if the source serves it, or the one scale it serves; several need a choice."""
     if scale is not None:

@@ -39,6 +39,12 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
         check_writable(json_path.parent, "--json")
     plan = prepare_evaluation(artifact or model_name, dataset, scale, weights=weights, device=device,
                               data_root=data_root, kind="artifact" if artifact else "model")
+    if json_path is not None:  # before any work: the scores never replace an image, the weights or the artifact
+        from edgesr.data.batch import check_output
+        from edgesr.manifest import manifest_path
+
+        sources = [artifact, manifest_path(artifact)] if artifact else [weights] if weights else []
+        check_output(json_path, [*plan.images.files, *sources])
     click.echo(f"{plan.label} x{plan.scale} on {plan.images.name} ({len(plan.images)} images)")
     click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
 

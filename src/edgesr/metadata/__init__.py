@@ -2,8 +2,9 @@
 
 The contract is the part of the manifest an app needs (colour, upsampling, scales and how each is
 chosen, the input and output tensors with their layout, dtype, value range and integer quantization,
-the pixel normalisation, fixed or dynamic size, the tile overlap and pad mode, the edgesr version and
-the weights' sha256), as one JSON object. Each format stores it where its tools look:
+the pixel normalisation, fixed or dynamic size, the tile overlap and pad mode, the activation memory
+per input pixel, the edgesr version and the weights' sha256), as one JSON object. Each format stores
+it where its tools look:
 
 - ONNX: ``metadata_props`` (key ``edgesr``, plus flat keys), ``doc_string`` and ``model_version``
   (:mod:`edgesr.metadata.onnx`);
@@ -30,6 +31,8 @@ from edgesr.errors import ArtifactError
 
 KEY = "edgesr"  # the name each format stores the contract JSON under
 CONTRACT_VERSION = 1
+# keys written since contract version 1 was first written (readers ignore keys they do not know)
+ADDED_KEYS = ("activation_bytes_per_pixel",)
 TILE_PAD = "edge"  # how an input smaller than a fixed-size artifact's tile is padded (numpy/edge: replicate)
 LICENSE = "the license of the weights' owner (edgesr writes none)"
 
@@ -72,6 +75,8 @@ def contract(manifest) -> dict[str, Any]:
         "weights_sha256": m.weights_sha256,
         "quantization": m.quantization,
         "quant_method": m.quant_method,
+        # what a runner plans its memory by (tiles, refusals): an edited value would make it allocate blind
+        "activation_bytes_per_pixel": m.activation_bytes_per_pixel,
     }
     return json.loads(json.dumps(data))  # tuples as lists: what reading the JSON back gives
 
@@ -152,6 +157,9 @@ def embed(artifact: str | os.PathLike, data: dict[str, Any]) -> None:
 def check_agrees(artifact: str | os.PathLike, manifest, inside: dict[str, Any]) -> None:
     """Refuse a manifest whose contract differs from ``inside``, the one written in its artifact."""
     theirs = manifest.contract()
+    for key in ADDED_KEYS:  # an artifact exported before the key was written is compared without it
+        if key not in inside:
+            theirs.pop(key, None)
     if theirs != inside:
         differ = sorted(k for k in set(inside) | set(theirs) if inside.get(k) != theirs.get(k))
         raise ArtifactError(f"{artifact}: its manifest disagrees with the metadata inside it ({', '.join(differ)}); the "

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.errors import ArtifactError, EdgesrError, ScaleError
+from edgesr.errors import ArtifactError, EdgesrError, ScaleError, first_line
 
 
 class Runner:
@@ -169,12 +169,6 @@ class GraphRunner(ArtifactRunner):
         if self.manifest.scale_input:  # a shared-trunk artifact: the same loaded graph serves every scale
             feed[self.manifest.scale_input] = np.array(self.scale, dtype=np.int64)
         return self._call("", feed, self.manifest.output.name)
-
-
-def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an exception's message (runtimes' errors run to pages)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def cannot_load(artifact: Path, exc: BaseException) -> ArtifactError:

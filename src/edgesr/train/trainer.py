@@ -361,6 +361,7 @@ class Trainer:
             self.resume()
         elif (self.out / CHECKPOINT).exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume to continue it or choose another out_dir")
+        self._check_inputs()
         self.out.mkdir(parents=True, exist_ok=True)
         if self.rank == 0:  # a writer killed mid-write leaves its temporary file; the finished files are whole
             for name in (CHECKPOINT, "last.safetensors", "best.safetensors"):
@@ -368,6 +369,19 @@ class Trainer:
                     stale.unlink(missing_ok=True)
             # on resume the config may differ only in RESUME_MAY_CHANGE
             write_text(self.out / "config.json", json.dumps(self.cfg.to_dict(), indent=2) + "\n")
+
+    def _check_inputs(self) -> None:
+        """Before the run's folder is made: the training and validation sets are there, the folder holds
+        none of their images (the run's files would mix with them), and no file the run writes is its
+        warm-start weights."""
+        from edgesr.data.batch import check_folder, check_output
+
+        cfg = self.cfg
+        images = [f for name in (*cfg.train_sets, cfg.val_set) for f in find_images(name, cfg.data_root).files]
+        check_folder(self.out, images, "images of a training or validation set (out_dir)")
+        if cfg.init:
+            for name in (CHECKPOINT, "last.safetensors", "best.safetensors"):
+                check_output(self.out / name, [Path(cfg.init)])
 
     def _validation_point(self) -> float:
         """Validate, keep the best weights (best.safetensors) and log the scores; the mean PSNR."""

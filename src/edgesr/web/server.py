@@ -81,6 +81,20 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._respond(body=True)
 
+    def _not_allowed(self) -> None:
+        """Every other method: 405 with the ones served (the base class answers 501, a server error)."""
+        self.close_connection = True  # a request body, if any, is not read
+        self.send_response(405, "method not allowed")
+        self.send_header("Allow", "GET, HEAD")
+        body = b"405 method not allowed: this server only serves GET and HEAD\n"
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
+
     def _respond(self, body: bool) -> None:
         try:
             found = self.server.lookup(unquote(urlsplit(self.path).path, errors="strict"))
@@ -110,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == 501:  # a method no do_X serves (the base class's 501 reads as a server fault)
+            self._not_allowed()
+            return
         self.error_content_type = "text/plain; charset=utf-8"
         self.error_message_format = "%(code)d %(message)s\n"
         super().send_error(code, message, explain)
