@@ -56,3 +56,18 @@ def test_ci_runs_the_readme_test_command():
     assert commands, "the README's first lines must give the test command"
     ci = (REPO / ".ci" / "run").read_text()
     assert commands[0] in ci
+
+
+def test_finished_training_runs_keep_only_their_summaries_tracked():
+    """Issue 37: weights, checkpoints and logs of training runs stay out of the tracked tree (the shipped
+    weights live in src/edgesr/pretrained); a run folder keeps config.json, scores.json, summary.json."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files", "training"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    kept = {"config.json", "scores.json", "summary.json"}
+    resumable = [p for p in tracked if p.endswith("last.ckpt.safetensors")]  # a run in progress: one each at most
+    assert [p for p in tracked if Path(p).name not in kept and p not in resumable] == []
+    in_progress = {str(Path(p).parent) for p in resumable}
+    finished = {str(Path(p).parent) for p in tracked if p.endswith("/config.json")} - in_progress
+    assert sorted(run for run in finished if f"{run}/summary.json" not in tracked) == []

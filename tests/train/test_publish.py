@@ -38,6 +38,10 @@ def test_publish_counts_the_warm_start_chain(tmp_path, data_root):
     _fake_run(tmp_path / "runs" / "a", {}, 100, 3600.0, "1 x CPU a")
     _fake_run(tmp_path / "runs" / "b", {"init": "runs/a/last.safetensors"}, 50, 1800.0, "1 x CPU b")
     _fake_run(tmp_path / "runs" / "c", {"init": "runs/b/last.safetensors"}, 20, 720.0, "1 x CPU b")
+    from edgesr.train.summary import write_summary
+
+    write_summary(tmp_path / "runs" / "a")  # a finished run as a clone holds it: its summary, not its log
+    (tmp_path / "runs" / "a" / "log.jsonl").unlink()
     dest = tmp_path / "pretrained"
     info = json.loads(publish_weights(tmp_path / "runs" / "c", which="last", data_root=str(data_root),
                                       dest=dest, sets=("Set5",)).read_text())

@@ -42,11 +42,16 @@ def test_run_writes_log_best_last(tmp_path, data_root):
     out = tmp_path / "run"
     assert result.iterations == 12 and result.best_psnr is not None
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["best.safetensors", "config.json", "last.ckpt.safetensors", "last.safetensors", "log.jsonl"]
+    assert names == ["best.safetensors", "config.json", "last.ckpt.safetensors", "last.safetensors", "log.jsonl",
+                     "summary.json"]
     rows = _log(out)
     assert rows[0]["event"] == "start"
     assert [r["iteration"] for r in rows if "val_psnr" in r] == [6, 12]
     assert all("patches_per_s" in r for r in rows if "loss" in r)
+    summary = json.loads((out / "summary.json").read_text())  # what stays tracked once the weights leave
+    assert summary["iterations"] == summary["planned_iterations"] == 12 and not summary["diverged"]
+    assert [v["iteration"] for v in summary["validations"]] == [6, 12]
+    assert summary["best"]["psnr"] == max(summary["validations"], key=lambda v: sum(v["psnr"].values()))["psnr"]
     with pytest.raises(ConfigError, match="already holds a run"):
         train(_cfg(tmp_path, data_root), progress=False)
 

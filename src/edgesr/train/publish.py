@@ -59,14 +59,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _stage(run: Path, label: str) -> dict:
-    """One training run's own share: iterations, seconds and hardware from its log. ``label`` names
-    the run as the configs do (a relative path), never as this machine's absolute one."""
-    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
-    trained = [r for r in rows if "elapsed" in r]
-    starts = [r for r in rows if r.get("event") == "start"]
-    return {"run": label, "iterations": trained[-1]["iteration"] if trained else 0,
-            "train_seconds": trained[-1]["elapsed"] if trained else 0,
-            "hardware": sorted({s.get("hardware") or f"{s['world_size']} x {s['device']}" for s in starts})}
+    """One training run's own share: iterations, seconds and hardware from its log, or from its
+    summary.json where the log is not kept (a finished run in a clone). ``label`` names the run as the
+    configs do (a relative path), never as this machine's absolute one."""
+    from edgesr.train.summary import SUMMARY, summarize
+
+    summary = summarize(run) if (run / "log.jsonl").is_file() else json.loads((run / SUMMARY).read_text())
+    return {"run": label, "iterations": summary["iterations"], "train_seconds": summary["seconds"],
+            "hardware": sorted({s.get("hardware") or f"{s.get('world_size', 1)} x {s.get('device', 'cpu')}"
+                                for s in summary["sessions"]})}
 
 
 def _init_run(init: str | None, run: Path) -> Path | None:
@@ -76,7 +77,7 @@ def _init_run(init: str | None, run: Path) -> Path | None:
         return None
     for base in (Path.cwd(), run.resolve().parent.parent):
         parent = (base / init).parent
-        if (parent / "config.json").is_file() and (parent / "log.jsonl").is_file():
+        if (parent / "config.json").is_file() and any((parent / f).is_file() for f in ("log.jsonl", "summary.json")):
             return parent
     return None
 

@@ -441,6 +441,10 @@ class Trainer:
                 self._write_checkpoint()
         if bar.tty and bar.enabled:
             print(file=sys.stderr)
+        if self.rank == 0 and self.iteration >= cfg.iterations:  # finished: what stays once the weights go
+            from edgesr.train.summary import write_summary
+
+            write_summary(self.out)
         if self.world > 1:
             torch.distributed.barrier()
         return TrainResult(self.iteration, self.best, self.out, self.elapsed)
