@@ -24,8 +24,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from edgesr.data.calibration import calibration_inputs
 from edgesr.errors import EdgesrError, ModelError
-from edgesr.export.calibration import calibration_inputs
 from edgesr.models import create_model
 from edgesr.models.profile import count_macs, count_parameters
 from edgesr.models.weights import PRETRAINED_DIR, load_model
@@ -56,7 +56,7 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
                 calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
     import onnxruntime as ort
 
-    from edgesr.export.onnx import export_onnx
+    from edgesr.formats.onnx.export import export_onnx
 
     x = np.random.default_rng(0).random((1, 1, size, size), dtype=np.float32)
     calls = {}
@@ -72,8 +72,8 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
 
 def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
                   calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
-    from edgesr.runtimes.litert import find_interpreter
-    from edgesr.export.tflite import export_tflite
+    from edgesr.formats.tflite.export import export_tflite
+    from edgesr.formats.tflite.runner import find_interpreter
 
     interpreter_cls, _ = find_interpreter()
     calls = {}

@@ -1,6 +1,6 @@
 """Core ML W8A8 quality, emulated: a Core ML model predicts only on macOS, so this builds each W8A8
 package's network as ``edgesr export -f coreml -p w8a8`` does (same calibration, ranges and
-quantize/dequantize placement) and runs it through ``edgesr.export.coreml.emulate``: float32
+quantize/dequantize placement) and runs it through ``edgesr.formats.coreml.export.emulate``: float32
 PyTorch with the package's int8 weights and its activation rounding (positions and scales read
 from the converted MIL program). Float16 compute between the pairs is not emulated.
 
@@ -30,10 +30,10 @@ def emulated_upscaler(model, scale: int, calib_images: int, data_root: str | Non
     import numpy as np
     import torch
 
-    from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
-    from edgesr.export.common import network_for_scale, network_input_size
-    from edgesr.export.coreml import _activations, _convert, emulate
-    from edgesr.export.formats import DEFAULT_FIXED_SIZE
+    from edgesr.data.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
+    from edgesr.formats import DEFAULT_FIXED_SIZE
+    from edgesr.models.scale import network_for_scale, network_input_size
+    from edgesr.formats.coreml.export import _activations, _convert, emulate
     from edgesr.inference import super_resolve
 
     size = network_input_size(model, DEFAULT_FIXED_SIZE, scale)
@@ -63,10 +63,10 @@ def main() -> None:
         args.out.with_suffix(".md").write_text(markdown(json.loads(args.out.with_suffix(".json").read_text())))
         return
 
-    from edgesr.devices.ondevice import cpu_info
-    from edgesr.export.api import choose_weights, tool_versions
     from edgesr.data.datasets import find_images
+    from edgesr.devices.ondevice import cpu_info
     from edgesr.evaluation.compare import compare_with_truth
+    from edgesr.export.api import choose_weights, tool_versions
     from edgesr.inference import torch_upscaler
     from edgesr.models.weights import load_model
 

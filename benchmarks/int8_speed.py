@@ -36,7 +36,7 @@ def summarise(report: dict) -> dict:
     """Per runtime: FP32 and INT8 median latency, their ratio against its target, INT8's dPSNR and,
     for LiteRT, the ops of its INT8 graph that are not int8 (from the artifact's manifest)."""
     from edgesr.errors import EdgesrError
-    from edgesr.export.manifest import read_manifest
+    from edgesr.manifest import read_manifest
 
     flags = report["host_cpu"]["int_flags"]
     rows = {(r["format"], r["precision"]): r for r in report["rows"]}

@@ -92,7 +92,7 @@ def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, 
     result = None
     for model, scales in models.items():
         for fmt in formats:
-            from edgesr.export.formats import FORMATS as TABLE
+            from edgesr.formats import FORMATS as TABLE
 
             precisions = tuple(p for p in PRECISIONS if p in TABLE[fmt].precisions)
             common = dict(model=model, scales=scales, formats=(fmt,), precisions=precisions,

@@ -75,9 +75,9 @@ def main() -> None:
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
     from edgesr.export.api import export_model
-    from edgesr.export.formats import get_format
-    from edgesr.export.manifest import artifact_bytes
+    from edgesr.formats import get_format
     from edgesr.inference import torch_upscaler
+    from edgesr.manifest import artifact_bytes
     from edgesr.models.weights import load_model
 
     images = find_images("Set5", args.data_root)

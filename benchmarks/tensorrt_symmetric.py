@@ -24,8 +24,8 @@ def export_symmetric(scale: int, root: str, out: Path) -> Path:
     a manifest so edgesr's runner opens it."""
     from edgesr.data.calibration import calibration_images, calibration_inputs
     from edgesr.export.api import choose_weights
-    from edgesr.export.manifest import Manifest, sha256, write_manifest
-    from edgesr.export.onnx import export_onnx
+    from edgesr.formats.onnx.export import export_onnx
+    from edgesr.manifest import Manifest, sha256, write_manifest
     from edgesr.models.weights import load_model
 
     weights, method = choose_weights("masrn", scale, "tensorrt", "int8")

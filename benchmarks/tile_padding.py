@@ -22,8 +22,8 @@ def main() -> None:
     import torch
 
     from edgesr.data.datasets import find_images
-    from edgesr.inference import upscale
     from edgesr.evaluation.evaluate import evaluate
+    from edgesr.inference import upscale
     from edgesr.models.weights import load_model
     from edgesr.runtimes.torch import TorchRunner
 

@@ -97,7 +97,7 @@ def test_export_a_module_then_run_the_artifact(env_data, tmp_path):
         through_onnx = edgesr.evaluate(runner, "Set5")
     assert abs(through_onnx.psnr - reference.psnr) < 0.01
     assert edgesr.evaluate(artifact, "Set5").psnr == through_onnx.psnr  # a path is an artifact
-    from edgesr.export.manifest import read_manifest
+    from edgesr.manifest import read_manifest
 
     manifest = read_manifest(artifact)
     assert manifest.model == "FSRCNN" and manifest.weights_sha256 and manifest.check["dpsnr"] > -0.01

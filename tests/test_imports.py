@@ -55,7 +55,7 @@ GRAPH = {m: _imported(m) for m in MODULES}
 
 def _part(module: str) -> str:
     """The part of the package a module belongs to: its subpackage (edgesr.export), or itself when it
-    sits at the top (edgesr.inference, edgesr.backends)."""
+    sits at the top (edgesr.inference, edgesr.formats)."""
     return ".".join(module.split(".")[:2])
 
 
@@ -124,7 +124,7 @@ def test_no_cycle_between_the_parts_of_the_package():
 
 def test_the_runtime_side_sits_below_export_and_the_image_pipeline():
     for module, targets in GRAPH.items():
-        if module.startswith(("edgesr.runtimes", "edgesr.backends", "edgesr.manifest", "edgesr.metadata")):
+        if module.startswith(("edgesr.runtimes", "edgesr.formats", "edgesr.manifest", "edgesr.metadata")):
             assert not {t for t in targets if t.startswith(("edgesr.export", "edgesr.inference", "edgesr.bench",
                                                             "edgesr.devices", "edgesr.evaluation"))}, module
 
@@ -165,10 +165,10 @@ def test_running_artifacts_imports_no_torch(artifacts, tflite_artifacts):
     assert out == {"onnx": [[1, 1, 40, 40], [40, 44, 3]], "tflite": [[1, 1, 40, 40], [40, 44, 3]], "torch": False}
 
 
-@pytest.mark.parametrize("module", ["edgesr", "edgesr.runtimes", "edgesr.manifest", "edgesr.backends",
-                                    "edgesr.export.formats", "edgesr.export.manifest", "edgesr.inference",
-                                    "edgesr.devices.ondevice", "edgesr.metadata", "edgesr.metadata.onnx",
-                                    "edgesr.metadata.tflite", "edgesr.metadata.coreml"])
+@pytest.mark.parametrize("module", ["edgesr", "edgesr.runtimes", "edgesr.manifest", "edgesr.formats",
+                                    "edgesr.formats", "edgesr.manifest", "edgesr.inference",
+                                    "edgesr.devices.ondevice", "edgesr.metadata", "edgesr.formats.onnx.metadata",
+                                    "edgesr.formats.tflite.metadata", "edgesr.formats.coreml.metadata"])
 def test_importing_imports_no_torch(module):
     code = f"import sys, {module}; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

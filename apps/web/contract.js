@@ -1,5 +1,5 @@
 // The I/O contract an edgesr ONNX artifact carries inside itself (ModelProto.metadata_props, key
-// "edgesr": JSON written by edgesr.metadata.onnx), read from the file's bytes with a small protobuf
+// "edgesr": JSON written by edgesr.formats.onnx.metadata), read from the file's bytes with a small protobuf
 // reader: onnxruntime-web does not expose a model's custom metadata. No onnxruntime import here.
 
 export const CONTRACT_KEY = 'edgesr';

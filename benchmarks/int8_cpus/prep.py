@@ -1,13 +1,13 @@
 # host: fp32 onnx per scale, quantized variants, Set5 LR inputs and HR Y
 import os, sys, numpy as np, torch
 from pathlib import Path
-from edgesr.models.weights import load_model
-from edgesr.export.onnx import _to_onnx, INPUT
-from edgesr.export.common import network_for_scale
-from edgesr.export.calibration import calibration_inputs
+from edgesr.data.calibration import calibration_inputs
 from edgesr.data.datasets import find_images
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image
+from edgesr.models.scale import network_for_scale
+from edgesr.formats.onnx.export import _to_onnx, INPUT
+from edgesr.models.weights import load_model
 import onnxruntime.quantization as quant
 from onnxruntime.quantization.shape_inference import quant_pre_process
 root = os.environ.get("EDGESR_DATA", "../../../shared/datasets")

@@ -5,7 +5,7 @@ The Python API (``export``, ``open_runner``, ``evaluate``, ``compare``, ``bench`
 does not import PyTorch.
 
 ``edgesr.export`` and ``edgesr.bench`` are also the names of subpackages: those two are callable
-modules, so ``edgesr.export(...)`` exports and ``edgesr.export.manifest`` stays the module."""
+modules, so ``edgesr.export(...)`` exports and ``edgesr.manifest`` stays the module."""
 
 from __future__ import annotations
 

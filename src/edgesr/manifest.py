@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgesr.backends import BACKENDS
 from edgesr.errors import ArtifactError, first_line
+from edgesr.formats import FORMATS
 
 MANIFEST_VERSION = 1
 VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
@@ -25,7 +25,7 @@ VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
 class TensorSpec:
     name: str
     layout: str  # NCHW | NHWC | image (Core ML image: RGB uint8 or grayscale float16, pixels 0-255)
-    dtype: str  # float32 | float16 | int8 | uint8
+    dtype: str  # float32 | float16 | int8 | uint8 | int16 (LiteRT W8A16)
     channels: int
     height: int | None  # None: any height (dynamic)
     width: int | None
@@ -68,7 +68,7 @@ class Manifest:
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
     io: str = "tensor"  # edgesr export --io: tensor | image (Core ML images) | uint8 (LiteRT INT8 uint8 I/O)
-    # the graph's op census (edgesr.export.census): ops and counts, max rank, what would fall back to the CPU
+    # the graph's op census (edgesr.formats.census): ops and counts, max rank, what would fall back to the CPU
     ops: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
 
@@ -109,7 +109,7 @@ class Manifest:
 # the values a manifest's fields may take (beyond their types): an edited manifest is refused in one
 # line before a runner trusts it (a 100000-pixel height, a negative tile overlap, a float channel count)
 _CHOICES = {"colour": ("y", "rgb"), "upsampling": ("pre", "post"), "io": ("tensor", "image", "uint8"),
-            "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8"),
+            "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8", "int16"),
             "quant_method": ("", "ptq", "qat"), "channels": (1, 3)}
 _LARGEST_SIDE = 1 << 16  # no runtime here takes a side this long, nor a scale above 16
 _RANGES = {"scales": (2, 16), "scale": (2, 16), "height": (1, _LARGEST_SIDE), "width": (1, _LARGEST_SIDE),
@@ -248,7 +248,7 @@ def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
     except (ValueError, TypeError, KeyError, AttributeError, ArtifactError) as exc:
         raise ArtifactError(f"{path}: not a valid edgesr manifest ({first_line(exc)}); re-export the artifact "
                             "with edgesr export") from None
-    fmt = BACKENDS.get(manifest.format)
+    fmt = FORMATS.get(manifest.format)
     if fmt is None:
         raise ArtifactError(f"{path}: unknown format {manifest.format!r}")
     if artifact.suffix != fmt.suffix:

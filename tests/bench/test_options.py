@@ -108,10 +108,10 @@ def test_cheap_refusals_do_not_wait_for_torch(tmp_path, data_root):
                           (["--input-size", "0x8"], "sizes must be positive")):
         line, torch_loaded = _in_fresh_python(["bench", "--data-root", str(data_root), *args], tmp_path)
         assert message in line and not torch_loaded, (args, line)
-    probe = subprocess.run([sys.executable, "-c", "import sys, edgesr.export.formats; print('torch' in sys.modules)"],
+    probe = subprocess.run([sys.executable, "-c", "import sys, edgesr.formats; print('torch' in sys.modules)"],
                            capture_output=True, text=True, timeout=120)
     if probe.stdout.strip() == "True":
-        pytest.skip("edgesr.export.formats imports torch (export/manifest.py imports the model registry)")
+        pytest.skip("edgesr.formats imports torch (export/manifest.py imports the model registry)")
     line, torch_loaded = _in_fresh_python(["bench", "--data-root", str(data_root), "--formats", "nope"], tmp_path)
     assert "unknown format 'nope'" in line and not torch_loaded
 

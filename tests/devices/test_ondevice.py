@@ -14,14 +14,19 @@ import pytest
 from edgesr.devices.bundle import BUNDLE_NAME, bundle_modules, module_file, write_bundle
 from edgesr.devices.remote import _stage as _stage_job
 from edgesr.devices.remote import _taped_runner
-from edgesr.manifest import read_manifest
+from edgesr.formats import FORMATS
 from edgesr.inference import upscale
+from edgesr.manifest import read_manifest
 from edgesr.runtimes.measure import time_runs
 
 RUNTIMES = {"numpy", "onnxruntime", "tensorflow", "ai_edge_litert", "tflite_runtime", "coremltools"}
 # imported inside functions a board never calls: TorchRunner (edgesr.runtimes' lazy attribute) and
 # write_manifest's file writer
 NOT_ON_A_BOARD = {"edgesr.runtimes.torch", "edgesr._files", "edgesr.metadata"}  # Manifest.contract(): export side
+# a format's export side (its Format methods import them on the host, for edgesr export) and the runners of
+# the formats no board runs
+NOT_ON_A_BOARD |= {f"edgesr.formats.{name}.{part}" for name in FORMATS for part in ("export", "census", "metadata")}
+NOT_ON_A_BOARD |= {f.runner_module for f in FORMATS.values() if not f.remote}
 
 
 def _imports(module: str) -> set[str]:
@@ -132,8 +137,8 @@ def test_a_partial_artifact_is_refused(tflite_artifacts, tmp_path, photo):
 
 def test_the_bundle_holds_the_runners_of_the_on_device_formats(tmp_path):
     names = zipfile.ZipFile(write_bundle(tmp_path)).namelist()
-    assert {"__main__.py", "edgesr/__init__.py", "edgesr/runtimes/litert.py", "edgesr/runtimes/onnxruntime.py",
-            "edgesr/devices/ondevice.py", "edgesr/backends.py", "edgesr/manifest.py"} <= set(names)
+    assert {"__main__.py", "edgesr/__init__.py", "edgesr/formats/tflite/runner.py", "edgesr/formats/onnx/runner.py",
+            "edgesr/devices/ondevice.py", "edgesr/formats/__init__.py", "edgesr/manifest.py"} <= set(names)
     assert not any(n.endswith(("torch.py", "coreml.py", "tensorrt.py", "inference.py")) for n in names)
 
 
@@ -155,14 +160,14 @@ def test_falls_back_to_tflite_runtime(tflite_artifacts, tmp_path, photo):
 
 def test_no_interpreter_is_named(tmp_path):
     from edgesr.errors import ArtifactError, MissingDependencyError
-    from edgesr.runtimes.litert import find_interpreter
+    from edgesr.formats.tflite.runner import find_interpreter
 
     with pytest.raises(ArtifactError, match="unknown LiteRT interpreter 'tflite_micro'"):
         find_interpreter("tflite_micro")
     (tmp_path / "tflite_runtime").mkdir()  # an empty package that has no interpreter module
     (tmp_path / "tflite_runtime" / "__init__.py").write_text("")
     code = ("import sys; sys.path.insert(0, %r); sys.modules['ai_edge_litert'] = None; "
-            "sys.modules['tensorflow'] = None\nfrom edgesr.runtimes.litert import find_interpreter\n"
+            "sys.modules['tensorflow'] = None\nfrom edgesr.formats.tflite.runner import find_interpreter\n"
             "try:\n    find_interpreter()\nexcept ImportError as e:\n    print(type(e).__name__, e)") % str(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True).stdout
     assert out.startswith(MissingDependencyError.__name__) and "no LiteRT interpreter is installed" in out

@@ -82,7 +82,7 @@ def test_remote_outputs_match_a_local_run(transport, tflite_artifacts, shared_ar
 
 
 def test_a_changed_artifact_is_refused_on_the_device(transport, tflite_artifacts, tmp_path):
-    from edgesr.export.manifest import manifest_path
+    from edgesr.manifest import manifest_path
 
     copy = tmp_path / tflite_artifacts["espcn-fp32"].name
     shutil.copy(tflite_artifacts["espcn-fp32"], copy)

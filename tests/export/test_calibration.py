@@ -1,6 +1,6 @@
 import numpy as np
 
-from edgesr.export.calibration import calibration_inputs
+from edgesr.data.calibration import calibration_inputs
 from edgesr.models import create_model
 
 

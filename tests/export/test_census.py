@@ -1,9 +1,9 @@
-"""The op census (edgesr.export.census) of small artifacts built in place, no converter run."""
+"""The op census (edgesr.formats.census) of small artifacts built in place, no converter run."""
 
 import numpy as np
 import pytest
 
-from edgesr.export.census import census
+from edgesr.formats.census import census
 
 
 def _tflite(path, ops):

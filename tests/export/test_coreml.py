@@ -9,7 +9,7 @@ import torch
 
 from edgesr.errors import ArtifactError
 from edgesr.export.api import export_model
-from edgesr.export.manifest import artifact_bytes, read_manifest
+from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
 
@@ -30,7 +30,7 @@ def packages(tmp_path_factory, weights, data_root):
 
 @pytest.mark.slow
 def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
-    from edgesr.export.coreml import describe
+    from edgesr.formats.coreml.export import describe
     d = describe(packages["fp16"])
     main = d["functions"]["main"]
     assert main["inputs"] == {"input": {"shape": [1, 3, 32, 32], "dtype": "FLOAT32", "shapes": [[1, 3, 32, 32]]}}
@@ -48,7 +48,7 @@ def test_spec_inputs_outputs_and_pixel_shuffle_place(packages):
 @pytest.mark.parametrize("precision", ["int8", "w8a8", "palette6"])
 @pytest.mark.slow
 def test_weight_compression(packages, precision):
-    from edgesr.export.coreml import COMPRESSED_OPS, describe
+    from edgesr.formats.coreml.export import COMPRESSED_OPS, describe
     d = describe(packages[precision])
     assert set(d["compressed_weight_ops"]) & set(COMPRESSED_OPS[precision])
     assert artifact_bytes(packages[precision]) < 0.65 * artifact_bytes(packages["fp16"])
@@ -93,7 +93,7 @@ def _after_upscale(ops: list[str]) -> list[str]:
 @pytest.mark.slow
 def test_w8a8_quantizes_activations_everywhere(packages):
     """masrn declares no 16-bit parts: W8A8 rounds the Upscale head and the Refine stage too."""
-    from edgesr.export.coreml import describe
+    from edgesr.formats.coreml.export import describe
     d = describe(packages["w8a8"])
     assert d["specification_version"] >= 8  # iOS 17: activation quantization
     ops = d["functions"]["main"]["ops"]
@@ -108,9 +108,9 @@ def test_w8a8_quantizes_activations_everywhere(packages):
 @pytest.fixture(scope="module")
 def w8a8_network(weights, data_root):
     """The W8A8 network of masrn x4 as the exporter builds it, with its rounding plan."""
-    from edgesr.export.calibration import calibration_images, calibration_inputs
-    from edgesr.export.common import network_for_scale
-    from edgesr.export.coreml import _activations, _convert
+    from edgesr.data.calibration import calibration_images, calibration_inputs
+    from edgesr.models.scale import network_for_scale
+    from edgesr.formats.coreml.export import _activations, _convert
 
     model = load_model("masrn", 4, weights["masrn"])
     net = network_for_scale(model, 4)
@@ -143,7 +143,7 @@ def test_w8a8_rounds_with_edgesr_ranges(w8a8_network):
 
 @pytest.mark.slow
 def test_w8a8_emulation_is_close_to_pytorch_and_rounds(w8a8_network):
-    from edgesr.export.coreml import emulate
+    from edgesr.formats.coreml.export import emulate
     _, net, acts, calibration = w8a8_network
     x = torch.as_tensor(calibration[0])
     with torch.no_grad():
@@ -167,7 +167,7 @@ def test_pure_int8_is_for_the_int8_activation_precision(tmp_path, weights):
 @macos
 @pytest.mark.slow
 def test_w8a8_predictions_match_the_emulation(packages, w8a8_network):
-    from edgesr.export.coreml import emulate
+    from edgesr.formats.coreml.export import emulate
     _, _, acts, calibration = w8a8_network
     x = calibration[0]
     with open_runner(packages["w8a8"], 4) as runner:
@@ -179,7 +179,7 @@ def test_w8a8_predictions_match_the_emulation(packages, w8a8_network):
 # image I/O (--io image): what Vision's VNCoreMLRequest and Xcode's preview take and give
 
 def test_image_io_wrapper_gives_clamped_pixels():
-    from edgesr.export.coreml import ImageIO
+    from edgesr.formats.coreml.export import ImageIO
     x = torch.tensor([[[[-0.1, 0.0, 0.5, 0.70001, 1.2]]]]).expand(1, 3, 1, 5)
     assert ImageIO(torch.nn.Identity(), 3)(x)[0, 0, 0].tolist() == [0.0, 0.0, 128.0, 179.0, 255.0]  # rounded: 8 bits
     y = ImageIO(torch.nn.Identity(), 1)(x[:, :1])[0, 0, 0]
@@ -188,7 +188,7 @@ def test_image_io_wrapper_gives_clamped_pixels():
 
 def test_image_io_is_refused_in_one_line_where_it_cannot_be(tmp_path, weights):
     from edgesr.errors import ExportError
-    from edgesr.export.coreml import _check_io
+    from edgesr.formats.coreml.export import _check_io
     with pytest.raises(ExportError, match="1-channel .* or 3-channel"):
         _check_io("image", 2)
     with pytest.raises(ExportError, match="coreml takes --io tensor or image, not 'uint8'"):
@@ -214,7 +214,7 @@ def image_packages(tmp_path_factory, weights, data_root):
                                                           ("y", "GRAYSCALE_FLOAT16", 1, [(64, 64), (96, 96)])])
 def test_image_io_spec_shows_image_input_and_output(image_packages, kind, space, channels, sizes):
     import coremltools as ct
-    from edgesr.export.coreml import describe
+    from edgesr.formats.coreml.export import describe
     spec = ct.utils.load_spec(str(image_packages[kind]))
     assert spec.specificationVersion >= 7  # iOS 16 / macOS 13: 16-bit float grayscale images
     (inp,), (out,) = spec.description.input, spec.description.output
@@ -241,7 +241,7 @@ def test_image_io_spec_shows_image_input_and_output(image_packages, kind, space,
 @pytest.mark.slow
 def test_image_io_predictions_match_pytorch(image_packages, weights):
     """The runner feeds PIL images and reads them back; the model's output is PyTorch's, clamped."""
-    from edgesr.export.common import network_for_scale
+    from edgesr.models.scale import network_for_scale
     rng = np.random.default_rng(0)
     for kind, name, scale, w, channels, size in (("rgb", "masrn", 4, weights["masrn"], 3, 32),
                                                  ("y", "asym_vdsr", 2, None, 1, 64)):

@@ -6,11 +6,11 @@ import pytest
 
 pytest.importorskip("executorch.runtime", reason="the executorch extra is not installed: pip install 'edgesr[executorch]'")
 
-from edgesr.backends import ATOL, LOSS_BOUND_DB
 from edgesr.errors import ExportError, ScaleError
 from edgesr.export.api import export_model
-from edgesr.export.manifest import read_manifest
+from edgesr.formats import ATOL, LOSS_BOUND_DB
 from edgesr.inference import upscale
+from edgesr.manifest import read_manifest
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
 from edgesr.runtimes.torch import TorchRunner
@@ -96,7 +96,7 @@ def test_a_failed_write_leaves_nothing(tmp_path, weights, monkeypatch):
 def test_refuses_what_it_cannot_do(tmp_path, weights):
     with pytest.raises(ExportError, match="does not take precision 'fp16'"):
         export_model("espcn", 2, "executorch", tmp_path, precision="fp16", weights=weights["espcn"])
-    from edgesr.export.executorch import export_executorch
+    from edgesr.formats.executorch.export import export_executorch
     from edgesr.models import create_model
 
     with pytest.raises(ExportError, match="fixed input size"):

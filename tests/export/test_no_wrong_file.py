@@ -23,7 +23,7 @@ from edgesr.data.io import write_image
 from edgesr.errors import ArtifactError, ExportError
 from edgesr.export import api
 from edgesr.inference import upscale
-from edgesr.export.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
+from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
 from edgesr.runtimes.registry import open_runner
 
 NAME = "espcn_x2_fp32_dynamic.onnx"
@@ -80,7 +80,7 @@ def test_check_failure_leaves_the_earlier_artifact_as_it_was(tmp_path, weights, 
     is left; the converter's chatter of the step that succeeded is not shown."""
     import torch
 
-    from edgesr.export import onnx as onnx_export
+    from edgesr.formats.onnx import export as onnx_export
 
     real = onnx_export.export_onnx
 
@@ -111,7 +111,7 @@ def test_check_failure_leaves_the_earlier_artifact_as_it_was(tmp_path, weights, 
 
 
 def test_failed_conversion_prints_what_the_converter_said(tmp_path, weights, capfd, monkeypatch):
-    from edgesr.export import onnx as onnx_export
+    from edgesr.formats.onnx import export as onnx_export
 
     import logging
     logger = logging.getLogger("edgesr.test.converter")  # as torch and absl do: a handler of its own on stderr

@@ -8,8 +8,8 @@ import pytest
 
 from edgesr.errors import ArtifactError, ExportError, ScaleError
 from edgesr.export.api import export_model
-from edgesr.export.manifest import manifest_path, read_manifest
 from edgesr.inference import torch_upscaler, upscale
+from edgesr.manifest import manifest_path, read_manifest
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
 

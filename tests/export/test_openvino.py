@@ -8,14 +8,14 @@ import pytest
 pytest.importorskip("openvino", reason="the openvino extra is not installed: pip install 'edgesr[openvino]'")
 pytest.importorskip("onnxruntime", reason="the openvino export goes through ONNX: pip install 'edgesr[openvino]'")
 
-from edgesr.backends import BACKENDS, LOSS_BOUND_DB  # noqa: E402
 from edgesr.errors import ArtifactError  # noqa: E402
-from edgesr.export.manifest import read_manifest, sha256  # noqa: E402
+from edgesr.formats import FORMATS, LOSS_BOUND_DB  # noqa: E402
+from edgesr.manifest import read_manifest, sha256  # noqa: E402
 from edgesr.models.weights import load_model  # noqa: E402
 from edgesr.runtimes.registry import open_runner  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here needs an export (seconds to tens of seconds)
-ATOL = BACKENDS["openvino"].tolerances.get("atol", {}) or {"fp32": 1e-4, "fp16": 1e-2}
+ATOL = FORMATS["openvino"].tolerances.get("atol", {}) or {"fp32": 1e-4, "fp16": 1e-2}
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_missing_device_is_one_line(ov_artifacts):
 
 
 def test_corrupt_artifact_is_one_line(ov_artifacts, tmp_path):
-    from edgesr.runtimes.openvino import OpenVINORunner
+    from edgesr.formats.openvino.runner import OpenVINORunner
 
     broken = tmp_path / "broken.xml"
     shutil.copytree(ov_artifacts["fp32"], broken)
@@ -113,7 +113,7 @@ def test_corrupt_artifact_is_one_line(ov_artifacts, tmp_path):
 
 
 def test_failed_conversion_leaves_nothing(monkeypatch, weights, tmp_path):
-    import edgesr.export.openvino as ovx
+    import edgesr.formats.openvino.export as ovx
 
     def fail(path):
         raise RuntimeError("converter broke")

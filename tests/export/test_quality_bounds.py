@@ -13,7 +13,7 @@ symmetric form TensorRT takes (run by ONNX Runtime, as TensorRT needs a GPU), Co
 import pytest
 
 from edgesr.export.api import export_model
-from edgesr.export.manifest import read_manifest
+from edgesr.manifest import read_manifest
 from tests.benchmark_scripts import load
 
 INT8_BOUND_DB = 0.10  # every INT8 artifact, every scale, every runtime

@@ -6,7 +6,7 @@ import torch
 
 from edgesr.errors import ExportError, ScaleError
 from edgesr.export.api import export_model
-from edgesr.export.manifest import artifact_bytes, read_manifest
+from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import create_model
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner

@@ -49,7 +49,7 @@ def test_symmetric_int8_graph_parses_and_builds_with_tensorrt_rtx(data_root, tmp
     import tensorrt_rtx as trt
 
     from edgesr.data.calibration import calibration_images, calibration_inputs
-    from edgesr.export.onnx import export_onnx
+    from edgesr.formats.onnx.export import export_onnx
 
     model = load_model("masrn", 4)
     root = str(data_root)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgesr.export.manifest import read_manifest
+from edgesr.manifest import read_manifest
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
 
@@ -58,7 +58,7 @@ def test_calibration_ranges_are_the_union_over_inputs(tflite_artifacts):
     average that ends inside it)."""
     from ai_edge_quantizer import quantizer, recipe
 
-    from edgesr.export.tflite import _min_max_ranges
+    from edgesr.formats.tflite.export import _min_max_ranges
 
     path = str(tflite_artifacts["espcn-fp32"])
     qt = quantizer.Quantizer(path)
@@ -95,7 +95,7 @@ def test_uint8_io_takes_and_gives_pixels(uint8_io):
     and from the int8 graph by QUANTIZE ops; within the INT8 bound on Set5."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from edgesr.backends import LOSS_BOUND_DB
+    from edgesr.formats import LOSS_BOUND_DB
 
     m = read_manifest(uint8_io)
     assert m.io == "uint8"
@@ -129,7 +129,7 @@ def test_uint8_io_runs_pixels_straight_through(uint8_io, photo):
 
 def test_uint8_io_is_for_int8_only():
     from edgesr.errors import ExportError
-    from edgesr.export.tflite import check_io
+    from edgesr.formats.tflite.export import check_io
 
     with pytest.raises(ExportError, match=r"--io uint8 .* is for full-integer INT8 \(-p int8\); -p fp16"):
         check_io("uint8", "fp16")
@@ -144,7 +144,7 @@ def test_export_networks_compute_what_pytorch_does(name, channels, scales):
     """The export-only networks (conv outputs in DEPTH_TO_SPACE order, masrn's repeated input as a
     fixed 1x1 conv, fsrcnn's deconvolution as a conv and a DEPTH_TO_SPACE) give PyTorch's output,
     and leave the model's weights as they were."""
-    from edgesr.export.litert_nhwc import litert_networks
+    from edgesr.formats.tflite.nhwc import litert_networks
     from edgesr.models import create_model
 
     torch.manual_seed(0)
@@ -165,7 +165,7 @@ def test_export_networks_compute_what_pytorch_does(name, channels, scales):
 
 def test_depth_to_space_order_is_tensorflows():
     """DEPTH_TO_SPACE channel (i*r + j)*C + c holds PyTorch's pixel-shuffle channel c*r*r + i*r + j."""
-    from edgesr.export.litert_nhwc import dcr_order, residual_order
+    from edgesr.formats.tflite.nhwc import dcr_order, residual_order
 
     assert dcr_order(1, 2).tolist() == [0, 1, 2, 3]
     assert dcr_order(3, 2).tolist() == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]
@@ -190,7 +190,7 @@ def graphs(tmp_path_factory, data_root):
 def _clean(path):
     """The artifact's census (read afresh; the manifest must say the same), asserted transpose-free,
     rank <= 4 and with nothing left to the CPU by the GPU delegate's rules."""
-    from edgesr.export.census import census
+    from edgesr.formats.census import census
 
     c = census(path, "tflite")
     assert read_manifest(path).ops == c

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from edgesr.export.api import export_model
-from edgesr.export.manifest import read_manifest
 from edgesr.inference import upscale
+from edgesr.manifest import read_manifest
 from edgesr.runtimes.registry import open_runner
 
 

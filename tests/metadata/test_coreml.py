@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from edgesr.errors import ArtifactError
+from edgesr.formats.coreml.metadata import feature_descriptions
 from edgesr.manifest import Head, Manifest, TensorSpec
 from edgesr.metadata import LICENSE, read_contract, summary
-from edgesr.metadata.coreml import feature_descriptions
 
 
 def _manifest(io: str) -> Manifest:
@@ -42,7 +42,7 @@ def test_feature_descriptions_say_what_to_feed_and_read(io):
 
 
 def test_a_folder_that_is_no_package_is_refused(tmp_path):
-    from edgesr.metadata.coreml import read
+    from edgesr.formats.coreml.metadata import read
     (tmp_path / "x.mlpackage").mkdir()
     with pytest.raises(ArtifactError, match="not a Core ML package"):
         read(tmp_path / "x.mlpackage")
@@ -85,7 +85,7 @@ def test_native_fields_say_the_contract(packages, kind):
     """What Xcode's model page shows, without parsing the JSON."""
     import coremltools as ct
 
-    from edgesr.metadata.coreml import fields
+    from edgesr.formats.coreml.metadata import fields
 
     contract = read_contract(packages[kind])
     f = fields(packages[kind])
@@ -115,7 +115,7 @@ def test_native_fields_say_the_contract(packages, kind):
 def test_a_package_without_the_contract_says_so(packages, tmp_path):
     import coremltools as ct
 
-    from edgesr.metadata.coreml import read
+    from edgesr.formats.coreml.metadata import read
 
     copy = tmp_path / "bare.mlpackage"
     shutil.copytree(packages["single"], copy)

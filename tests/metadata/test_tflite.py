@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from edgesr.errors import ArtifactError
+from edgesr.formats.tflite.metadata import IDENTIFIER, build, model_metadata, output_normalisation, parse
 from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest
 from edgesr.metadata import normalisation, read_contract, summary
-from edgesr.metadata.tflite import IDENTIFIER, build, model_metadata, output_normalisation, parse
 
 SUPPORT_PYTHON = "EDGESR_TFLITE_SUPPORT_PYTHON"  # a Python with tflite-support 0.4.4 (.ci/run makes one)
 

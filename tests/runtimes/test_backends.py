@@ -1,30 +1,35 @@
-"""The backend table: each row names what exists, and the old tables read from it."""
+"""The format table: each format a package of what it says, asked through one interface."""
 
 import importlib.util
 
 import pytest
 
-from edgesr.backends import ATOL, BACKENDS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, get_backend, manifest_tools
 from edgesr.errors import ExportError
+from edgesr.formats import ATOL, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Format, get_format, manifest_tools
 
 
-@pytest.mark.parametrize("backend", BACKENDS.values(), ids=list(BACKENDS))
-def test_each_row_names_what_exists(backend):
-    module, _, cls = backend.runner.partition(":")
-    assert importlib.util.find_spec(module) is not None
-    for target in (backend.function, backend.shared, backend.readback):
-        if target is not None:
-            assert importlib.util.find_spec(target.partition(":")[0]) is not None, target
+@pytest.mark.parametrize("backend", FORMATS.values(), ids=list(FORMATS))
+def test_each_format_is_a_package_of_what_it_says(backend):
+    """edgesr/formats/<name>/: its export and runner modules (and metadata and census where it says it
+    has them), found without importing a converter or a runtime."""
+    package = f"edgesr.formats.{backend.name}"
+    for part in ("export", "runner", *(("metadata",) if backend.metadata else ()), "census"):
+        found = importlib.util.find_spec(f"{package}.{part}") is not None
+        assert found or (part == "census" and backend.census.__func__ is Format.census), (package, part)
+    assert backend.runner_module == f"{package}.runner"
     assert backend.suffix.startswith(".") and backend.precisions and backend.devices
     assert set(backend.precisions) <= set(LOSS_BOUND_DB)  # every precision has a bound
     assert any(backend.atol(p) is not None for p in backend.precisions)  # and one is held elementwise
     assert set(backend.schemes) - {"int16"} <= set(backend.precisions)
     assert backend.install_hint.startswith("pip install")
+    if not backend.shared:
+        with pytest.raises(ExportError, match="cannot hold several scales in one artifact"):
+            backend.exporter(shared=True)
 
 
 def test_runners_are_named_as_their_rows_say():
     """Importing a runner module imports no runtime; its class carries the row's runtime name."""
-    for backend in BACKENDS.values():
+    for backend in FORMATS.values():
         assert backend.runner_class().name == backend.runtime
         if backend.remote:  # the on-device runner asks the runner what the board has
             assert callable(backend.runner_class().available)
@@ -32,15 +37,15 @@ def test_runners_are_named_as_their_rows_say():
 
 def test_unknown_format_and_precision_are_named():
     with pytest.raises(ExportError, match="unknown format 'pt'; known formats: onnx, tflite, coreml, openvino, executorch, tensorrt"):
-        get_backend("pt")
-    from edgesr.backends import check_precision
+        get_format("pt")
+    from edgesr.formats import check_precision
 
     with pytest.raises(ExportError, match="tensorrt does not take precision 'fp32'; it takes fp16, int8"):
-        check_precision(get_backend("tensorrt"), "fp32")
+        check_precision(get_format("tensorrt"), "fp32")
 
 
 def test_tolerances_are_per_precision_unless_a_row_overrides_them():
-    onnx = get_backend("onnx")
+    onnx = get_format("onnx")
     assert onnx.loss_bound("int8") == LOSS_BOUND_DB["int8"] and onnx.torch_floor("fp32") == TORCH_PSNR_FLOOR_DB["fp32"]
     assert onnx.atol("fp32") == ATOL["fp32"] and onnx.atol("int8") is None
     from dataclasses import replace
@@ -49,34 +54,30 @@ def test_tolerances_are_per_precision_unless_a_row_overrides_them():
     assert strict.atol("fp32") == 1e-6 and strict.loss_bound("int8") == LOSS_BOUND_DB["int8"]
 
 
-def test_the_old_names_read_the_table():
-    from edgesr.export import coreml, formats, tensorrt
+def test_manifests_record_every_formats_tools():
     from edgesr.export.api import _TOOLS
 
-    assert formats.FORMATS is BACKENDS and formats.get_format("onnx") is BACKENDS["onnx"]
-    assert coreml.PRECISIONS == BACKENDS["coreml"].precisions
-    assert tensorrt.INSTALL == BACKENDS["tensorrt"].install_hint
     assert _TOOLS == manifest_tools() and manifest_tools()[0] == "torch"
 
 
 def test_where_a_runtime_cannot_run_the_row_says_why(monkeypatch):
-    import edgesr.backends as backends
+    import edgesr.formats.base as backends
 
-    coreml = get_backend("coreml")
+    coreml = get_format("coreml")
     monkeypatch.setattr(backends.sys, "platform", "linux")
     assert coreml.unavailable() == "coreml runs only on darwin (this is linux)"
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
     # the runtime alone: the extra without a converter, and without torch
-    assert get_backend("onnx").unavailable() == "onnxruntime is not installed: pip install 'edgesr[ort]'"
-    assert get_backend("tflite").unavailable() == "litert is not installed: pip install 'edgesr[litert]'"
+    assert get_format("onnx").unavailable() == "onnxruntime is not installed: pip install 'edgesr[ort]'"
+    assert get_format("tflite").unavailable() == "litert is not installed: pip install 'edgesr[litert]'"
 
 
 def test_coreml_runner_switches_between_the_functions_of_its_package(tmp_path):
     """A shared-trunk package holds one function per scale: switch() moves to another (loaded on
     first use; the conformance suite runs them on macOS)."""
     from edgesr.errors import ScaleError
+    from edgesr.formats.coreml.runner import CoreMLRunner
     from edgesr.manifest import Head, Manifest, TensorSpec
-    from edgesr.runtimes.coreml import CoreMLRunner
 
     def tensors(scale):
         return (TensorSpec("input", "NCHW", "float32", 3, 24, 24),
@@ -98,7 +99,7 @@ def test_coreml_runner_switches_between_the_functions_of_its_package(tmp_path):
 
 def test_cpu_runtimes_take_a_thread_count():
     """--threads reaches every CPU runtime; TensorRT (a GPU) and Core ML (its compute units) take none."""
-    assert {b.name for b in BACKENDS.values() if b.takes_threads()} == {"onnx", "tflite", "openvino", "executorch"}
+    assert {b.name for b in FORMATS.values() if b.threads} == {"onnx", "tflite", "openvino", "executorch"}
 
 
 def test_the_torch_runner_holds_its_threads_while_active():

@@ -1,4 +1,4 @@
-"""One contract, every runner, generated from the backend table: each backend x a Y model, an RGB
+"""One contract, every runner, generated from the format table: each backend x a Y model, an RGB
 model, a pre-upsampling model and the shared-trunk artifact with ``switch()``, against PyTorch.
 
 A backend whose runtime cannot run here skips with the reason its row gives (Core ML off macOS,
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from edgesr.backends import BACKENDS
 from edgesr.errors import EdgesrError, ScaleError
+from edgesr.formats import FORMATS
 from edgesr.inference import upscale
 from edgesr.models.weights import load_model
 from edgesr.runtimes.registry import open_runner
@@ -32,7 +32,7 @@ CASES = {"y": Case("espcn", (2,), "espcn"),  # Y, post-upsampling (pixel shuffle
          "pre": Case("bicubic", (2,), None),  # pre-upsampling: the network sees the bicubic upscale
          "shared": Case("masrn", (2, 3, 4), "masrn")}  # every scale in one artifact
 SLOW = {"rgb", "shared"}  # masrn's conversions take tens of seconds per backend
-FORMATS = list(BACKENDS)
+FORMATS = list(FORMATS)
 
 
 def _precision(backend) -> str:
@@ -52,11 +52,11 @@ def exported(tmp_path_factory, weights):
     out, made = tmp_path_factory.mktemp("conformance"), {}
 
     def get(fmt: str, case: str):
-        backend, c = BACKENDS[fmt], CASES[case]
+        backend, c = FORMATS[fmt], CASES[case]
         reason = backend.unavailable()
         if reason is None and not backend.installed():
             reason = f"{fmt}'s converter is not installed: {backend.install_hint}"
-        if reason is None and len(c.scales) > 1 and backend.shared is None:
+        if reason is None and len(c.scales) > 1 and not backend.shared:
             reason = f"{fmt}: {backend.shared_note}"
         if reason is not None:
             pytest.skip(reason)
@@ -86,7 +86,7 @@ def test_network_and_pipeline_match_pytorch(exported, weights, fmt, case, photo,
     from edgesr.runtimes.torch import TorchRunner
 
     artifact, c = exported(fmt, case), CASES[case]
-    backend = BACKENDS[fmt]
+    backend = FORMATS[fmt]
     scale = c.scales[0]
     with open_runner(artifact) as runner, TorchRunner(_model(weights, c, scale), scale) as ref:
         x = _input(runner, rng)
@@ -105,7 +105,7 @@ def test_shared_trunk_switches_between_scales(exported, weights, fmt, rng):
     from edgesr.runtimes.torch import TorchRunner
 
     artifact, c = exported(fmt, "shared"), CASES["shared"]
-    backend = BACKENDS[fmt]
+    backend = FORMATS[fmt]
     with open_runner(artifact, c.scales[0]) as runner:
         x = _input(runner, rng)
         for scale in reversed(c.scales):
@@ -150,7 +150,7 @@ def test_contract(runner, photo):
 def test_a_device_the_backend_does_not_take_is_refused(exported, fmt):
     from edgesr.errors import ArtifactError
 
-    device = next(d for d in ("cuda", "cpu", "npu") if d not in BACKENDS[fmt].devices)
+    device = next(d for d in ("cuda", "cpu", "npu") if d not in FORMATS[fmt].devices)
     with pytest.raises(ArtifactError, match=f"does not take device='{device}'; device {device} is for "):
         open_runner(exported(fmt, "y"), device=device)
 

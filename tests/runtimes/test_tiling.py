@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgesr.models import create_model
 from edgesr.inference import upscale
+from edgesr.models import create_model
 from edgesr.runtimes.tiling import tiled_run
 from edgesr.runtimes.torch import TorchRunner, receptive_radius
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from edgesr.data.calibration import calibration_inputs
 from edgesr.errors import ConfigError
-from edgesr.export.calibration import calibration_inputs
 from edgesr.models.weights import is_qat, load_model
 from edgesr.train.config import make_config
 from edgesr.train.qat import QATOptions, QuantSim, qat_options
@@ -52,9 +52,9 @@ def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tm
     every format (one scheme: every activation 8-bit, the same weights and ranges)."""
     pytest.importorskip({"onnx": "onnxruntime", "tflite": "litert_torch", "openvino": "openvino",
                          "executorch": "executorch.runtime"}[fmt])
+    from edgesr.formats import get_format
+    from edgesr.manifest import Manifest, write_manifest, sha256
     from edgesr.runtimes.registry import open_runner
-    from edgesr.export.manifest import Manifest, write_manifest, sha256
-    from edgesr.export.formats import get_format
 
     scale = 4
     sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root)
@@ -172,7 +172,7 @@ def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
     """Two QAT iterations from the shipped weights; the saved file says it is QAT, and export's
     auto mode records it."""
     from edgesr.export.api import export_model
-    from edgesr.export.manifest import read_manifest
+    from edgesr.manifest import read_manifest
     from edgesr.models.weights import shipped_weights
     from edgesr.train.trainer import train
 

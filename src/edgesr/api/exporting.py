@@ -25,40 +25,36 @@ def export(model, scale: int | Sequence[int], format: str, out_dir: str | os.Pat
     ``colour=`` ("y" or "rgb"), ``upsampling=`` ("pre" or "post") and the ``scales=`` it serves
     (``multi_scale=True`` when ``forward(x, scale)`` serves them all). ``input_size``: a fixed LR
     input (H, W), or several for Core ML; None: dynamic where the format allows. ``options`` go to
-    :func:`edgesr.export.api.export_model`: ``calib_data``, ``calib_images``, ``check_set``,
-    ``data_root``, ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``, ``log``.
+    :class:`edgesr.export.options.ExportOptions`: ``calib_data``, ``calib_images``, ``check_set``,
+    ``data_root``, ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``; ``log`` (e.g.
+    ``print``) is told each step.
 
-    Names, the format and the precision are checked before PyTorch is imported."""
-    from edgesr.export.formats import check_precision, get_format
+    The options are built and checked once (:meth:`ExportOptions.build`), with the model's name,
+    before PyTorch is imported."""
+    from edgesr.export.options import ExportOptions
 
+    log = options.pop("log", None)
+    opts = ExportOptions.build(scale, format, precision=precision, weights=weights, input_size=input_size, **options)
     source = resolve(model, kind="model", weights=weights, colour=colour, upsampling=upsampling, scales=scales,
                      multi_scale=multi_scale)
-    row = get_format(format)
-    if precision is not None:
-        check_precision(row, precision)
+    return export_with(source, opts, out_dir, log=log)
+
+
+def export_with(source, opts, out_dir: str | os.PathLike, *, log=None) -> Path:
+    """Export a resolved ``source`` (``edgesr.api.sources.resolve``) with built ``opts``: what
+    ``export`` and ``edgesr export`` share."""
     from edgesr._deps import require_torch
 
     require_torch()  # a torch-free install: one line naming the install
-    from edgesr.export.api import export_model
+    from edgesr.export.api import run_export
 
     target = source.ref if source.module is None else source.module
-    return export_model(target, scale, format, out_dir, precision=precision, weights=weights,
-                        lr_size=_lr_size(input_size), **options)
-
-
-def _lr_size(input_size):
-    """One (H, W), a list of several, or None, as ``export_model`` takes them."""
-    if not input_size:
-        return None
-    if isinstance(input_size[0], int):
-        return tuple(input_size)
-    sizes = [tuple(size) for size in input_size]
-    return sizes[0] if len(sizes) == 1 else sizes
+    return run_export(target, opts, out_dir, log=log)
 
 
 def summary(artifact: str | os.PathLike) -> str:
     """``wrote ARTIFACT (N MB); on Set5: ...``: what was written and how its check went."""
-    from edgesr.export.manifest import artifact_bytes, read_manifest
+    from edgesr.manifest import artifact_bytes, read_manifest
 
     manifest = read_manifest(artifact)
     check = manifest.check

@@ -75,7 +75,7 @@ class ArtifactSource:
     kind = "artifact"
 
     def __init__(self, path: str | os.PathLike):
-        from edgesr.export.manifest import read_manifest
+        from edgesr.manifest import read_manifest
 
         self.path = Path(path)
         self.label = self.path.name

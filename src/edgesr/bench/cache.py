@@ -14,12 +14,12 @@ from pathlib import Path
 import edgesr
 from edgesr.bench.options import BenchOptions
 from edgesr.errors import EdgesrError
-from edgesr.export.formats import FORMATS
-from edgesr.export.manifest import read_manifest, sha256
+from edgesr.formats import FORMATS
+from edgesr.manifest import read_manifest, sha256
 
 # the parts of edgesr whose code decides what an exported artifact holds (train: the QAT simulation
-# computes the INT8 ranges; backends.py: the converters and their options)
-EXPORT_CODE = ("export", "models", "data", "train", "backends.py")
+# computes the INT8 ranges; formats: the converters and their options)
+EXPORT_CODE = ("export", "formats", "models", "data", "train")
 
 
 def code_digest(root: Path, parts: tuple[str, ...]) -> str:

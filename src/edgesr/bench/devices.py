@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from edgesr.errors import EdgesrError
-from edgesr.export.formats import FORMATS
+from edgesr.formats import FORMATS
 
 
 @dataclass

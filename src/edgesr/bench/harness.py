@@ -26,9 +26,9 @@ from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
 from edgesr.errors import EdgesrError
 from edgesr.evaluation.evaluate import score_image
-from edgesr.export.formats import FORMATS
-from edgesr.export.manifest import artifact_bytes, read_manifest
+from edgesr.formats import FORMATS
 from edgesr.inference import SRImage
+from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import get_spec
 
 # the report's statuses and helpers, where the bench's callers have always found them
@@ -40,7 +40,7 @@ def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
     """(format, precision, quantization method) to bench: every precision of the chosen (or installed)
     formats, INT8 (and Core ML's W8A8) once per method of ``opts.quant`` (W8A16 from the float
     weights: ptq; "" for float precisions)."""
-    from edgesr.export.formats import CALIBRATED
+    from edgesr.formats import CALIBRATED
 
     check_formats(opts)
     check_quant(opts)
@@ -176,8 +176,8 @@ def _baseline(run: Session, scale: int) -> dict:
 
 
 def _report(opts: BenchOptions, profile, remote: Remote | None, baseline: str, label: str, rows: list[dict]) -> dict:
-    from edgesr.runtimes.measure import cpu_info
     from edgesr.export.api import tool_versions
+    from edgesr.runtimes.measure import cpu_info
 
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label, "baseline": baseline,
               "device": profile.label, "device_kind": profile.kind,
@@ -203,7 +203,7 @@ def _bench_rows(run: Session, target: Target) -> list[dict]:
     if run.opts.formats is None and not backend.installed():
         return [_row(target, s, NOT_INSTALLED, reason=backend.install_hint, run=run) for s in scales]
     # one artifact for every scale where the model shares a trunk (masrn); else one per scale
-    shared = len(scales) > 1 and backend.shared is not None and get_spec(run.opts.model).multi_scale
+    shared = len(scales) > 1 and backend.shared and get_spec(run.opts.model).multi_scale
     rows = []
     for group in [tuple(scales)] if shared else [(s,) for s in scales]:
         quant = f" {target.quant}" if target.quant else ""

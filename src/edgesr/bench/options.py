@@ -69,7 +69,7 @@ def _names(values) -> str:
 def check_formats(opts: BenchOptions) -> None:
     """``--formats`` and ``--precisions``: every name known, every precision asked for taken by a
     format asked for, and every format asked for left with a row."""
-    from edgesr.export.formats import FORMATS
+    from edgesr.formats import FORMATS
 
     unknown = [f for f in opts.formats or () if f not in FORMATS]
     if unknown:
@@ -92,7 +92,7 @@ def check_formats(opts: BenchOptions) -> None:
 
 
 def check_quant(opts: BenchOptions) -> None:
-    from edgesr.export.formats import QUANT_METHODS
+    from edgesr.formats import QUANT_METHODS
 
     if not opts.quant:
         raise ConfigError(f"--quant names no method; known: {', '.join(QUANT_METHODS)}")

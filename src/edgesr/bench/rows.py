@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgesr.export.formats import FORMATS
+from edgesr.formats import FORMATS
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.backends import BACKENDS
 from edgesr.errors import EdgesrError
+from edgesr.formats import FORMATS
 from edgesr.runtimes.measure import peak_rss_mb, time_runs
 
-RUNTIME_MODULES = {name: backend.runtime_module for name, backend in BACKENDS.items()}
+RUNTIME_MODULES = {name: backend.runtime_module for name, backend in FORMATS.items()}
 
 
 def _torch_model(req: dict):
@@ -51,7 +51,7 @@ def _open(req: dict):
     from edgesr.runtimes.registry import open_runner
 
     device = req.get("device")
-    options = {"threads": threads} if BACKENDS[req["format"]].takes_threads() else {}
+    options = {"threads": threads} if FORMATS[req["format"]].threads else {}
     return open_runner(req["artifact"], req["scale"], device=device if device == "cuda" else None, **options)
 
 

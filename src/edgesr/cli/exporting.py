@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from edgesr.backends import BACKENDS
 from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named, parse_scales, parse_size, stderr
+from edgesr.formats import FORMATS
 
 
 @click.command("export")
@@ -17,7 +17,7 @@ from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named, 
 @click.option("--scale", "-s", type=SCALE, default=None, help="One scale (or --scales).")
 @click.option("--scales", default=None, metavar="2,3,4",
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
-@click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(BACKENDS)} (see README, Targets).")
+@click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(FORMATS)} (see README, Targets).")
 @click.option("--precision", "-p", default=None,
               help="fp32, fp16, int8 (edgesr's INT8 scheme: every activation 8-bit, the same in every format) or "
                    "w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is weights only, w8a8 int8 "
@@ -40,7 +40,7 @@ from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named, 
 @click.option("--output", "-o", "out_dir", type=OutputPath(file_okay=False, path_type=Path), required=True)
 @click.option("--no-check", is_flag=True,
               help="Write the artifact without running it against PyTorch on Set5 (its manifest says so).")
-@click.option("--io", "io", type=click.Choice(sorted({m for b in BACKENDS.values() for m in b.io})), default=None,
+@click.option("--io", "io", type=click.Choice(sorted({m for b in FORMATS.values() for m in b.io})), default=None,
               help="What the artifact takes and gives: tensor (float on [0, 1], the default; LiteRT INT8: int8), "
                    "image (Core ML images, 0-255, for Vision and Xcode's preview), uint8 (LiteRT INT8: uint8 pixels).")
 @click.option("--verbose", "-v", is_flag=True, help="Show the converters' own output as it comes.")
@@ -52,7 +52,9 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     """Export a model to an artifact and its manifest (<artifact>.json), checked against PyTorch on
     Set5 (a fixed --input-size must hold the model's receptive field). The steps are reported on
     stderr; the converters' output is shown when a step fails, or with --verbose."""
-    from edgesr.api.exporting import export, summary
+    from edgesr.api.exporting import export_with, summary
+    from edgesr.api.sources import resolve
+    from edgesr.export.options import ExportOptions
 
     model_name = model_named(model_name, weights)
     if model_name is None:
@@ -61,11 +63,11 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
         raise click.UsageError("--input-size and --dynamic exclude each other")
     if (scale is None) == (scales is None):
         raise click.UsageError("give exactly one of --scale and --scales")
-    artifact = export(model_name, parse_scales(scales) if scales is not None else scale, fmt, out_dir,
-                      precision=precision, weights=weights, input_size=_sizes(input_size), calib_data=calib_data,
-                      calib_images=calib_images, data_root=str(data_root) if data_root else None, quant=quant,
-                      pure_int8=pure_int8, io=io, check=not no_check, verbose=verbose, log=stderr,
-                      profile=_profile(profile))
+    opts = ExportOptions.build(parse_scales(scales) if scales is not None else scale, fmt, precision=precision,
+                               weights=weights, input_size=_sizes(input_size), profile=_profile(profile),
+                               calib_data=calib_data, calib_images=calib_images, data_root=data_root, quant=quant,
+                               pure_int8=pure_int8, io=io, check=not no_check, verbose=verbose)
+    artifact = export_with(resolve(model_name, kind="model", weights=weights), opts, out_dir, log=stderr)
     click.echo(summary(artifact))
 
 

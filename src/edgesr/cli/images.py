@@ -84,10 +84,10 @@ def _threads(threads: int, artifact: Path | None) -> int:
 
     if threads or artifact is None:
         return threads or cpu_count()
-    from edgesr.backends import get_backend
+    from edgesr.formats import get_format
     from edgesr.manifest import read_manifest
 
-    return cpu_count() if get_backend(read_manifest(artifact).format).takes_threads() else 0
+    return cpu_count() if get_format(read_manifest(artifact).format).threads else 0
 
 
 def _image_suffix(path: Path) -> bool:

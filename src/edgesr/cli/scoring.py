@@ -87,13 +87,13 @@ def compare_cmd(first: str, second: str, dataset: str, scale: int | None, weight
 def asymmetrize_cmd(src: Path, dst: Path, dataset: str, scale: int, data_root: Path | None) -> None:
     """Turn trained vdsr weights SRC into asym_vdsr weights DST (truncated SVD) and report how
     close the converted model's output is before fine-tuning."""
+    from edgesr._files import check_writable
+    from edgesr.data.batch import check_output
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.compare import compare_upscalers
     from edgesr.inference import torch_upscaler
     from edgesr.models.asym import asym_layers
     from edgesr.models.vdsr import vdsr_to_asym
-    from edgesr._files import check_writable
-    from edgesr.data.batch import check_output
     from edgesr.models.weights import load_model, save_weights
 
     check_output(dst, [src])  # before any work: the input weights are never replaced

@@ -221,11 +221,11 @@ def _whole(size: tuple[int, int], scale: int) -> int:
 def _network_in_page(browser, artifact: Path, scale: int):
     """The artifact's own runner on the host (pre- and post-processing, whole images) whose every
     network run is the page's ``runTensor``."""
-    from edgesr.backends import get_backend
+    from edgesr.formats import get_format
     from edgesr.manifest import read_manifest
 
     manifest = read_manifest(artifact)
-    runner = get_backend(manifest.format).open(artifact, manifest, scale)
+    runner = get_format(manifest.format).open(artifact, manifest, scale)
     runner.auto_tiling, runner.active = False, True
     feed, dtype = runner.head.input.name, np.dtype(runner.head.output.dtype)
 

@@ -2,7 +2,7 @@
 as one zip application a board runs with nothing but Python 3, numpy and a runtime.
 
 ``python edgesr-ondevice.pyz JOB.json`` (or ``--probe``) runs :func:`edgesr.devices.ondevice.main`
-with the same backend table, manifest reader and runners the host uses: one copy of the runtime calls.
+with the same format table, manifest reader and runners the host uses: one copy of the runtime calls.
 The bundle's ``edgesr/__init__.py`` is a stub, so nothing of the host-side API is imported there.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from edgesr.backends import remote_backends
+from edgesr.formats import FORMATS, remote_formats
 
 BUNDLE_NAME = "edgesr-ondevice.pyz"
 PACKAGE = Path(__file__).resolve().parents[1]  # the edgesr package folder
 # what the on-device runner imports, besides the runner module of each on-device format
-MODULES = ("edgesr.errors", "edgesr._deps", "edgesr.backends", "edgesr.manifest", "edgesr.runtimes",
-           "edgesr.runtimes.base", "edgesr.runtimes.tiling", "edgesr.runtimes.measure", "edgesr.runtimes.registry",
+MODULES = ("edgesr.errors", "edgesr._deps", "edgesr.formats", "edgesr.formats.base", "edgesr.manifest",
+           "edgesr.runtimes", "edgesr.runtimes.base", "edgesr.runtimes.tiling", "edgesr.runtimes.measure", "edgesr.runtimes.registry",
            "edgesr.devices", "edgesr.devices.ondevice")
 _INIT = '"""edgesr\'s torch-free runtime side, as edgesr.devices.bundle ships it to a device."""\n'
 _MAIN = "import sys\n\nfrom edgesr.devices.ondevice import main\n\nsys.exit(main(sys.argv[1:]))\n"
@@ -25,8 +25,9 @@ _MAIN = "import sys\n\nfrom edgesr.devices.ondevice import main\n\nsys.exit(main
 
 def bundle_modules() -> tuple[str, ...]:
     """The edgesr modules in the bundle (the package itself, ``edgesr``, is a stub)."""
-    runners = tuple(b.runner.partition(":")[0] for b in remote_backends())
-    return tuple(dict.fromkeys(MODULES + runners))
+    packages = tuple(f"edgesr.formats.{name}" for name in FORMATS)  # the table reads each format's package
+    runners = tuple(f.runner_module for f in remote_formats())
+    return tuple(dict.fromkeys(MODULES + packages + runners))
 
 
 def module_file(module: str) -> Path:

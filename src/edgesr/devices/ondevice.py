@@ -1,7 +1,7 @@
 """edgesr's on-device runner: what runs on a board that has Python 3, numpy and a runtime, not edgesr.
 
 The host (:mod:`edgesr.devices.remote`) copies the bundle of edgesr's torch-free modules
-(:mod:`edgesr.devices.bundle`: a zip application holding this module, the backend table, the
+(:mod:`edgesr.devices.bundle`: a zip application holding this module, the format table, the
 manifest and the runners of the formats a board can run) to the board, beside the artifact, its
 manifest, the network inputs (``.npy``, already in the artifact's own layout and dtype) and
 ``job.json``, and runs ``python edgesr-ondevice.pyz job.json`` in that folder. This checks the
@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from edgesr.backends import get_backend, remote_backends
+from edgesr.formats import get_format, remote_formats
 from edgesr.manifest import read_manifest, sha256
 from edgesr.runtimes.measure import cpu_info, numpy_peak, peak_rss_mb, time_runs
 
@@ -40,7 +40,7 @@ def probe() -> dict:
     its runner would use (None where absent)."""
     found = {"python": platform.python_version(), "machine": platform.machine(), "numpy": np.__version__,
              "cpus": os.cpu_count(), "cpu": cpu_info()}
-    for backend in remote_backends():
+    for backend in remote_formats():
         found[backend.name] = backend.runner_class().available()
     return found
 
@@ -54,7 +54,7 @@ def open_job(job: dict, threads: int):
     options = {"threads": threads}
     if job.get("runtime", "auto") != "auto":
         options["interpreter"] = job["runtime"]
-    return get_backend(manifest.format).open(job["artifact"], manifest, job.get("scale", manifest.scales[0]),
+    return get_format(manifest.format).open(job["artifact"], manifest, job.get("scale", manifest.scales[0]),
                                              **options)
 
 

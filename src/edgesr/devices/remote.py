@@ -19,16 +19,16 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from edgesr.backends import get_backend, remote_backends
 from edgesr.data.io import read_image, write_image
 from edgesr.devices.bundle import BUNDLE_NAME, write_bundle
 from edgesr.devices.transports import Transport, last_line
 from edgesr.errors import DeviceError
+from edgesr.formats import get_format, remote_formats
 from edgesr.inference import upscale
 from edgesr.manifest import Manifest, manifest_path, read_manifest
 
 # formats the on-device runner takes: the backends with an on-device install line
-REMOTE_FORMATS = tuple(b.name for b in remote_backends())
+REMOTE_FORMATS = tuple(b.name for b in remote_formats())
 
 Call = tuple[str, dict[str, np.ndarray], str]
 
@@ -62,7 +62,7 @@ class _Tape:
 
 def _taped_runner(artifact: Path, manifest: Manifest, scale: int):
     """The artifact's own runner, ready to run without its runtime (the tape stands in for it)."""
-    runner = get_backend(manifest.format).open(artifact, manifest, scale)
+    runner = get_format(manifest.format).open(artifact, manifest, scale)
     tape = _Tape(manifest, scale)
     runner._call = tape.record
     runner.active = True

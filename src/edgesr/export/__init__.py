@@ -1,6 +1,3 @@
-"""Export: one table of formats, one module per format, manifests next to every artifact."""
-
-from edgesr.export.formats import FORMATS, ExportFormat, get_format
-from edgesr.export.manifest import Manifest, TensorSpec, read_manifest
-
-__all__ = ["FORMATS", "ExportFormat", "Manifest", "TensorSpec", "get_format", "read_manifest"]
+"""The export pipeline: :func:`edgesr.export.api.run_export` takes a model and its
+:class:`~edgesr.export.options.ExportOptions` to one format and precision, checked against PyTorch,
+with its manifest. The formats themselves are in :mod:`edgesr.formats`."""

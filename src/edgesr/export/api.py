@@ -3,7 +3,6 @@ export-time check (PSNR of the artifact's output against PyTorch's on real image
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import platform
@@ -16,26 +15,26 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+from edgesr.data.calibration import calibration_images, calibration_inputs
 from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError, ModelError
+from edgesr.errors import first_line as _first_line
 from edgesr.evaluation.compare import compare_with_truth
-from edgesr.export.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
-from edgesr.export.census import census
-from edgesr.export.common import network_for_scale, network_input_size
 from edgesr.export import quiet
-from edgesr.export.formats import (CALIBRATED, QUANT_METHODS, DEFAULT_FIXED_SIZE, FORMATS, check_precision,
-                                   get_format)
-from edgesr.export.manifest import Manifest, sha256, write_manifest
-from edgesr.metadata import embed as embed_contract
+from edgesr.export.options import ExportOptions
+from edgesr.formats import CALIBRATED, DEFAULT_FIXED_SIZE, FORMATS, QUANT_METHODS, get_format, manifest_tools
+from edgesr.formats.base import Conversion
+from edgesr.formats.census import census
 from edgesr.inference import torch_upscaler, upscale
-from edgesr.models.registry import check_model_scale, get_spec
+from edgesr.manifest import Manifest, sha256, write_manifest
+from edgesr.metadata import embed as embed_contract
 from edgesr.models.profile import activation_bytes_per_pixel
+from edgesr.models.registry import check_model_scale, get_spec
+from edgesr.models.scale import network_for_scale, network_input_size
 from edgesr.models.weights import is_qat, load_model, shipped_weights
-from edgesr.backends import BACKENDS, manifest_tools
-from edgesr.runtimes.base import first_line as _first_line
 from edgesr.runtimes.torch import receptive_radius
 
-_TOOLS = manifest_tools()  # torch and every backend's packages
+_TOOLS = manifest_tools()  # torch and every format's packages
 
 
 def tool_versions() -> dict[str, str]:
@@ -102,7 +101,7 @@ def _min_sizes(model, scales: tuple[int, ...], radius: int) -> tuple[int, int]:
 def _publish(staged: Path, artifact: Path, hold: Path) -> None:
     """Rename the checked artifact, then its manifest, into place. A kill between the two leaves the
     new artifact beside no manifest or the old one, whose sha256 no longer matches: refused."""
-    from edgesr.export.manifest import manifest_path
+    from edgesr.manifest import manifest_path
 
     if staged.is_dir() and (artifact.exists() or artifact.is_symlink()):  # a package replaces a package
         os.replace(artifact, hold / "replaced")
@@ -111,13 +110,19 @@ def _publish(staged: Path, artifact: Path, hold: Path) -> None:
 
 
 def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.PathLike, *,
-                 precision: str | None = None, weights: str | os.PathLike | None = None,
-                 lr_size: tuple[int, int] | None = None, calib_data: str = DEFAULT_CALIBRATION_SET,
-                 calib_images: int = 64, check_set: str = "Set5", data_root: str | None = None,
-                 profile: tuple | None = None, check: bool = True, quant: str = "auto",
-                 pure_int8: bool = False, io: str | None = None, verbose: bool = False,
-                 log: Callable[[str], None] | None = None) -> Path:
-    """Export and check; returns the artifact's path (its manifest is ``<artifact>.json``).
+                 lr_size: tuple[int, int] | Sequence[tuple[int, int]] | None = None,
+                 log: Callable[[str], None] | None = None, **options) -> Path:
+    """``run_export`` with the options given loosely: one scale or several, ``lr_size`` one (H, W) or
+    several, and the other :class:`~edgesr.export.options.ExportOptions` fields as keywords
+    (``precision``, ``weights``, ``calib_data``, ``calib_images``, ``check_set``, ``data_root``,
+    ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``)."""
+    return run_export(model, ExportOptions.build(scale, fmt, input_size=lr_size, **options), out_dir, log=log)
+
+
+def run_export(model, opts: ExportOptions, out_dir: str | os.PathLike, *,
+               log: Callable[[str], None] | None = None) -> Path:
+    """Export and check ``model`` as ``opts`` say; returns the artifact's path (its manifest is
+    ``<artifact>.json``).
 
     ``model`` is a model's name (or reference), built with ``weights`` (default: the shipped ones,
     or the QAT ones ``quant`` chooses), or an ``nn.Module`` with a ``spec`` (``create_model`` sets
@@ -138,7 +143,7 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     format; a model that declares ``int16_modules`` (none shipped does) keeps their activations at
     16 bits unless ``pure_int8`` (for accelerators without 16-bit activations).
 
-    ``io`` is what the artifact takes and gives, one of the format's ``Backend.io``: ``tensor`` (the
+    ``io`` is what the artifact takes and gives, one of the format's ``Format.io``: ``tensor`` (the
     default: float tensors on [0, 1]; LiteRT INT8 int8), ``image`` (Core ML images, 0-255, for
     Vision and Xcode's preview) or ``uint8`` (LiteRT INT8 with uint8 pixels in and out). The I/O
     contract (:mod:`edgesr.metadata`) is written inside the artifact before its sha256 is taken.
@@ -154,27 +159,29 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
     comes with ``verbose``; ``log`` (e.g. ``print``) is told each step as it starts and its seconds
     when it ends.
     """
-    job = _plan(model, scale, fmt, precision, lr_size, profile, pure_int8, io)
-    weights_are_shipped = weights is None and isinstance(model, str)
-    model, weights_path, method = _network(model, job.scales[0], fmt, job.precision, weights, quant)
+    job = _plan(model, opts)
+    profile, verbose = opts.profile, opts.verbose
+    weights_are_shipped = opts.weights is None and isinstance(model, str)
+    model, weights_path, method = _network(model, job.scales[0], opts.format, job.precision, opts.weights, opts.quant)
     job.radius = _check_fixed_sizes(job, model, profile)
     _check_memory(job, model, profile)
     images = None
-    if check and job.checked_here:  # before the conversion: a missing check set should not cost one
+    if opts.check and job.checked_here:  # before the conversion: a missing check set should not cost one
         try:
-            images = find_images(check_set, data_root)
+            images = find_images(opts.check_set, opts.data_root)
         except DataError as exc:
-            raise ExportError(f"cannot check the export against PyTorch on {check_set}: {exc}; or pass --no-check "
+            raise ExportError(f"cannot check the export against PyTorch on {opts.check_set}: {exc}; or pass --no-check "
                               "(check=False) to write it unchecked") from exc
     out_dir = Path(out_dir)
-    _check_out_dir(out_dir, job, images, calib_data, data_root)
-    calibration, range_inputs = _calibrate(job, model, calib_data, calib_images, data_root, log, verbose)
+    _check_out_dir(out_dir, job, images, opts.calib_data, opts.data_root)
+    calibration, range_inputs = _calibrate(job, model, opts.calib_data, opts.calib_images, opts.data_root, log,
+                                           verbose)
     artifact = out_dir / f"{_file_stem(job.spec.name)}_x{job.tag}_{job.precision}_{job.shape}{job.row.suffix}"
     out_dir.mkdir(parents=True, exist_ok=True)
     hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{artifact.name}."))  # the staging folder
     try:
         staged = hold / artifact.name
-        io = _convert(job, model, staged, calibration, range_inputs, profile, pure_int8, log, verbose)
+        io = _convert(job, model, staged, calibration, range_inputs, profile, opts.pure_int8, log, verbose)
         manifest = _manifest(job, model, io, method,
                              sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped))
         if job.row.metadata:  # the I/O contract inside the artifact, before its sha256
@@ -183,11 +190,11 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
         manifest = Manifest(**{**manifest.__dict__, "artifact_sha256": sha256(staged), "ops": census(staged, job.row.name)})
         write_manifest(staged, manifest)  # check {}: not yet checked, refused by open_runner
         baseline = (load_model(job.model_name, job.scales[0])
-                    if check and images is not None and method == "qat" and weights_are_shipped else None)
-        outcome = _outcome(job, model, staged, check, images, baseline, hold, out_dir, log, verbose)
+                    if opts.check and images is not None and method == "qat" and weights_are_shipped else None)
+        outcome = _outcome(job, model, staged, opts.check, images, baseline, hold, out_dir, log, verbose)
         failure = _failure(outcome, job.precision, job.row)
         if failure is not None:
-            raise ExportError(f"{fmt} {job.precision} {job.model_name} x{job.tag} {failure}; nothing was written"
+            raise ExportError(f"{job.row.name} {job.precision} {job.model_name} x{job.tag} {failure}; nothing was written"
                               f"{_failure_hint(job, method)}")
         write_manifest(staged, Manifest(**{**manifest.__dict__, "check": outcome}))
         _publish(staged, artifact, hold)
@@ -200,12 +207,11 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
 class _Job:
     """One export as planned from its arguments, before the network is built."""
 
-    row: object  # the format's Backend
+    row: object  # the format's Format
     precision: str
     scales: tuple[int, ...]
     model_name: str
     spec: object
-    exporter: Callable
     sizes: list[tuple[int, int]]  # fixed LR input sizes ([]: dynamic)
     io: str = "tensor"
     radius: int = 0
@@ -230,45 +236,21 @@ class _Job:
     def checked_here(self) -> bool:
         return self.row.runs_here and not self.row.needs_gpu
 
-    def takes(self, parameter: str) -> bool:
-        return parameter in inspect.signature(self.exporter).parameters
 
-
-def _plan(model, scale, fmt: str, precision: str | None, lr_size, profile, pure_int8: bool, io: str | None) -> _Job:
-    """Refuse what the format, precision, model and sizes cannot do, before anything is built."""
-    scales = (scale,) if isinstance(scale, int) else tuple(dict.fromkeys(scale))
-    if not scales:
-        raise ExportError("no scale given")
-    row = get_format(fmt)
-    precision = check_precision(row, precision or row.precisions[0])  # fp32, or fp16 for tensorrt
+def _plan(model, opts: ExportOptions) -> _Job:
+    """Refuse what the model cannot do as ``opts`` ask (the options themselves are checked), before
+    anything is built."""
+    row = get_format(opts.format)
     model_name, spec = _model_spec(model)
-    for s in scales:
+    for s in opts.scales:
         check_model_scale(spec, s)
-    if len(scales) > 1 and not spec.multi_scale:
+    if opts.shared and not spec.multi_scale:
         raise ExportError(f"{model_name} has one network per scale; export its scales one at a time "
                           "(only multi-scale models such as masrn share a trunk)")
-    exporter = row.exporter(shared=len(scales) > 1)
-    if lr_size is None and not row.dynamic:
-        lr_size = DEFAULT_FIXED_SIZE  # larger images run as tiles
-    sizes = [tuple(lr_size)] if lr_size and isinstance(lr_size[0], int) else [tuple(s) for s in lr_size or []]
-    if len(sizes) > 1 and not row.enumerated:
-        raise ExportError(f"{fmt} takes one input size, not {len(sizes)}; only "
-                          f"{' and '.join(b.name for b in BACKENDS.values() if b.enumerated)} enumerates several")
-    if profile is not None and not row.profiles:
-        raise ExportError(f"an optimization profile is for "
-                          f"{' and '.join(b.name for b in BACKENDS.values() if b.profiles)} exports only")
-    if pure_int8 and precision != row.int8_activations:
-        raise ExportError(f"--pure-int8 is for {fmt}'s int8 activations (-p {row.int8_activations or 'int8'}), "
-                          f"not -p {precision}")
-    io = io or row.io[0]
-    if io not in row.io:
-        takes = [b.name for b in BACKENDS.values() if io in b.io]
-        raise ExportError(f"{fmt} artifacts take --io {' or '.join(row.io)}, not {io!r}"
-                          + (f"; --io {io} is for {' and '.join(takes)}" if takes else ""))
-    check_io = getattr(sys.modules[exporter.__module__], "check_io", None)  # what the precision allows
-    if check_io is not None:
-        check_io(io, precision)
-    return _Job(row, precision, scales, model_name, spec, exporter, sizes, io)
+    if opts.shared and not row.shared:
+        raise ExportError(f"{row.name} cannot hold several scales in one artifact: {row.shared_note}")
+    sizes = list(opts.input_sizes) or ([DEFAULT_FIXED_SIZE] if not row.dynamic else [])  # larger images run as tiles
+    return _Job(row, opts.precision, opts.scales, model_name, spec, sizes, opts.io_mode)
 
 
 def _check_fixed_sizes(job: _Job, model, profile) -> int:
@@ -335,43 +317,35 @@ def _calibrate(job: _Job, model, calib_data: str, calib_images: int, data_root, 
         calibration = {s: calibration_inputs(model, s, calib_data, count, job.lr_size or (64, 64), data_root)
                        for s in job.scales}
         range_inputs = None
-        if job.precision == job.row.int8_activations and job.takes("range_inputs"):
+        if job.precision == job.row.int8_activations:
             range_inputs = {s: calibration_images(model, s, calib_data, calib_images, data_root) for s in job.scales}
     return calibration, range_inputs
 
 
 def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, profile, pure_int8: bool,
              log, verbose) -> dict:
-    """Run the format's converter into ``staged``: the input and output tensors, the heads of a
+    """Run the format's exporter into ``staged``: the input and output tensors, the heads of a
     shared-trunk artifact and its scale input, and the modules kept at 16 bits."""
     net_sizes = [network_input_size(model, s, job.scales[0]) for s in job.sizes]
-    size = (net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None
-    extra = {"profile": tuple(network_input_size(model, s, job.scales[0]) for s in profile)} if profile else {}
-    if range_inputs is not None:
-        extra["range_inputs"] = range_inputs if job.shared else range_inputs[job.scales[0]]
-    mixed = job.precision == job.row.int8_activations and job.takes("pure_int8")  # 16-bit parts
-    if mixed:
-        extra["pure_int8"] = pure_int8
-    if job.io != job.row.io[0]:  # only exporters that offer other I/O take the option
-        extra["io"] = job.io
-    io = {"heads": (), "scale_input": None, "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
+    mixed = job.precision == job.row.int8_activations and job.row.mixed_int16  # 16-bit parts
+    conversion = Conversion(
+        job.scales, job.precision, input_size=(net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None,
+        calibration=calibration or {}, range_inputs=range_inputs, pure_int8=pure_int8 if mixed else None,
+        io=job.io if job.io != job.row.io[0] else None,  # only formats that offer other I/O take the option
+        profile=tuple(network_input_size(model, s, job.scales[0]) for s in profile) if profile else None)
     try:
         with quiet.step(f"converting to {job.row.name} {job.precision}", log, verbose):
-            if job.shared:
-                io["heads"], io["scale_input"] = job.exporter(model, staged, scales=job.scales, precision=job.precision,
-                                                              input_size=size, calibration=calibration or None, **extra)
-                io["input"], io["output"] = io["heads"][0].input, io["heads"][0].output
-            else:
-                io["input"], io["output"] = job.exporter(model, staged, scale=job.scales[0], precision=job.precision,
-                                                         input_size=size, calibration=calibration.get(job.scales[0]),
-                                                         **extra)
+            exported = job.row.export(model, staged, conversion)
     except EdgesrError:  # already one line naming the problem (a missing package, a bad option)
         raise
     except Exception as exc:  # a converter's own failure, named with its type
         said = "; the converter's output is printed above" if getattr(exc, "held_output", "") else ""
         raise ExportError(f"{job.row.name} {job.precision} export of {job.model_name} x{job.tag} failed: "
                           f"{type(exc).__name__}: {_first_line(exc)}{said}") from exc
-    return io
+    first = exported.heads[0]
+    return {"heads": exported.heads if job.shared else (), "scale_input": exported.scale_input,
+            "input": first.input, "output": first.output,
+            "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
 
 
 def _manifest(job: _Job, model, io: dict, method: str, weights_sha256: str | None) -> Manifest:
@@ -451,11 +425,7 @@ def _network(model, scale: int, fmt: str, precision: str, weights, quant: str):
         return network, path, method
     if weights is not None:
         raise ExportError("weights= is for a model named by string; load them into the module before exporting it")
-    if quant not in QUANT_METHODS:
-        raise ExportError(f"unknown quantization method {quant!r}; known: {', '.join(QUANT_METHODS)}")
     if precision not in CALIBRATED:
-        if quant == "qat":
-            raise ExportError(f"--quant qat is for quantized precisions ({', '.join(CALIBRATED)}), not {precision}")
         return model.eval(), None, ""
     return model.eval(), None, "qat" if quant == "qat" else "ptq"
 

@@ -7,11 +7,11 @@ per input pixel, the edgesr version and the weights' sha256), as one JSON object
 it where its tools look:
 
 - ONNX: ``metadata_props`` (key ``edgesr``, plus flat keys), ``doc_string`` and ``model_version``
-  (:mod:`edgesr.metadata.onnx`);
+  (:mod:`edgesr.formats.onnx.metadata`);
 - LiteRT: the TFLite metadata flatbuffer (description, image properties and normalisation on the
-  input and the output) plus the JSON as a model metadata entry (:mod:`edgesr.metadata.tflite`);
+  input and the output) plus the JSON as a model metadata entry (:mod:`edgesr.formats.tflite.metadata`);
 - Core ML: short description, version, license, input and output descriptions and user-defined
-  metadata (:mod:`edgesr.metadata.coreml`).
+  metadata (:mod:`edgesr.formats.coreml.metadata`).
 
 A format's module has ``embed(artifact, contract)`` (called by ``edgesr export`` on the staged
 artifact, before its sha256 is taken) and ``read(artifact) -> contract``, which reads the artifact
@@ -21,7 +21,6 @@ alone, no sidecar. Nothing here imports PyTorch.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 from pathlib import Path
@@ -141,11 +140,11 @@ def summary(data: dict[str, Any]) -> str:
 
 
 def _module(artifact: Path):
-    from edgesr.backends import BACKENDS
+    from edgesr.formats import FORMATS
 
-    for backend in BACKENDS.values():
-        if artifact.name.endswith(backend.suffix) and backend.metadata:
-            return importlib.import_module(backend.metadata)
+    for fmt in FORMATS.values():
+        if artifact.name.endswith(fmt.suffix) and fmt.metadata:
+            return fmt.metadata_module()
     raise ArtifactError(f"{artifact}: no format with embedded metadata ends in {artifact.suffix!r}")
 
 

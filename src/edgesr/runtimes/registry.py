@@ -1,12 +1,12 @@
-"""Which runner executes an artifact: its manifest's format, looked up in the backend table."""
+"""Which runner executes an artifact: its manifest's format, looked up in the format table."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from edgesr.backends import BACKENDS, get_backend
 from edgesr.errors import ArtifactError, ScaleError
+from edgesr.formats import FORMATS, get_format
 from edgesr.manifest import read_manifest
 from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
 from edgesr.runtimes.measure import check_threads
@@ -62,17 +62,17 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
     manifest = read_manifest(artifact)
     if not allow_unchecked:
         _require_check(artifact, manifest.check)
-    backend = get_backend(manifest.format)
+    backend = get_format(manifest.format)
     _check_contract(artifact, manifest, backend)
     if device is not None and device not in backend.devices:
-        takes = [b.name for b in BACKENDS.values() if device in b.devices]
+        takes = [b.name for b in FORMATS.values() if device in b.devices]
         raise ArtifactError(f"{artifact.name}: a {manifest.format} artifact does not take device={device!r}; "
                             f"device {device} is for {' and '.join(takes) or 'no'} artifacts")
     if device is not None and len(backend.devices) > 1:  # the runner chooses between them
         kwargs["device"] = device
     if kwargs.get("threads"):
         check_threads(kwargs["threads"])
-    if "threads" in kwargs and not backend.takes_threads():
+    if "threads" in kwargs and not backend.threads:
         if kwargs.pop("threads"):
             raise ArtifactError(f"{artifact.name}: {backend.runtime} does not take a thread count (it runs on "
                                 f"{', '.join(backend.devices)}); leave --threads out")

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from edgesr._files import atomic_path, write_text
 from edgesr.data.datasets import BENCHMARKS, find_images
+from edgesr.errors import ConfigError
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.evaluation.published import published
 from edgesr.inference import torch_upscaler
+from edgesr.manifest import sha256
 from edgesr.models.registry import get_spec
 from edgesr.models.weights import PRETRAINED_DIR, load_model
-from edgesr.errors import ConfigError
-from edgesr.manifest import sha256
 
 
 def measure_weights(model_name: str, weights: Path, scales: tuple[int, ...], data_root: str | None,

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgesr.data.datasets import find_images
 from edgesr._files import write_text
+from edgesr.data.datasets import find_images
 from edgesr.errors import ConfigError, TrainingError
 from edgesr.evaluation.evaluate import evaluate
 from edgesr.inference import torch_upscaler
@@ -28,8 +28,8 @@ from edgesr.models.registry import create_model, get_spec
 from edgesr.models.weights import identity_metadata, load_model, save_weights
 from edgesr.train.checkpoint import load_checkpoint, save_checkpoint
 from edgesr.train.config import TrainConfig, config_defaults
-from edgesr.train.qat import QuantSim, qat_options
 from edgesr.train.patches import PatchSampler
+from edgesr.train.qat import QuantSim, qat_options
 
 CHECKPOINT = "last.ckpt.safetensors"
 

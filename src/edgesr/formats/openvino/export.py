@@ -1,4 +1,4 @@
-"""OpenVINO IR export: the ONNX graph edgesr writes (``edgesr.export.onnx``) converted with
+"""OpenVINO IR export: the ONNX graph edgesr writes (``edgesr.formats.onnx.export``) converted with
 ``openvino.convert_model`` and saved with ``openvino.save_model``.
 
 An OpenVINO model is two files, the graph (``.xml``) and its weights (``.bin``); edgesr's artifact is
@@ -8,7 +8,7 @@ the folder) and renamed into place as one thing, as a Core ML package is. Runtim
 
 Precisions: ``fp32``; ``fp16`` (``compress_to_fp16``: float16 weights, decompressed to float32 on
 load; the CPU plugin then computes in float32, as edgesr's runner asks); ``int8``: the QDQ graph
-:func:`edgesr.export.onnx.export_onnx` writes in edgesr's INT8 scheme (``edgesr.train.qat``: every
+:func:`edgesr.formats.onnx.export.export_onnx` writes in edgesr's INT8 scheme (``edgesr.train.qat``: every
 activation 8-bit over edgesr's ranges, the ones QAT trains with; weights on the 63-step grid), which
 OpenVINO turns into FakeQuantize ops and its CPU plugin runs as int8 kernels. Measured on an AMD
 EPYC (AVX2, no VNNI), masrn x4 at 128x128 from edgesr's graph: 8-bit weights came out 2.7 grey
@@ -37,9 +37,9 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr._files import atomic_folder
-from edgesr.export.manifest import Head, TensorSpec
-from edgesr.export.onnx import export_onnx, export_onnx_shared
-from edgesr.metadata.openvino import GRAPH
+from edgesr.formats.onnx.export import export_onnx, export_onnx_shared
+from edgesr.formats.openvino.metadata import GRAPH
+from edgesr.manifest import Head, TensorSpec
 
 
 def _ov():

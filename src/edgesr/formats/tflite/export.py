@@ -1,10 +1,10 @@
 """LiteRT (TFLite) export through Google's PyTorch route (litert-torch), NHWC at the boundary.
 
 What is converted is an export-only copy of the network whose pixel shuffles are DEPTH_TO_SPACE,
-NHWC throughout, every tensor of rank 4 or less (:mod:`edgesr.export.litert_nhwc`); the files
+NHWC throughout, every tensor of rank 4 or less (:mod:`edgesr.formats.tflite.nhwc`); the files
 litert-torch and ai-edge-quantizer write are edited where they fall short: DEPTH_TO_SPACE carried
 through quantization, int8 outputs, uint8 image I/O, short tensor names
-(:mod:`edgesr.export.litert_rewrite`).
+(:mod:`edgesr.formats.tflite.rewrite`).
 
 FP32 as converted; FP16 as float16 weights (ai-edge-quantizer's float-casting recipe); INT8 as full
 integer (int8 input and output, every op integer) in edgesr's INT8 scheme (``edgesr.train.qat``):
@@ -26,20 +26,20 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
-from edgesr.backends import BACKENDS
 from edgesr.errors import ExportError
-from edgesr.export.common import atomic_output
-from edgesr.export.litert_nhwc import dcr_points, litert_networks, lower_custom_ops
-from edgesr.export.litert_rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
+from edgesr.formats import FORMATS
+from edgesr.formats.common import atomic_output
+from edgesr.formats.tflite.nhwc import dcr_points, litert_networks, lower_custom_ops
+from edgesr.formats.tflite.rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
                                           tensor_name, uint8_io)
-from edgesr.export.manifest import VALUE_RANGE, Head, TensorSpec
 from edgesr.export.ranges import merge, range_points, tflite_ranges
+from edgesr.manifest import VALUE_RANGE, Head, TensorSpec
 
 _IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
 # ai-edge-quantizer's symmetric 7-bit weights are the INT8 scheme's grid (edgesr.train.qat.WEIGHT_LEVELS):
 # 63 steps of max|w| / 63 each side of 0, stored as int8
 _WEIGHT_BITS = 7
-IO_MODES = BACKENDS["tflite"].io  # what export_tflite(io=...) takes: the backend table says it
+IO_MODES = FORMATS["tflite"].io  # what export_tflite(io=...) takes: the format table says it
 
 
 def check_io(io: str, precision: str) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgesr.export.common import network_for_scale
+from edgesr.models.scale import network_for_scale
 
 def dcr_order(channels: int, r: int) -> np.ndarray:
     """The PyTorch pixel-shuffle channel that each DEPTH_TO_SPACE input channel must hold: TF's

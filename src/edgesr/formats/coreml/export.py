@@ -24,7 +24,7 @@ scale or bias, so the network is wrapped to give ``clamp(net(x) * 255, 0, 255)``
 for RGB, whose image holds 8-bit integers, so that Core ML's float-to-8-bit conversion cannot
 truncate). Every precision takes either; ``w8a8`` rounds the same tensors with image I/O as with
 tensors (the /255 and the *255 stay float). The input and output features' and the
-package's descriptions are written by :mod:`edgesr.metadata.coreml` after conversion.
+package's descriptions are written by :mod:`edgesr.formats.coreml.metadata` after conversion.
 
 Conversion runs anywhere; a Core ML model predicts only on macOS, so on other systems what can be
 checked is the package itself (:func:`describe`).
@@ -44,15 +44,15 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
-from edgesr.backends import get_backend
-from edgesr.errors import ExportError
 from edgesr._files import atomic_folder
-from edgesr.export.common import network_for_scale
-from edgesr.export.manifest import Head, TensorSpec
+from edgesr.errors import ExportError
+from edgesr.formats import get_format
+from edgesr.models.scale import network_for_scale
+from edgesr.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"
-PRECISIONS = get_backend("coreml").precisions
-IO = get_backend("coreml").io  # tensor (float32 on [0, 1]) | image (Core ML images, 0-255)
+PRECISIONS = get_format("coreml").precisions
+IO = get_format("coreml").io  # tensor (float32 on [0, 1]) | image (Core ML images, 0-255)
 # the oldest OS that runs the package: ML Programs need iOS 16, activation quantization iOS 17,
 # multifunction packages iOS 18
 TARGETS = {"single": "iOS16", "multifunction": "iOS18"}

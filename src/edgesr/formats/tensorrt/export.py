@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from edgesr.backends import get_backend
 from edgesr.errors import ExportError
-from edgesr.export.common import atomic_output
+from edgesr.formats import get_format
+from edgesr.formats.common import atomic_output
 from edgesr.manifest import TensorSpec
 
-BACKEND = get_backend("tensorrt")
+BACKEND = get_format("tensorrt")
 INSTALL = BACKEND.install  # TensorRT is not on PyPI's main index: the backend's install line
 DEFAULT_PROFILE = ((16, 16), (256, 256), (1024, 1024))  # min, opt, max input H x W when H and W are free
 
@@ -69,7 +69,7 @@ def export_tensorrt(model: nn.Module, out: Path, *, scale: int, precision: str =
                     profile: tuple | None = None) -> tuple[TensorSpec, TensorSpec]:
     """ONNX export (FP32, or the INT8 scheme's symmetric QDQ form, with edgesr's ranges measured on
     ``range_inputs``), then one engine for ``input_size`` or ``profile``."""
-    from edgesr.export.onnx import export_onnx
+    from edgesr.formats.onnx.export import export_onnx
 
     tensorrt()  # fail before the ONNX export when TensorRT is missing
     if input_size is not None:

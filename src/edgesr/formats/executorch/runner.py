@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.backends import get_backend
+from edgesr.formats import get_format
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 from edgesr.runtimes.measure import cpu_count
 
@@ -58,7 +58,7 @@ class ExecuTorchRunner(ArtifactRunner):
         return f"executorch {version('executorch')}"
 
     def activate(self) -> None:
-        runtime = get_backend(self.manifest.format).require()
+        runtime = get_format(self.manifest.format).require()
         from importlib.metadata import version
 
         self.thread_count = set_threads(self.threads)

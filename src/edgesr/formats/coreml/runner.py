@@ -1,7 +1,7 @@
 """Runs a Core ML package with coremltools' predict, which exists only on macOS.
 
 Elsewhere the runner refuses to start with the reason; the export's checks of the package itself
-(:func:`edgesr.export.coreml.describe`) still run. A multifunction package (one function per scale
+(:func:`edgesr.formats.coreml.export.describe`) still run. A multifunction package (one function per scale
 of a shared-trunk export) serves every scale: ``switch`` loads the other scale's function.
 
 A package exported with ``--io image`` (``manifest.io == "image"``) takes and gives images: the
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
+from edgesr.formats import get_format
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
@@ -39,7 +39,7 @@ class CoreMLRunner(ArtifactRunner):
         self.models: dict[str, object] = {}  # loaded functions, by entry ("" for a single-function package)
 
     def activate(self) -> None:
-        backend = get_backend(self.manifest.format)
+        backend = get_format(self.manifest.format)
         if not backend.runs_here:
             raise ArtifactError(f"{self.artifact.name}: Core ML models run only on macOS (this is {sys.platform}); "
                                 "run it on a Mac, or export onnx or tflite to run here")
@@ -53,7 +53,7 @@ class CoreMLRunner(ArtifactRunner):
         """Load ``head``'s function of the package, once (functions share the package's weights)."""
         if head.entry in self.models:
             return
-        ct = get_backend(self.manifest.format).require("coremltools")
+        ct = get_format(self.manifest.format).require("coremltools")
         kwargs = {"function_name": head.entry} if head.entry else {}
         try:
             self.models[head.entry] = ct.models.MLModel(str(self.artifact),

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
-from edgesr.metadata.openvino import GRAPH  # inside the artifact folder, beside model.bin
+from edgesr.formats import get_format
+from edgesr.formats.openvino.metadata import GRAPH  # inside the artifact folder, beside model.bin
 from edgesr.runtimes.base import GraphRunner, cannot_load
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
@@ -43,7 +43,7 @@ class OpenVINORunner(GraphRunner):
         return config
 
     def activate(self) -> None:
-        ov = get_backend(self.manifest.format).require("openvino")
+        ov = get_format(self.manifest.format).require("openvino")
         core = ov.Core()
         target = DEVICES[self.device]
         found = core.available_devices

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
-from edgesr.export.common import atomic_output, network_for_scale
-from edgesr.export.manifest import Head, TensorSpec
 from edgesr.export.ranges import merge, onnx_ranges, range_points
+from edgesr.formats.common import atomic_output
+from edgesr.models.scale import network_for_scale
+from edgesr.manifest import Head, TensorSpec
 
 INPUT, OUTPUT, SCALE = "input", "output", "scale"
 _ACTIVATION_BITS = {"int8": 8, "w8a16": 16}

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
+from edgesr.formats import get_format
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 
@@ -28,7 +28,7 @@ class TensorRTRunner(ArtifactRunner):
     def activate(self) -> None:
         import torch
 
-        trt = get_backend(self.manifest.format).require("tensorrt")
+        trt = get_format(self.manifest.format).require("tensorrt")
         if not torch.cuda.is_available():
             raise ArtifactError(f"{self.artifact.name}: a TensorRT engine needs an NVIDIA GPU, and CUDA sees none")
         logger = trt.Logger(trt.Logger.WARNING)

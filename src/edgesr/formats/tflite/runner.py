@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgesr.backends import BACKENDS
 from edgesr.errors import ArtifactError, MissingDependencyError
+from edgesr.formats import FORMATS
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 INTERPRETERS = ("ai_edge_litert", "tflite_runtime", "tensorflow")  # in the order they are looked for
@@ -37,7 +37,7 @@ def find_interpreter(prefer: str = "auto") -> tuple[type, str]:
         except ImportError:
             continue
         return cls, f"{name} {getattr(module, '__version__', '?')}"
-    backend = next(b for b in BACKENDS.values() if b.runtime == LiteRTRunner.name)
+    backend = next(b for b in FORMATS.values() if b.runtime == LiteRTRunner.name)
     raise MissingDependencyError(f"no LiteRT interpreter is installed ({', '.join(INTERPRETERS)}); install it with: "
                                  f"{backend.runtime_install_hint}, or where edgesr is not installed: {backend.remote_install}")
 

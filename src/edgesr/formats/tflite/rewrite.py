@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesr.errors import ExportError
-from edgesr.export.manifest import VALUE_RANGE
+from edgesr.manifest import VALUE_RANGE
 
 def int8_outputs(path: Path) -> None:
     """An int8 graph output where the quantizer left an int16 one: when the last op reads a 16-bit
@@ -23,7 +23,7 @@ def int8_outputs(path: Path) -> None:
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgesr.metadata.tflite import write_model
+    from edgesr.formats.tflite.metadata import write_model
 
     model = flatbuffer_utils.read_model(str(path))
     if not any(g.tensors[i].type == schema.TensorType.INT16 for g in model.subgraphs for i in g.outputs):
@@ -52,7 +52,7 @@ def hide_from_quantizer(src: Path) -> tuple[Path, dict[str, int]]:
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgesr.metadata.tflite import write_model
+    from edgesr.formats.tflite.metadata import write_model
 
     model = flatbuffer_utils.read_model(str(src))
     reshape = _opcode(model, schema, schema.BuiltinOperator.RESHAPE, 1)
@@ -87,7 +87,7 @@ def show_hidden(path: Path, blocks: dict[str, int]) -> None:
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgesr.metadata.tflite import write_model
+    from edgesr.formats.tflite.metadata import write_model
 
     model = flatbuffer_utils.read_model(str(path))
     for graph in model.subgraphs:
@@ -167,10 +167,10 @@ def compact(path: Path) -> None:
     """Make the file smaller without changing what it computes: tensor names (litert-torch writes
     each tensor's full module path, ~200 bytes, once per signature) become their index, signatures
     keeping their own input and output names, which is what callers use; a constant tensor that
-    several signatures share gets one quantization table (:func:`edgesr.metadata.tflite.write_model`)."""
+    several signatures share gets one quantization table (:func:`edgesr.formats.tflite.metadata.write_model`)."""
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgesr.metadata.tflite import write_model
+    from edgesr.formats.tflite.metadata import write_model
 
     model = flatbuffer_utils.read_model(str(path))
     for subgraph in model.subgraphs:
@@ -191,7 +191,7 @@ def uint8_io(path: Path) -> None:
     from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.tools import flatbuffer_utils
 
-    from edgesr.metadata.tflite import write_model
+    from edgesr.formats.tflite.metadata import write_model
 
     model = flatbuffer_utils.read_model(str(path))
     quantize = _opcode(model, schema, schema.BuiltinOperator.QUANTIZE)

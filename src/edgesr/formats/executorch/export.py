@@ -24,8 +24,9 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
-from edgesr.export.common import atomic_output, network_for_scale
-from edgesr.export.manifest import Head, TensorSpec
+from edgesr.formats.common import atomic_output
+from edgesr.models.scale import network_for_scale
+from edgesr.manifest import Head, TensorSpec
 
 INPUT, OUTPUT = "input", "output"
 METHOD = "forward"  # the method of a single-scale program

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgesr.backends import get_backend
 from edgesr.errors import ArtifactError
+from edgesr.formats import get_format
 from edgesr.runtimes.base import GraphRunner, cannot_load, first_line
 
 DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -28,7 +28,7 @@ class OnnxRuntimeRunner(GraphRunner):
         return f"onnxruntime {onnxruntime.__version__}"
 
     def activate(self) -> None:
-        ort = get_backend(self.manifest.format).require("onnxruntime")
+        ort = get_format(self.manifest.format).require("onnxruntime")
         options = ort.SessionOptions()
         if self.threads:
             options.intra_op_num_threads = self.threads
