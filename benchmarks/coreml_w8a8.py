@@ -32,9 +32,9 @@ def emulated_upscaler(model, scale: int, calib_images: int, data_root: str | Non
 
     from edgesr.data.calibration import DEFAULT_CALIBRATION_SET, calibration_images, calibration_inputs
     from edgesr.formats import DEFAULT_FIXED_SIZE
-    from edgesr.models.scale import network_for_scale, network_input_size
     from edgesr.formats.coreml.export import _activations, _convert, emulate
     from edgesr.inference import super_resolve
+    from edgesr.models.scale import network_for_scale, network_input_size
 
     size = network_input_size(model, DEFAULT_FIXED_SIZE, scale)
     net = network_for_scale(model, scale)

@@ -33,8 +33,8 @@ FORMATS = [("onnx", "fp32", None), ("onnx", "int8", None), ("tflite", "fp32", (1
 
 def _psnr(artifact: Path, scale: int, images) -> float:
     from edgesr.evaluation.evaluate import evaluate
+    from edgesr.formats.registry import open_runner
     from edgesr.inference import upscale
-    from edgesr.runtimes.registry import open_runner
 
     with open_runner(artifact, scale) as runner:
         return evaluate(lambda lr, s: upscale(runner, lr), images, scale).psnr
@@ -44,7 +44,7 @@ def _switch_ms(shared: Path, singles: dict[int, Path], rounds: int) -> dict[str,
     """Shared: ``runner.switch(scale)`` on the loaded artifact (ONNX: the same session fed another
     scale; LiteRT: another signature of the same interpreter), first run included.
     Single: a fresh runner on that scale's own artifact, first run included."""
-    from edgesr.runtimes.registry import open_runner
+    from edgesr.formats.registry import open_runner
 
     x = np.random.default_rng(0).random((1, 3, 128, 128), dtype=np.float32)
     shared_t, single_t = [], []

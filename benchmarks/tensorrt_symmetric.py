@@ -46,9 +46,9 @@ def dpsnr(path: Path, scale: int, root: str, dataset: str = "Set5") -> float:
     """PSNR of ``path`` run by ONNX Runtime, less the shipped float masrn's in PyTorch (dB)."""
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.compare import compare_with_truth
+    from edgesr.formats.registry import open_runner
     from edgesr.inference import torch_upscaler, upscale
     from edgesr.models.weights import load_model
-    from edgesr.runtimes.registry import open_runner
 
     with open_runner(path, allow_unchecked=True) as runner:
         return compare_with_truth(lambda lr, s: upscale(runner, lr), torch_upscaler(load_model("masrn", scale)),

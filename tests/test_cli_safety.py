@@ -158,8 +158,8 @@ def test_a_shared_artifact_needs_a_scale(cli, shared_artifacts, tmp_path, photo)
 def test_tile_applies_to_fixed_shape_artifacts(artifacts, photo):
     """--tile bounds memory for fixed-shape artifacts too (it was silently ignored): the pieces give
     the same image."""
+    from edgesr.formats.registry import open_runner
     from edgesr.inference import upscale
-    from edgesr.runtimes.registry import open_runner
 
     lr = np.concatenate([photo, photo], axis=1)  # 48x120
     with open_runner(artifacts["masrn-fp32-fixed"]) as whole:

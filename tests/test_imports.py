@@ -96,8 +96,8 @@ def _edges_between(component: list[str], graph: dict[str, set[str]], key=lambda 
 
 
 def test_the_graph_is_read():
-    assert "edgesr.runtimes.base" in GRAPH["edgesr.runtimes.registry"]
-    assert "edgesr.manifest" in GRAPH["edgesr.runtimes.registry"]
+    assert "edgesr.runtimes.base" in GRAPH["edgesr.formats.registry"]
+    assert "edgesr.manifest" in GRAPH["edgesr.formats.registry"]
     assert "edgesr.runtimes.torch" in GRAPH["edgesr.inference"]  # a function-level import counts too
 
 
@@ -140,10 +140,10 @@ class NoTorch(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, NoTorch())
 import numpy as np
 import edgesr, edgesr.runtimes
+from edgesr.formats.registry import read_contract
+from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import read_manifest
-from edgesr.metadata import read_contract
-from edgesr.runtimes import open_runner
 out = {}
 for path in sys.argv[1:]:
     manifest = read_manifest(path)

@@ -5,8 +5,8 @@ from edgesr.data.calibration import calibration_inputs
 from edgesr.data.datasets import find_images
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image
-from edgesr.models.scale import network_for_scale
 from edgesr.formats.onnx.export import _to_onnx, INPUT
+from edgesr.models.scale import network_for_scale
 from edgesr.models.weights import load_model
 import onnxruntime.quantization as quant
 from onnxruntime.quantization.shape_inference import quant_pre_process

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from edgesr.errors import ArtifactError, first_line
-from edgesr.formats import FORMATS
 
 MANIFEST_VERSION = 1
 VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
@@ -235,7 +234,8 @@ def write_manifest(artifact: Path, manifest: Manifest) -> Path:
 
 
 def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
-    """The manifest of ``artifact``, checked against it (existence, suffix, sha256)."""
+    """The manifest of ``artifact``, checked against it (existence, every field, sha256); its format
+    (known, the artifact's suffix) is checked by :func:`edgesr.formats.registry.artifact_manifest`."""
     artifact = Path(artifact)
     path = manifest_path(artifact)
     if not artifact.exists():
@@ -248,11 +248,6 @@ def read_manifest(artifact: str | os.PathLike, verify: bool = True) -> Manifest:
     except (ValueError, TypeError, KeyError, AttributeError, ArtifactError) as exc:
         raise ArtifactError(f"{path}: not a valid edgesr manifest ({first_line(exc)}); re-export the artifact "
                             "with edgesr export") from None
-    fmt = FORMATS.get(manifest.format)
-    if fmt is None:
-        raise ArtifactError(f"{path}: unknown format {manifest.format!r}")
-    if artifact.suffix != fmt.suffix:
-        raise ArtifactError(f"{artifact}: a {manifest.format} artifact must end in {fmt.suffix}, not {artifact.suffix!r}")
     if verify and sha256(artifact) != manifest.artifact_sha256:
         raise ArtifactError(f"{artifact}: its sha256 differs from the manifest's; the file was changed or "
                             "belongs to another export")

@@ -51,8 +51,8 @@ def test_remote_outputs_match_a_local_run(transport, tflite_artifacts, shared_ar
     from edgesr.data.datasets import find_images
     from edgesr.data.degrade import degrade
     from edgesr.data.io import read_image, write_image
+    from edgesr.formats.registry import open_runner
     from edgesr.inference import upscale
-    from edgesr.runtimes.registry import open_runner
 
     files = find_images("Set5", str(data_root)).files[:2]
 

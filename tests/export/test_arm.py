@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgesr.export.api import export_model
-from edgesr.runtimes.registry import open_runner
+from edgesr.formats.registry import open_runner
 
 ARM_PYTHON = os.environ.get("EDGESR_ARM_PYTHON")
 pytestmark = pytest.mark.skipif(

@@ -9,9 +9,9 @@ import torch
 
 from edgesr.errors import ArtifactError
 from edgesr.export.api import export_model
+from edgesr.formats.registry import open_runner
 from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 pytest.importorskip("coremltools", reason="the coreml extra is not installed: pip install 'edgesr[coreml]'")
 macos = pytest.mark.skipif(sys.platform != "darwin", reason="Core ML models predict only on macOS")
@@ -109,8 +109,8 @@ def test_w8a8_quantizes_activations_everywhere(packages):
 def w8a8_network(weights, data_root):
     """The W8A8 network of masrn x4 as the exporter builds it, with its rounding plan."""
     from edgesr.data.calibration import calibration_images, calibration_inputs
-    from edgesr.models.scale import network_for_scale
     from edgesr.formats.coreml.export import _activations, _convert
+    from edgesr.models.scale import network_for_scale
 
     model = load_model("masrn", 4, weights["masrn"])
     net = network_for_scale(model, 4)

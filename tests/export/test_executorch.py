@@ -9,10 +9,10 @@ pytest.importorskip("executorch.runtime", reason="the executorch extra is not in
 from edgesr.errors import ExportError, ScaleError
 from edgesr.export.api import export_model
 from edgesr.formats import ATOL, LOSS_BOUND_DB
+from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import read_manifest
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 from edgesr.runtimes.torch import TorchRunner
 
 LR = (24, 24)

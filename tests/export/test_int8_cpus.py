@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edgesr.export.api import export_model
-from edgesr.runtimes.registry import open_runner
+from edgesr.formats.registry import open_runner
 
 _QEMU = shutil.which("qemu-x86_64-static") or shutil.which("qemu-x86_64")
 # run the artifact in the given runtime, one thread: argv = artifact, input .npy, output .npy

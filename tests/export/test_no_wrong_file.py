@@ -22,9 +22,9 @@ from edgesr.cli import main
 from edgesr.data.io import write_image
 from edgesr.errors import ArtifactError, ExportError
 from edgesr.export import api
+from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
-from edgesr.runtimes.registry import open_runner
 
 NAME = "espcn_x2_fp32_dynamic.onnx"
 

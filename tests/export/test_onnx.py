@@ -8,10 +8,10 @@ import pytest
 
 from edgesr.errors import ArtifactError, ExportError, ScaleError
 from edgesr.export.api import export_model
+from edgesr.formats.registry import open_runner
 from edgesr.inference import torch_upscaler, upscale
 from edgesr.manifest import manifest_path, read_manifest
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 
 def test_manifest_contract(artifacts):

@@ -10,9 +10,9 @@ pytest.importorskip("onnxruntime", reason="the openvino export goes through ONNX
 
 from edgesr.errors import ArtifactError  # noqa: E402
 from edgesr.formats import FORMATS, LOSS_BOUND_DB  # noqa: E402
+from edgesr.formats.registry import open_runner  # noqa: E402
 from edgesr.manifest import read_manifest, sha256  # noqa: E402
 from edgesr.models.weights import load_model  # noqa: E402
-from edgesr.runtimes.registry import open_runner  # noqa: E402
 
 pytestmark = pytest.mark.slow  # every test here needs an export (seconds to tens of seconds)
 ATOL = FORMATS["openvino"].tolerances.get("atol", {}) or {"fp32": 1e-4, "fp16": 1e-2}

@@ -4,7 +4,7 @@
 import numpy as np
 import torch
 
-from edgesr.export.ranges import match_point, merge
+from edgesr.formats.ranges import match_point, merge
 
 
 def _points():

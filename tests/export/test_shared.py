@@ -6,10 +6,10 @@ import torch
 
 from edgesr.errors import ExportError, ScaleError
 from edgesr.export.api import export_model
+from edgesr.formats.registry import open_runner
 from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import create_model
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
 

@@ -9,8 +9,8 @@ import torch
 
 from edgesr.errors import MissingDependencyError
 from edgesr.export.api import export_model
+from edgesr.formats.registry import open_runner
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 has_trt = importlib.util.find_spec("tensorrt") is not None and torch.cuda.is_available()
 needs_trt = pytest.mark.skipif(not has_trt, reason="TensorRT and an NVIDIA GPU are needed; TensorRT is not on PyPI")

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from edgesr.formats.registry import open_runner
 from edgesr.manifest import read_manifest
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from edgesr.export.api import export_model
+from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import read_manifest
-from edgesr.runtimes.registry import open_runner
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import pytest
 
 from edgesr.errors import ArtifactError
 from edgesr.formats.coreml.metadata import feature_descriptions
+from edgesr.formats.registry import read_contract
 from edgesr.manifest import Head, Manifest, TensorSpec
-from edgesr.metadata import LICENSE, read_contract, summary
+from edgesr.metadata import LICENSE, summary
 
 
 def _manifest(io: str) -> Manifest:

@@ -6,8 +6,9 @@ import shutil
 import pytest
 
 from edgesr.errors import ArtifactError
+from edgesr.formats.registry import read_contract
 from edgesr.manifest import manifest_path, read_manifest
-from edgesr.metadata import normalisation, read_contract
+from edgesr.metadata import normalisation
 
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
 

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from edgesr.errors import ArtifactError
+from edgesr.formats.registry import read_contract
 from edgesr.manifest import manifest_path, read_manifest
-from edgesr.metadata import read_contract
 
 ov = pytest.importorskip("openvino", reason="the openvino extra is not installed: pip install 'edgesr[openvino]'")
 

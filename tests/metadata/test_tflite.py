@@ -9,9 +9,10 @@ import subprocess
 import pytest
 
 from edgesr.errors import ArtifactError
+from edgesr.formats.registry import read_contract
 from edgesr.formats.tflite.metadata import IDENTIFIER, build, model_metadata, output_normalisation, parse
 from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest
-from edgesr.metadata import normalisation, read_contract, summary
+from edgesr.metadata import normalisation, summary
 
 SUPPORT_PYTHON = "EDGESR_TFLITE_SUPPORT_PYTHON"  # a Python with tflite-support 0.4.4 (.ci/run makes one)
 
@@ -108,8 +109,8 @@ def test_the_artifact_still_runs_and_the_contract_is_part_of_its_sha256(tflite_a
     changing them changes the artifact: its manifest no longer matches."""
     from ai_edge_litert.tools import flatbuffer_utils
 
+    from edgesr.formats.registry import open_runner
     from edgesr.inference import upscale
-    from edgesr.runtimes.registry import open_runner
 
     src = tflite_artifacts["espcn-fp32"]
     with open_runner(src) as runner:

@@ -118,8 +118,8 @@ def test_the_torch_runner_holds_its_threads_while_active():
 def test_a_thread_count_is_refused_where_the_runtime_takes_none(tmp_path):
     """Core ML chooses its compute units itself: threads=N is one line, threads=0 (the default) passes."""
     from edgesr.errors import ArtifactError
+    from edgesr.formats.registry import open_runner
     from edgesr.manifest import Manifest, TensorSpec, sha256, write_manifest
-    from edgesr.runtimes.registry import open_runner
 
     package = tmp_path / "m.mlpackage"
     package.mkdir()

@@ -13,9 +13,9 @@ import pytest
 
 from edgesr.errors import EdgesrError, ScaleError
 from edgesr.formats import FORMATS
+from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.models.weights import load_model
-from edgesr.runtimes.registry import open_runner
 
 LR_SIZE = (24, 24)  # the input of fixed-shape artifacts: larger than masrn's whole receptive field
 
@@ -32,7 +32,7 @@ CASES = {"y": Case("espcn", (2,), "espcn"),  # Y, post-upsampling (pixel shuffle
          "pre": Case("bicubic", (2,), None),  # pre-upsampling: the network sees the bicubic upscale
          "shared": Case("masrn", (2, 3, 4), "masrn")}  # every scale in one artifact
 SLOW = {"rgb", "shared"}  # masrn's conversions take tens of seconds per backend
-FORMATS = list(FORMATS)
+NAMES = list(FORMATS)
 
 
 def _precision(backend) -> str:
@@ -81,7 +81,7 @@ def _input(runner, rng) -> np.ndarray:
 
 
 @pytest.mark.parametrize("case", _cases("y", "pre", "rgb"))
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", NAMES)
 def test_network_and_pipeline_match_pytorch(exported, weights, fmt, case, photo, rng):
     from edgesr.runtimes.torch import TorchRunner
 
@@ -100,7 +100,7 @@ def test_network_and_pipeline_match_pytorch(exported, weights, fmt, case, photo,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", NAMES)
 def test_shared_trunk_switches_between_scales(exported, weights, fmt, rng):
     from edgesr.runtimes.torch import TorchRunner
 
@@ -117,7 +117,7 @@ def test_shared_trunk_switches_between_scales(exported, weights, fmt, rng):
             runner.switch(5)
 
 
-@pytest.fixture(params=["torch", *FORMATS])
+@pytest.fixture(params=["torch", *NAMES])
 def runner(request, weights, exported):
     """The runner a contract test checks: PyTorch's, or a backend's on the Y case."""
     if request.param == "torch":
@@ -146,7 +146,7 @@ def test_contract(runner, photo):
     assert not runner.active
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", NAMES)
 def test_a_device_the_backend_does_not_take_is_refused(exported, fmt):
     from edgesr.errors import ArtifactError
 

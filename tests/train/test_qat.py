@@ -53,8 +53,8 @@ def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tm
     pytest.importorskip({"onnx": "onnxruntime", "tflite": "litert_torch", "openvino": "openvino",
                          "executorch": "executorch.runtime"}[fmt])
     from edgesr.formats import get_format
+    from edgesr.formats.registry import open_runner
     from edgesr.manifest import Manifest, write_manifest, sha256
-    from edgesr.runtimes.registry import open_runner
 
     scale = 4
     sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root)

@@ -53,8 +53,8 @@ def nearest_x2_artifact(folder: Path, name: str = "nearest_x2_fp32_dynamic.onnx"
     import onnx
     from onnx import TensorProto, helper
 
+    from edgesr.formats.registry import embed_contract
     from edgesr.manifest import Manifest, TensorSpec, sha256, write_manifest
-    from edgesr.metadata import embed
 
     dims = [1, 3, "height", "width"]
     graph = helper.make_graph(
@@ -69,6 +69,6 @@ def nearest_x2_artifact(folder: Path, name: str = "nearest_x2_fp32_dynamic.onnx"
                         dataclasses.replace(spec, name="output"), "", None, receptive_radius=0,
                         tools={"edgesr": "0.1.0"})
     manifest = dataclasses.replace(manifest, **changes)
-    embed(artifact, manifest.contract())
+    embed_contract(artifact, manifest.contract())
     write_manifest(artifact, dataclasses.replace(manifest, artifact_sha256=sha256(artifact)))
     return artifact

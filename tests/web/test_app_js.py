@@ -9,7 +9,7 @@ import pytest
 
 from edgesr.data.color import rgb_to_ycbcr, to_uint8, ycbcr_to_rgb
 from edgesr.data.imresize import imresize
-from edgesr.metadata import read_contract
+from edgesr.formats.registry import read_contract
 from tests.web.conftest import nearest_x2_artifact, run_node
 
 

@@ -87,7 +87,7 @@ class ArtifactSource:
         return scale
 
     def open(self, scale: int, device: str | None = None, tile: int | None = None, threads: int = 0):
-        from edgesr.runtimes.registry import open_runner
+        from edgesr.formats.registry import open_runner
 
         return open_runner(self.path, scale, device=device, threads=threads,
                            **({"tile": (tile, tile)} if tile else {}))

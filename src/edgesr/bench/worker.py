@@ -48,7 +48,7 @@ def _open(req: dict):
         from edgesr.runtimes.torch import TorchRunner
 
         return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"), threads=threads)
-    from edgesr.runtimes.registry import open_runner
+    from edgesr.formats.registry import open_runner
 
     device = req.get("device")
     options = {"threads": threads} if FORMATS[req["format"]].threads else {}
@@ -113,7 +113,7 @@ def measure(req: dict) -> dict:
     from edgesr.data.io import read_image, write_image
     from edgesr.inference import upscale
 
-    for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.runtimes.registry", "edgesr.inference",
+    for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.formats.registry", "edgesr.inference",
                    RUNTIME_MODULES.get(req.get("format", ""), "torch")):
         importlib.import_module(module)
     start = time.perf_counter()

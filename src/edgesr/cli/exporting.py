@@ -93,8 +93,9 @@ def info_cmd(artifact: Path, as_json: bool) -> None:
     beside it, the two must agree, and its op census is shown too."""
     import json
 
+    from edgesr.formats.registry import read_contract
     from edgesr.manifest import manifest_path, read_manifest
-    from edgesr.metadata import check_agrees, read_contract, summary
+    from edgesr.metadata import check_agrees, summary
 
     contract = read_contract(artifact)
     manifest = read_manifest(artifact, verify=False) if manifest_path(artifact).is_file() else None

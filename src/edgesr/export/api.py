@@ -25,9 +25,9 @@ from edgesr.export.options import ExportOptions
 from edgesr.formats import CALIBRATED, DEFAULT_FIXED_SIZE, FORMATS, QUANT_METHODS, get_format, manifest_tools
 from edgesr.formats.base import Conversion
 from edgesr.formats.census import census
+from edgesr.formats.registry import embed_contract
 from edgesr.inference import torch_upscaler, upscale
 from edgesr.manifest import Manifest, sha256, write_manifest
-from edgesr.metadata import embed as embed_contract
 from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.registry import check_model_scale, get_spec
 from edgesr.models.scale import network_for_scale, network_input_size
@@ -57,7 +57,7 @@ def _check(artifact: Path, model, scales: tuple[int, ...], images, baseline=None
     the HR images of ``images`` (artifact minus PyTorch FP32 of ``baseline``, default the same
     weights: QAT weights are held to the float weights they replace), per scale; the top-level
     numbers are the worst scale's."""
-    from edgesr.runtimes.registry import open_runner
+    from edgesr.formats.registry import open_runner
 
     per_scale = {}
     for scale in scales:
@@ -342,9 +342,8 @@ def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, pr
         said = "; the converter's output is printed above" if getattr(exc, "held_output", "") else ""
         raise ExportError(f"{job.row.name} {job.precision} export of {job.model_name} x{job.tag} failed: "
                           f"{type(exc).__name__}: {_first_line(exc)}{said}") from exc
-    first = exported.heads[0]
-    return {"heads": exported.heads if job.shared else (), "scale_input": exported.scale_input,
-            "input": first.input, "output": first.output,
+    return {"heads": exported.heads, "scale_input": exported.scale_input, "input": exported.input,
+            "output": exported.output,
             "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
 
 

@@ -15,23 +15,16 @@ from __future__ import annotations
 
 from edgesr.errors import ExportError
 from edgesr.formats import coreml, executorch, onnx, openvino, tensorrt, tflite
-from edgesr.formats.base import ATOL, CALIBRATED, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Format
+from edgesr.formats.base import ATOL, CALIBRATED, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Format, get_format
 
-FORMATS: dict[str, Format] = {f.name: f for f in (
-    onnx.FORMAT, tflite.FORMAT, coreml.FORMAT, openvino.FORMAT, executorch.FORMAT, tensorrt.FORMAT)}
+FORMATS.update({f.name: f for f in (onnx.FORMAT, tflite.FORMAT, coreml.FORMAT, openvino.FORMAT, executorch.FORMAT,
+                                     tensorrt.FORMAT)})
 
 DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
 QUANT_METHODS = ("auto", "ptq", "qat")  # where int8 weights start: auto (QAT where shipped), float, QAT
 
 __all__ = ["ATOL", "CALIBRATED", "DEFAULT_FIXED_SIZE", "FORMATS", "LOSS_BOUND_DB", "QUANT_METHODS",
            "TORCH_PSNR_FLOOR_DB", "Format", "check_precision", "get_format", "manifest_tools", "remote_formats"]
-
-
-def get_format(name: str) -> Format:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ExportError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
 
 
 def check_precision(fmt: Format, precision: str) -> str:

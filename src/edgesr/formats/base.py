@@ -38,7 +38,7 @@ ATOL = {"fp32": 1e-4, "fp16": 1e-2}
 
 # edgesr's one INT8 scheme (edgesr.train.qat), which every format's INT8 artifact computes
 INT8_SCHEME = ("every activation 8-bit, per tensor, over edgesr's ranges (the 1e-4 and 1 - 1e-4 quantiles over the "
-               "calibration images, edgesr.export.ranges, the ones quantization-aware training used; the image "
+               "calibration images, edgesr.formats.ranges, the ones quantization-aware training used; the image "
                "[0, 1]; a concatenation's inputs on its own grid); weights int8 symmetric per output channel on a "
                "63-step grid (7-bit values, which no x86 int8 kernel can overflow: CPUs with and without VNNI "
                "compute the same integers)")
@@ -65,11 +65,26 @@ class Conversion:
 
 @dataclass(frozen=True)
 class Exported:
-    """What an exporter wrote: one head per scale (input and output tensors; the Core ML function or
-    LiteRT signature that runs it) and the input that chooses the scale, where there is one."""
+    """What an exporter wrote: its input and output tensors (a shared trunk's: its first head's), and for
+    a shared trunk one head per scale (the Core ML function or LiteRT signature that runs it) and the
+    input that chooses the scale, where there is one."""
 
-    heads: tuple[Any, ...]
+    input: Any  # edgesr.manifest.TensorSpec
+    output: Any
+    heads: tuple[Any, ...] = ()  # edgesr.manifest.Head, one per scale of a shared trunk
     scale_input: str | None = None
+
+
+# the formats by name: filled by edgesr/formats/__init__.py, which Python runs before any module of the
+# package (so a runner or an exporter that reads it from here finds it whole), read through get_format
+FORMATS: dict[str, "Format"] = {}
+
+
+def get_format(name: str) -> "Format":
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ExportError(f"unknown format {name!r}; known formats: {', '.join(FORMATS)}") from None
 
 
 def _has_nvidia_gpu() -> bool:
@@ -147,8 +162,6 @@ class Format:
     def export(self, model, out: Path, job: Conversion) -> Exported:
         """Write ``model`` at ``job.scales`` to ``out``: the one way the pipeline exports, for one scale
         and for a shared trunk alike."""
-        from edgesr.manifest import Head
-
         options: dict[str, Any] = {"precision": job.precision, "input_size": job.input_size}
         if job.pure_int8 is not None:
             options["pure_int8"] = job.pure_int8
@@ -160,12 +173,12 @@ class Format:
             heads, scale_input = self.exporter(shared=True)(
                 model, out, scales=job.scales, calibration=job.calibration or None, range_inputs=job.range_inputs,
                 **options)
-            return Exported(tuple(heads), scale_input)
+            return Exported(heads[0].input, heads[0].output, tuple(heads), scale_input)
         scale = job.scales[0]
         spec_in, spec_out = self.exporter()(
             model, out, scale=scale, calibration=job.calibration.get(scale),
             range_inputs=job.range_inputs[scale] if job.range_inputs is not None else None, **options)
-        return Exported((Head(scale, "", spec_in, spec_out),), None)
+        return Exported(spec_in, spec_out)
 
     @property
     def runner_module(self) -> str:

@@ -54,7 +54,7 @@ _RANK_WHY = "a tensor of rank {rank} (the LiteRT GPU delegate and NPUs take rank
 def census(artifact: str | Path, fmt: str) -> dict[str, Any]:
     """The census of ``artifact`` (a ``fmt`` artifact, read by its format's ``census`` module); ``{}``
     for a format with none, and ``{"unavailable": why}`` where the package that reads it is missing."""
-    from edgesr.formats import get_format
+    from edgesr.formats.base import get_format
 
     try:
         return get_format(fmt).census(Path(artifact))

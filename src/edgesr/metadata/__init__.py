@@ -13,9 +13,9 @@ it where its tools look:
 - Core ML: short description, version, license, input and output descriptions and user-defined
   metadata (:mod:`edgesr.formats.coreml.metadata`).
 
-A format's module has ``embed(artifact, contract)`` (called by ``edgesr export`` on the staged
-artifact, before its sha256 is taken) and ``read(artifact) -> contract``, which reads the artifact
-alone, no sidecar. Nothing here imports PyTorch.
+A format's ``metadata`` module has ``embed(artifact, contract)`` (called by ``edgesr export`` on the
+staged artifact, before its sha256 is taken) and ``read(artifact) -> contract``, which reads the artifact
+alone, no sidecar; :mod:`edgesr.formats.registry` calls the right one. Nothing here imports PyTorch.
 """
 
 from __future__ import annotations
@@ -139,20 +139,6 @@ def summary(data: dict[str, Any]) -> str:
             f"{tensor(inp)}. Read the {out['channels']}-channel output ({tensor(out)}); {read}.{choose}{tiles}")
 
 
-def _module(artifact: Path):
-    from edgesr.formats import FORMATS
-
-    for fmt in FORMATS.values():
-        if artifact.name.endswith(fmt.suffix) and fmt.metadata:
-            return fmt.metadata_module()
-    raise ArtifactError(f"{artifact}: no format with embedded metadata ends in {artifact.suffix!r}")
-
-
-def embed(artifact: str | os.PathLike, data: dict[str, Any]) -> None:
-    """Write ``data`` into ``artifact`` in its format's own metadata."""
-    _module(Path(artifact)).embed(Path(artifact), data)
-
-
 def check_agrees(artifact: str | os.PathLike, manifest, inside: dict[str, Any]) -> None:
     """Refuse a manifest whose contract differs from ``inside``, the one written in its artifact."""
     theirs = manifest.contract()
@@ -163,11 +149,3 @@ def check_agrees(artifact: str | os.PathLike, manifest, inside: dict[str, Any]) 
         differ = sorted(k for k in set(inside) | set(theirs) if inside.get(k) != theirs.get(k))
         raise ArtifactError(f"{artifact}: its manifest disagrees with the metadata inside it ({', '.join(differ)}); the "
                             "manifest belongs to another export or was edited: re-export it")
-
-
-def read_contract(artifact: str | os.PathLike) -> dict[str, Any]:
-    """The contract stored inside ``artifact``, read from the artifact alone."""
-    artifact = Path(artifact)
-    if not artifact.exists():
-        raise ArtifactError(f"{artifact}: no such artifact")
-    return _module(artifact).read(artifact)

@@ -24,7 +24,7 @@ What is simulated, and why it is what the artifacts compute:
   float network with the current weights and refreshed every ``range_every`` iterations. Min/max
   ranges (``clip: 0``) spend most of the 256 levels on a few outliers: clipping 1e-4 of the values
   at each end gained 0.05-0.1 dB on Set5 for the shipped masrn before any training. The exporters
-  compute the ranges with this same code (``edgesr.export.ranges``) and write them into the ONNX QDQ
+  compute the ranges with this same code (``edgesr.formats.ranges``) and write them into the ONNX QDQ
   and LiteRT artifacts, so an artifact carries the ranges its weights were trained with.
 
 The saved weights are plain float weights of the same model (same keys): load and export them like

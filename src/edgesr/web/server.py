@@ -37,8 +37,8 @@ HEADERS = {  # cross-origin isolation (threads in onnxruntime-web), and no stale
 def check_artifact(artifact: str | Path) -> dict:
     """The contract of an ONNX ``artifact`` (its manifest checked, its embedded contract read), or one
     line saying why the browser cannot run it."""
+    from edgesr.formats.registry import read_contract
     from edgesr.manifest import read_manifest
-    from edgesr.metadata import read_contract
 
     artifact = Path(artifact)
     if not artifact.exists():

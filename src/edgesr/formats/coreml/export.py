@@ -5,7 +5,7 @@ per channel; FP16 compute), ``w8a8`` (int8 weights and int8 activations, the int
 the Neural Engine from A17 Pro and M4 on; iOS 17) and ``palette6`` (weights palettized to 6-bit k-means
 look-up tables; FP16 compute).
 
-``w8a8`` takes edgesr's activation ranges (``edgesr.export.ranges``: the calibration images' quantiles,
+``w8a8`` takes edgesr's activation ranges (``edgesr.formats.ranges``: the calibration images' quantiles,
 or what quantization-aware training learned): the network is converted from a ``torch.export``
 program, whose node names Core ML's converter keeps for its tensors, so each tensor's range is found
 by name, and coremltools' own activation passes insert the quantize/dequantize pairs from them
@@ -46,9 +46,9 @@ from torch import nn
 from edgesr._deps import require
 from edgesr._files import atomic_folder
 from edgesr.errors import ExportError
-from edgesr.formats import get_format
-from edgesr.models.scale import network_for_scale
+from edgesr.formats.base import get_format
 from edgesr.manifest import Head, TensorSpec
+from edgesr.models.scale import network_for_scale
 
 INPUT, OUTPUT = "input", "output"
 PRECISIONS = get_format("coreml").precisions
@@ -77,7 +77,7 @@ class Activations:
 def _activations(model: nn.Module, scale: int, net: nn.Module, sizes: list[tuple[int, int]],
                  calibration: list[np.ndarray] | None, range_inputs: list[np.ndarray] | None,
                  pure_int8: bool) -> Activations:
-    from edgesr.export.ranges import fx_ranges, range_points
+    from edgesr.formats.ranges import fx_ranges, range_points
     from edgesr.train.qat import QATOptions, held_ids, inside, wide_modules
 
     if not calibration:

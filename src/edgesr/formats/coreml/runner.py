@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesr.errors import ArtifactError
-from edgesr.formats import get_format
+from edgesr.formats.base import get_format
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")

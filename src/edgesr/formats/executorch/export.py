@@ -25,8 +25,8 @@ from torch import nn
 from edgesr._deps import require
 from edgesr.errors import ExportError
 from edgesr.formats.common import atomic_output
-from edgesr.models.scale import network_for_scale
 from edgesr.manifest import Head, TensorSpec
+from edgesr.models.scale import network_for_scale
 
 INPUT, OUTPUT = "input", "output"
 METHOD = "forward"  # the method of a single-scale program
@@ -102,7 +102,7 @@ def _program(net: nn.Module, sample: torch.Tensor, precision: str, calibration: 
         return program
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    from edgesr.export.ranges import match_point
+    from edgesr.formats.ranges import match_point
 
     prepared = prepare_pt2e(program.module(), _quantizer())
     with torch.no_grad():
@@ -152,7 +152,7 @@ def _points(model: nn.Module, scale: int, precision: str, calibration, range_inp
     """edgesr's rounding points at ``scale`` (INT8), probed with the first calibration input."""
     if precision != "int8":
         return None
-    from edgesr.export.ranges import range_points
+    from edgesr.formats.ranges import range_points
 
     return range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=True)
 

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
-from edgesr.export.ranges import merge, onnx_ranges, range_points
 from edgesr.formats.common import atomic_output
-from edgesr.models.scale import network_for_scale
+from edgesr.formats.ranges import merge, onnx_ranges, range_points
 from edgesr.manifest import Head, TensorSpec
+from edgesr.models.scale import network_for_scale
 
 INPUT, OUTPUT, SCALE = "input", "output", "scale"
 _ACTIVATION_BITS = {"int8": 8, "w8a16": 16}
@@ -65,7 +65,7 @@ def _quantize(src: Path, dst: Path, calibration: list[np.ndarray] | list[dict[st
     array) for several inputs.
 
     INT8 (``activation_bits`` 8) is edgesr's scheme (``edgesr.train.qat``): activations asymmetric
-    uint8 per tensor over the ranges edgesr computed (``ranges``: ``edgesr.export.ranges``, for the
+    uint8 per tensor over the ranges edgesr computed (``ranges``: ``edgesr.formats.ranges``, for the
     tensors of the pre-processed graph it is handed; a tensor that matches nothing keeps the
     calibration's min/max), or with ``symmetric`` int8 with zero points of 0 over the same ranges
     made symmetric (what TensorRT takes); weights re-rounded onto the scheme's grid

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgesr.errors import ArtifactError
-from edgesr.formats import get_format
+from edgesr.formats.base import get_format
 from edgesr.runtimes.base import GraphRunner, cannot_load, first_line
 
 DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgesr.errors import ArtifactError
-from edgesr.formats import get_format
+from edgesr.formats.base import get_format
 from edgesr.formats.openvino.metadata import GRAPH  # inside the artifact folder, beside model.bin
 from edgesr.runtimes.base import GraphRunner, cannot_load
 

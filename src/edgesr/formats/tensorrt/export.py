@@ -23,7 +23,7 @@ import numpy as np
 from torch import nn
 
 from edgesr.errors import ExportError
-from edgesr.formats import get_format
+from edgesr.formats.base import get_format
 from edgesr.formats.common import atomic_output
 from edgesr.manifest import TensorSpec
 

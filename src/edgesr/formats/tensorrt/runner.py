@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesr.errors import ArtifactError
-from edgesr.formats import get_format
+from edgesr.formats.base import get_format
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 

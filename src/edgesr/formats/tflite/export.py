@@ -27,12 +27,12 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
-from edgesr.formats import FORMATS
+from edgesr.formats.base import FORMATS
 from edgesr.formats.common import atomic_output
 from edgesr.formats.tflite.nhwc import dcr_points, litert_networks, lower_custom_ops
 from edgesr.formats.tflite.rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
                                           tensor_name, uint8_io)
-from edgesr.export.ranges import merge, range_points, tflite_ranges
+from edgesr.formats.ranges import merge, range_points, tflite_ranges
 from edgesr.manifest import VALUE_RANGE, Head, TensorSpec
 
 _IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
@@ -75,7 +75,7 @@ def _quantize(src: Path, dst: Path, precision: str, calibration: dict[str, list[
     """FP16 weights, or full-integer INT8 (or W8A16: int16 activations) calibrated on every signature
     (``calibration`` maps each signature's key, or "" for the only one, to its NCHW inputs). INT8
     takes the activation ranges edgesr computed (``points``, by the same keys: see
-    ``edgesr.export.ranges``) for the tensors they match; tensors that share a name across
+    ``edgesr.formats.ranges``) for the tensors they match; tensors that share a name across
     signatures (a shared trunk) get the union of their ranges, so their quantization agrees."""
     require("ai_edge_quantizer", "tflite", "ai-edge-quantizer")
     from ai_edge_litert.interpreter import Interpreter

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgesr.errors import ArtifactError, MissingDependencyError
-from edgesr.formats import FORMATS
+from edgesr.formats.base import FORMATS
 from edgesr.runtimes.base import ArtifactRunner, cannot_load
 
 INTERPRETERS = ("ai_edge_litert", "tflite_runtime", "tensorflow")  # in the order they are looked for

@@ -1,21 +1,60 @@
-"""Which runner executes an artifact: its manifest's format, looked up in the format table."""
+"""An artifact as its format reads it: its manifest checked against the format (known, right suffix),
+the I/O contract inside it (read and written by the format's ``metadata`` module), and the runner that
+executes it (``open_runner``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from typing import Any
+
 from edgesr.errors import ArtifactError, ScaleError
-from edgesr.formats import FORMATS, get_format
-from edgesr.manifest import read_manifest
+from edgesr.formats.base import FORMATS, Format
+from edgesr.manifest import Manifest, manifest_path, read_manifest
 from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
 from edgesr.runtimes.measure import check_threads
 
-__all__ = ["SKIPPED_ON_PURPOSE", "cannot_load", "first_line", "open_runner"]
+__all__ = ["SKIPPED_ON_PURPOSE", "artifact_manifest", "cannot_load", "embed_contract", "first_line", "open_runner",
+           "read_contract"]
 
 # the reasons edgesr export gives for a check skipped on purpose: --no-check, or a runtime that
 # does not run where the export ran (Core ML off macOS, TensorRT without a GPU)
 SKIPPED_ON_PURPOSE = ("not asked for", "does not run here")
+
+
+def artifact_manifest(artifact: str | os.PathLike, verify: bool = True) -> tuple[Manifest, Format]:
+    """``artifact``'s manifest (:func:`edgesr.manifest.read_manifest`: its fields and sha256) and its
+    format, which must be known and match the artifact's suffix."""
+    artifact = Path(artifact)
+    manifest = read_manifest(artifact, verify=verify)
+    fmt = FORMATS.get(manifest.format)
+    if fmt is None:
+        raise ArtifactError(f"{manifest_path(artifact)}: unknown format {manifest.format!r}; known formats: "
+                            f"{', '.join(FORMATS)}")
+    if artifact.suffix != fmt.suffix:
+        raise ArtifactError(f"{artifact}: a {manifest.format} artifact must end in {fmt.suffix}, not {artifact.suffix!r}")
+    return manifest, fmt
+
+
+def _metadata_module(artifact: Path):
+    for fmt in FORMATS.values():
+        if artifact.name.endswith(fmt.suffix) and fmt.metadata:
+            return fmt.metadata_module()
+    raise ArtifactError(f"{artifact}: no format with embedded metadata ends in {artifact.suffix!r}")
+
+
+def embed_contract(artifact: str | os.PathLike, data: dict[str, Any]) -> None:
+    """Write the I/O contract ``data`` into ``artifact``, in its format's own metadata."""
+    _metadata_module(Path(artifact)).embed(Path(artifact), data)
+
+
+def read_contract(artifact: str | os.PathLike) -> dict[str, Any]:
+    """The I/O contract stored inside ``artifact``, read from the artifact alone."""
+    artifact = Path(artifact)
+    if not artifact.exists():
+        raise ArtifactError(f"{artifact}: no such artifact")
+    return _metadata_module(artifact).read(artifact)
 
 
 def _require_check(artifact: Path, check: dict) -> None:
@@ -39,7 +78,7 @@ def _check_contract(artifact: Path, manifest, backend) -> None:
     or a format that has none) is not compared."""
     if not backend.metadata:
         return
-    from edgesr.metadata import check_agrees, read_contract
+    from edgesr.metadata import check_agrees
 
     try:
         inside = read_contract(artifact)
@@ -59,10 +98,9 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
     was killed, or the manifest was written by hand) is refused unless ``allow_unchecked``; one
     whose check was skipped on purpose (``check: {"skipped": why}``) is served."""
     artifact = Path(artifact)
-    manifest = read_manifest(artifact)
+    manifest, backend = artifact_manifest(artifact)
     if not allow_unchecked:
         _require_check(artifact, manifest.check)
-    backend = get_format(manifest.format)
     _check_contract(artifact, manifest, backend)
     if device is not None and device not in backend.devices:
         takes = [b.name for b in FORMATS.values() if device in b.devices]
