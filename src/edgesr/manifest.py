@@ -25,7 +25,7 @@ VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
 class TensorSpec:
     name: str
     layout: str  # NCHW | NHWC | image (Core ML image: RGB uint8 or grayscale float16, pixels 0-255)
-    dtype: str  # float32 | float16 | int8 | uint8
+    dtype: str  # float32 | float16 | int8 | uint8 | int16 (LiteRT W8A16)
     channels: int
     height: int | None  # None: any height (dynamic)
     width: int | None
@@ -109,7 +109,7 @@ class Manifest:
 # the values a manifest's fields may take (beyond their types): an edited manifest is refused in one
 # line before a runner trusts it (a 100000-pixel height, a negative tile overlap, a float channel count)
 _CHOICES = {"colour": ("y", "rgb"), "upsampling": ("pre", "post"), "io": ("tensor", "image", "uint8"),
-            "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8"),
+            "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8", "int16"),
             "quant_method": ("", "ptq", "qat"), "channels": (1, 3)}
 _LARGEST_SIDE = 1 << 16  # no runtime here takes a side this long, nor a scale above 16
 _RANGES = {"scales": (2, 16), "scale": (2, 16), "height": (1, _LARGEST_SIDE), "width": (1, _LARGEST_SIDE),
