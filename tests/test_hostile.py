@@ -391,3 +391,20 @@ def test_the_docs_count_the_cases_there_are():
     for page in ("README.md", "docs/trust.md"):
         counts = re.findall(r"(\d+) hostile inputs", (repo / page).read_text())
         assert counts and all(int(n) == total for n in counts), (page, counts, total)
+
+
+@pytest.mark.parametrize("layout, dtype, quantization", [
+    ("NCHW", "float32", None), ("NCHW", "float16", None), ("NHWC", "int8", (1 / 255, -128)),
+    ("NHWC", "uint8", (1 / 255, 0)), ("NHWC", "int16", (1 / 32767, 0)), ("image", "uint8", None)])
+def test_the_manifests_edgesr_writes_pass_the_field_checks(layout, dtype, quantization, tmp_path):
+    """The other side of the field checks: every tensor kind an export writes (LiteRT W8A16's int16 I/O,
+    int8 and uint8 I/O, Core ML images, float16) is accepted."""
+    import dataclasses
+
+    from edgesr.manifest import read_manifest, write_manifest
+
+    artifact = nearest_x2_artifact(tmp_path)
+    manifest = read_manifest(artifact)
+    tensor = dataclasses.replace(manifest.input, layout=layout, dtype=dtype, quantization=quantization)
+    write_manifest(artifact, dataclasses.replace(manifest, input=tensor, output=tensor))
+    assert read_manifest(artifact).input.dtype == dtype
