@@ -27,29 +27,17 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
-from edgesr.formats.base import FORMATS
 from edgesr.formats.common import atomic_output
 from edgesr.formats.tflite.nhwc import dcr_points, litert_networks, lower_custom_ops
 from edgesr.formats.tflite.rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
                                           tensor_name, uint8_io)
 from edgesr.formats.ranges import merge, range_points, tflite_ranges
+from edgesr.formats.tflite.io import IO_DTYPE, check_io
 from edgesr.manifest import VALUE_RANGE, Head, TensorSpec
 
-_IO_DTYPE = {"int8": "int8", "w8a16": "int16"}  # full-integer precisions and their image I/O type
 # ai-edge-quantizer's symmetric 7-bit weights are the INT8 scheme's grid (edgesr.train.qat.WEIGHT_LEVELS):
 # 63 steps of max|w| / 63 each side of 0, stored as int8
 _WEIGHT_BITS = 7
-IO_MODES = FORMATS["tflite"].io  # what export_tflite(io=...) takes: the format table says it
-
-
-def check_io(io: str, precision: str) -> None:
-    """Refuse an ``io`` the precision cannot have, in one line."""
-    if io not in IO_MODES:
-        raise ExportError(f"tflite artifacts take --io {' or '.join(IO_MODES)}, not {io!r}")
-    if io == "uint8" and precision != "int8":
-        raise ExportError(f"--io uint8 (uint8 pixels in and out) is for full-integer INT8 (-p int8); -p {precision} "
-                          f"artifacts take {_IO_DTYPE.get(precision, 'float32')} tensors: use --io tensor")
-
 
 
 def _convert(nets: dict[str, nn.Module], channels: int, size: tuple[int, int], path: Path) -> None:
@@ -248,7 +236,7 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
            points: dict[str, list] | None = None, io: str = "tensor") -> dict[str, tuple[TensorSpec, TensorSpec]]:
     if input_size is None:
         raise ExportError("tflite needs a fixed input size")
-    if precision in _IO_DTYPE and not calibration:
+    if precision in IO_DTYPE and not calibration:
         raise ExportError(f"{precision} export needs calibration inputs")
     with atomic_output(out) as tmp:
         if precision == "fp32":
@@ -263,7 +251,7 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
         compact(tmp)
         specs = _io_specs(tmp)
     for key, (inp, outp) in specs.items():
-        want = "uint8" if io == "uint8" else _IO_DTYPE.get(precision)
+        want = "uint8" if io == "uint8" else IO_DTYPE.get(precision)
         if want and not (inp.dtype == outp.dtype == want):
             raise ExportError(f"{precision} export left {inp.dtype} input / {outp.dtype} output; expected {want}")
     return specs
