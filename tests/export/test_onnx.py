@@ -8,7 +8,7 @@ import pytest
 
 from edgesr.errors import ArtifactError, ExportError, ScaleError
 from edgesr.export.api import export_model
-from edgesr.formats.registry import open_runner
+from edgesr.formats.registry import artifact_manifest, open_runner
 from edgesr.inference import torch_upscaler, upscale
 from edgesr.manifest import manifest_path, read_manifest
 from edgesr.models.weights import load_model
@@ -78,8 +78,10 @@ def test_tampered_and_mismatched_artifacts(artifacts, tmp_path):
     renamed = tmp_path / "model.tflite"
     shutil.copy(src, renamed)
     shutil.copy(manifest_path(src), manifest_path(renamed))
-    with pytest.raises(ArtifactError, match="must end in .onnx"):
-        read_manifest(renamed)
+    read_manifest(renamed)  # the manifest itself is whole; its format's suffix is the format's check
+    for read in (artifact_manifest, open_runner):
+        with pytest.raises(ArtifactError, match="must end in .onnx"):
+            read(renamed)
     with pytest.raises(ScaleError, match="serves x2, not x4"):
         open_runner(src, 4)
     bad = json.loads(manifest_path(src).read_text())
@@ -152,9 +154,9 @@ def test_int8_weights_are_the_schemes_grid(artifacts, weights):
 def test_export_beyond_the_loss_bound_fails_and_leaves_nothing(monkeypatch, data_root, tmp_path):
     """An artifact that scores further below PyTorch than its precision allows is not written
     (the shipped weights: a random network's PSNR does not fall with rounding)."""
-    from edgesr import backends
+    from edgesr.formats import base
 
-    monkeypatch.setitem(backends.LOSS_BOUND_DB, "int8", 0.0)  # any rounding at all is now too much
+    monkeypatch.setitem(base.LOSS_BOUND_DB, "int8", 0.0)  # any rounding at all is now too much
     out = tmp_path / "out"
     with pytest.raises(ExportError, match=r"beyond the int8 bound of -0.0 dB; nothing was written; try --quant qat"):
         export_model("masrn", 4, "onnx", out, precision="int8", lr_size=(16, 16), calib_images=2,
