@@ -38,26 +38,21 @@ class World:
     artifact: Path  # art/nearest_x2_fp32_dynamic.onnx with its manifest (hand-made ONNX, no export)
     data_root: Path  # a benchmark-set root holding Set5 (one image)
     config: Path  # c.yaml, a valid training config
+    pixels: np.ndarray  # the good image's pixels (conftest's photo)
 
     def fill(self, arg: str) -> str:
         return arg.format(root=self.root, img=self.image, w=self.weights, a=self.artifact, data=self.data_root,
                           cfg=self.config)
 
 
-def _photo() -> np.ndarray:
-    y, x = np.mgrid[0:48, 0:60]
-    return np.clip(np.stack([128 + 100 * np.sin(x / 5.0), 40 + 160 * ((x // 12 + y // 12) % 2), 255 * x / 59.0 + 0 * y],
-                            axis=2), 0, 255).round().astype(np.uint8)
-
-
 @pytest.fixture
-def world(tmp_path, monkeypatch) -> World:
+def world(tmp_path, monkeypatch, photo) -> World:
     from edgesr.models import create_model
     from edgesr.models.weights import save_weights
 
     monkeypatch.chdir(tmp_path)
-    image = write_image(tmp_path / "in" / "a.png", _photo())
-    write_image(tmp_path / "data" / "Set5" / "bird.png", _photo())
+    image = write_image(tmp_path / "in" / "a.png", photo)
+    write_image(tmp_path / "data" / "Set5" / "bird.png", photo)
     (tmp_path / "art").mkdir()
     import torch
 
@@ -68,7 +63,7 @@ def world(tmp_path, monkeypatch) -> World:
                       f"data_root: {tmp_path / 'data'}\ntrain_sets: [Set5]\nval_set: Set5\n"
                       f"out_dir: {tmp_path / 'run'}\n")
     artifact = nearest_x2_artifact(tmp_path / "art", check={"skipped": "not asked for (--no-check)"})
-    return World(tmp_path, image, weights, artifact, tmp_path / "data", config)
+    return World(tmp_path, image, weights, artifact, tmp_path / "data", config, photo)
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -266,7 +261,7 @@ CLI_CASES = [
          "no images", 2, setup=lambda w: (w.root / "empty").mkdir()),
     Case("eval-set-with-a-corrupt-image", ("eval", "-m", "bicubic", "-s", "2", "-d", "{root}/set"), "bad.png",
          setups=(_write("set/bad.png", b"\x89PNG\r\n\x1a\n broken"),
-                 lambda w: write_image(w.root / "set" / "ok.png", _photo()))),
+                 lambda w: write_image(w.root / "set" / "ok.png", w.pixels))),
     # training configs
     Case("config-missing", ("train", "{root}/nope.yaml"), "nope.yaml", 2),
     Case("config-not-utf8", ("train", "{root}/bad.yaml"), "UTF-8", setup=_write("bad.yaml", b"model: \xff\xfe\n")),
@@ -342,7 +337,7 @@ def test_api(name, call, expect, world: World):
     import edgesr
 
     with pytest.raises((EdgesrError, TypeError)) as info:
-        call(edgesr, _photo(), world)
+        call(edgesr, world.pixels, world)
     message = str(info.value)
     assert "\n" not in message.strip() and expect in message, message
     assert _tree(world.root) == before

@@ -6,10 +6,13 @@ Neither PyTorch nor any runtime is imported here: apps, boards and the runners r
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 import os
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,11 +119,14 @@ _RANGES = {"scales": (2, 16), "scale": (2, 16), "height": (1, _LARGEST_SIDE), "w
            "activation_bytes_per_pixel": (1e-3, 1e9)}
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's field types, evaluated once (its annotations are strings here)."""
+    return typing.get_type_hints(cls)
+
+
 def _check_value(where: str, value: Any, hint: Any) -> None:
     """``value`` has the type ``hint`` names (recursively), else an ArtifactError naming ``where``."""
-    import types
-    import typing
-
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
         return
@@ -159,9 +165,9 @@ def _check_value(where: str, value: Any, hint: Any) -> None:
 
 def _check_fields(obj: Any, prefix: str = "") -> None:
     """Every field of a manifest (or of its tensors and heads): type, then choice or range."""
-    import typing
-
-    for f, hint in zip(dataclasses.fields(obj), typing.get_type_hints(type(obj)).values()):
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        hint = hints[f.name]
         value = getattr(obj, f.name)
         where = prefix + f.name
         _check_value(where, value, hint)

@@ -217,13 +217,9 @@ def declare(module, *, colour: str | None = None, upsampling: str | None = None,
 def check_arguments(scale=None, device=None, tile=None, threads=0, weights=None) -> None:
     """The common keyword arguments of ``open_runner``, ``upscale``, ``evaluate`` and ``compare``: a
     wrong type or value is one ``EdgesrError`` naming the argument, before anything is loaded."""
-    import numpy as np
-
+    from edgesr._values import is_whole as whole
     from edgesr.errors import ConfigError, ScaleError
     from edgesr.runtimes.measure import check_threads
-
-    def whole(value) -> bool:
-        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
     if scale is not None and not whole(scale):
         raise ScaleError(f"scale must be a whole number such as 2, 3 or 4 (or None), got {scale!r}")

@@ -247,8 +247,7 @@ def _plan(model, opts: ExportOptions) -> _Job:
     if opts.shared and not spec.multi_scale:
         raise ExportError(f"{model_name} has one network per scale; export its scales one at a time "
                           "(only multi-scale models such as masrn share a trunk)")
-    if opts.shared and not row.shared:
-        raise ExportError(f"{row.name} cannot hold several scales in one artifact: {row.shared_note}")
+    row.check_shared(opts.shared)
     sizes = list(opts.input_sizes) or ([DEFAULT_FIXED_SIZE] if not row.dynamic else [])  # larger images run as tiles
     return _Job(row, opts.precision, opts.scales, model_name, spec, sizes, opts.io_mode)
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from edgesr._values import is_whole
 from edgesr.data.calibration import DEFAULT_CALIBRATION_SET
 from edgesr.errors import ExportError
 from edgesr.formats import CALIBRATED, FORMATS, QUANT_METHODS, check_precision, get_format
@@ -58,7 +59,7 @@ class ExportOptions:
     def __post_init__(self) -> None:
         fmt = get_format(self.format)
         check_precision(fmt, self.precision)
-        if not self.scales or not all(_whole(s) and s > 0 for s in self.scales):
+        if not self.scales or not all(is_whole(s) and s > 0 for s in self.scales):
             raise ExportError(f"scales must be whole numbers such as (4,) or (2, 3, 4), got {self.scales!r}")
         for size in (*self.input_sizes, *(self.profile or ())):
             _size(size, "input_size")
@@ -71,7 +72,7 @@ class ExportOptions:
                                   f"{' and '.join(f.name for f in FORMATS.values() if f.profiles)} exports only")
             if len(self.profile) != 3:
                 raise ExportError(f"a profile is three sizes (min, opt, max), got {len(self.profile)}")
-        if not _whole(self.calib_images) or self.calib_images < 1:
+        if not is_whole(self.calib_images) or self.calib_images < 1:
             raise ExportError(f"calib_images must be a whole number >= 1, got {self.calib_images!r}")
         if self.quant not in QUANT_METHODS:
             raise ExportError(f"unknown quantization method {self.quant!r}; known: {', '.join(QUANT_METHODS)}")
@@ -102,21 +103,17 @@ class ExportOptions:
         return self.io or get_format(self.format).io[0]
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) or type(value).__name__ in ("int32", "int64")
-
-
 def _scales(scale: int | Sequence[int]) -> tuple[int, ...]:
-    if _whole(scale):
+    if is_whole(scale):
         return (int(scale),)
-    if isinstance(scale, (str, bytes)) or not isinstance(scale, Sequence) or not all(_whole(s) for s in scale):
+    if isinstance(scale, (str, bytes)) or not isinstance(scale, Sequence) or not all(is_whole(s) for s in scale):
         raise ExportError(f"scale must be a whole number such as 4, or several such as (2, 3, 4), got {scale!r}")
     return tuple(dict.fromkeys(int(s) for s in scale))
 
 
 def _size(size: Any, what: str) -> Size:
     if (not isinstance(size, Sequence) or isinstance(size, (str, bytes)) or len(size) != 2
-            or not all(_whole(v) and v > 0 for v in size)):
+            or not all(is_whole(v) and v > 0 for v in size)):
         raise ExportError(f"{what} takes (height, width) in pixels, whole numbers above 0, got {size!r}")
     return int(size[0]), int(size[1])
 
@@ -125,7 +122,7 @@ def _sizes(input_size: Any) -> tuple[Size, ...]:
     """None or () (dynamic), one (H, W), or several."""
     if not input_size:
         return ()
-    if isinstance(input_size, Sequence) and input_size and _whole(input_size[0]):
+    if isinstance(input_size, Sequence) and input_size and is_whole(input_size[0]):
         return (_size(input_size, "input_size"),)
     if not isinstance(input_size, Sequence) or isinstance(input_size, (str, bytes)):
         raise ExportError(f"input_size takes (height, width) or a list of them, got {input_size!r}")

@@ -154,9 +154,13 @@ class Format:
         """Refuse an ``--io`` mode the precision cannot give (formats with several modes)."""
 
     # --- derived -----------------------------------------------------------------------------------
-    def exporter(self, shared: bool = False) -> Callable:
+    def check_shared(self, shared: bool) -> None:
+        """Refuse several scales in one artifact where the format cannot hold them."""
         if shared and not self.shared:
             raise ExportError(f"{self.name} cannot hold several scales in one artifact: {self.shared_note}")
+
+    def exporter(self, shared: bool = False) -> Callable:
+        self.check_shared(shared)
         return self.export_function(shared)
 
     def export(self, model, out: Path, job: Conversion) -> Exported:

@@ -164,12 +164,10 @@ def _from_factory(name: str, factory: Callable, ref: str) -> ModelSpec:
     return ModelSpec(name, factory, ref=ref, **declaration(factory, ref))
 
 
-# numpy's integer types, by name (numpy is not imported here)
-_INTEGER_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-
-
 def check_model_scale(spec: ModelSpec, scale: int) -> int:
-    if isinstance(scale, bool) or (not isinstance(scale, int) and type(scale).__name__ not in _INTEGER_TYPES):
+    from edgesr._values import is_whole
+
+    if not is_whole(scale):
         raise ScaleError(f"scale must be a whole number such as {', '.join(map(str, spec.scales))}, got {scale!r}")
     if scale not in spec.scales:
         raise ScaleError(

@@ -35,11 +35,12 @@ def summarize(run: str | os.PathLike) -> dict[str, Any]:
                    for e in lines if "val_psnr" in e]
     best = max(validations, key=lambda v: statistics.fmean(v["psnr"].values()), default=None)
     val_set = next((e["val_set"] for e in lines if "val_set" in e), None)
+    seconds = max((e.get("elapsed", 0.0) for e in steps), default=0.0)  # training time, checkpoints aside
     return {
         "iterations": max((e["iteration"] for e in lines if "iteration" in e), default=0),
         "planned_iterations": starts[-1].get("iterations") if starts else None,
-        "seconds": max((e.get("elapsed", 0.0) for e in steps), default=0.0),  # training time, checkpoints aside
-        "hours": round(max((e.get("elapsed", 0.0) for e in steps), default=0.0) / 3600, 2),
+        "seconds": seconds,
+        "hours": round(seconds / 3600, 2),
         "patches_per_s": round(statistics.median(rates), 2) if rates else None,
         "sessions": [{k: e[k] for k in ("iteration", "hardware", "device", "world_size") if k in e} for e in starts],
         "warm_start": next((e["warm_start"]["from"] for e in starts if "warm_start" in e), None),
