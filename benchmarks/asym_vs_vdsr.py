@@ -56,14 +56,15 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
                 calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
     import onnxruntime as ort
 
-    from edgesr.formats.onnx.export import export_onnx
+    from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
 
     x = np.random.default_rng(0).random((1, 1, size, size), dtype=np.float32)
     calls = {}
     for name, model in models.items():
         path = tmp / f"{name}.onnx"
-        export_onnx(model, path, scale=4, input_size=(size, size), precision="int8" if calibration else "fp32",
-                    calibration=calibration[name] if calibration else None)
+        get_format("onnx").export(model, path, Conversion((4,), "int8" if calibration else "fp32", input_size=(size, size),
+                                                          calibration={4: calibration[name]} if calibration else {}))
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         feed = {session.get_inputs()[0].name: x}
         calls[name] = lambda s=session, f=feed: s.run(None, f)
@@ -72,15 +73,16 @@ def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
 
 def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
                   calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
-    from edgesr.formats.tflite.export import export_tflite
+    from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
     from edgesr.formats.tflite.runner import find_interpreter
 
     interpreter_cls, _ = find_interpreter()
     calls = {}
     for name, model in models.items():
         path = tmp / f"{name}.tflite"
-        export_tflite(model, path, scale=4, input_size=(size, size), precision="int8" if calibration else "fp32",
-                      calibration=calibration[name] if calibration else None)
+        get_format("tflite").export(model, path, Conversion((4,), "int8" if calibration else "fp32", input_size=(size, size),
+                                                            calibration={4: calibration[name]} if calibration else {}))
         interpreter = interpreter_cls(model_path=str(path))
         interpreter.allocate_tensors()
         detail = interpreter.get_input_details()[0]

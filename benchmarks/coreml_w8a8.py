@@ -66,7 +66,7 @@ def main() -> None:
     from edgesr.data.datasets import find_images
     from edgesr.devices.ondevice import cpu_info
     from edgesr.evaluation.compare import compare_with_truth
-    from edgesr.export.api import choose_weights, tool_versions
+    from edgesr.conversion.api import choose_weights, tool_versions
     from edgesr.inference import torch_upscaler
     from edgesr.models.weights import load_model
 

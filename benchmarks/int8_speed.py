@@ -80,8 +80,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="summarise this bench.json (an `edgesr bench` run of masrn x4 at "
                                                    "256x256 with these formats' fp32 and int8 rows) instead of running one")
     args = parser.parse_args()
-    from edgesr.bench.harness import BenchOptions, bench
-    from edgesr.bench.report import write_report
+    from edgesr.benchmark.harness import BenchOptions, bench
+    from edgesr.benchmark.report import write_report
     from edgesr.runtimes.measure import cpu_slug
 
     command = "python benchmarks/int8_speed.py" + (f" --threads {args.threads}" if args.threads else "")

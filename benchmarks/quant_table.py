@@ -87,7 +87,7 @@ def run(models: dict[str, tuple[int, ...]], data_root: str | None, cache: Path, 
         formats: tuple[str, ...] = FORMATS, save=lambda result: None) -> dict:
     """One ``edgesr bench`` pair (Set5 with latency, Set14 for PSNR) per model and format; ``save`` gets the
     table so far after each pair, so a run cut short keeps what it measured."""
-    from edgesr.bench.harness import BenchOptions, bench
+    from edgesr.benchmark.harness import BenchOptions, bench
 
     result = None
     for model, scales in models.items():

@@ -74,7 +74,7 @@ def main() -> None:
 
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.evaluate import evaluate
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
     from edgesr.formats import get_format
     from edgesr.inference import torch_upscaler
     from edgesr.manifest import artifact_bytes

@@ -23,8 +23,9 @@ def export_symmetric(scale: int, root: str, out: Path) -> Path:
     """masrn's symmetric INT8 ONNX graph at ``scale`` (the QAT weights, ranges on T91) in ``out``, with
     a manifest so edgesr's runner opens it."""
     from edgesr.data.calibration import calibration_images, calibration_inputs
-    from edgesr.export.api import choose_weights
-    from edgesr.formats.onnx.export import export_onnx
+    from edgesr.conversion.api import choose_weights
+    from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
     from edgesr.manifest import Manifest, sha256, write_manifest
     from edgesr.models.weights import load_model
 
@@ -34,8 +35,9 @@ def export_symmetric(scale: int, root: str, out: Path) -> Path:
     model = load_model("masrn", scale, weights)
     calibration = calibration_inputs(model, scale, "T91", 64, (64, 64), root)
     path = out / f"masrn_x{scale}_symmetric.onnx"
-    inp, outp = export_onnx(model, path, scale=scale, precision="int8", calibration=calibration,
-                            range_inputs=calibration_images(model, scale, "T91", 64, root), symmetric=True)
+    job = Conversion((scale,), "int8", calibration={scale: calibration}, symmetric=True,
+                     range_inputs={scale: calibration_images(model, scale, "T91", 64, root)})
+    inp, outp = get_format("onnx").export(model, path, job)[:2]
     write_manifest(path, Manifest(model="masrn", scales=(scale,), format="onnx", precision="int8", colour="rgb",
                                   upsampling="post", input=inp, output=outp, artifact_sha256=sha256(path),
                                   weights_sha256=None, check={"skipped": "not asked for"}))

@@ -34,7 +34,7 @@ def main() -> None:
 
 
 def _export(folder: Path) -> Path:
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     print("exporting the shipped masrn (x2, x3, x4) to ONNX...")
     return export_model("masrn", (2, 3, 4), "onnx", folder, check=False)

@@ -77,7 +77,7 @@ def weights(tmp_path_factory):
 def tflite_artifacts(tmp_path_factory, weights, data_root):
     """LiteRT exports (fixed 24x24 / 32x32 LR input) shared by the export and runtime tests."""
     pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out = tmp_path_factory.mktemp("tflite")
     root = str(data_root)
@@ -94,7 +94,7 @@ def tflite_artifacts(tmp_path_factory, weights, data_root):
 def artifacts(tmp_path_factory, weights, data_root):
     """ONNX exports shared by the export and runtime tests (made once per session)."""
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out = tmp_path_factory.mktemp("exports")
     root = str(data_root)
@@ -113,7 +113,7 @@ def shared_artifacts(tmp_path_factory, weights, data_root):
     export to compare sizes with."""
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
     pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out = tmp_path_factory.mktemp("shared")
     root, w = str(data_root), weights["masrn"]

@@ -106,7 +106,7 @@ def test_export_a_module_then_run_the_artifact(env_data, tmp_path):
 def test_bench_rebuilds_a_module_from_its_reference(monkeypatch, tmp_path):
     """The bench's workers rebuild the model: a module from create_model goes by its reference and a
     temporary weights file (removed after); a module built otherwise is refused."""
-    from edgesr.bench import harness
+    from edgesr.benchmark import harness
 
     seen = {}
 

@@ -54,7 +54,7 @@ GRAPH = {m: _imported(m) for m in MODULES}
 
 
 def _part(module: str) -> str:
-    """The part of the package a module belongs to: its subpackage (edgesr.export), or itself when it
+    """The part of the package a module belongs to: its subpackage (edgesr.conversion), or itself when it
     sits at the top (edgesr.inference, edgesr.formats)."""
     return ".".join(module.split(".")[:2])
 
@@ -125,7 +125,7 @@ def test_no_cycle_between_the_parts_of_the_package():
 def test_the_runtime_side_sits_below_export_and_the_image_pipeline():
     for module, targets in GRAPH.items():
         if module.startswith(("edgesr.runtimes", "edgesr.formats", "edgesr.manifest", "edgesr.metadata")):
-            assert not {t for t in targets if t.startswith(("edgesr.export", "edgesr.inference", "edgesr.bench",
+            assert not {t for t in targets if t.startswith(("edgesr.conversion", "edgesr.inference", "edgesr.benchmark",
                                                             "edgesr.devices", "edgesr.evaluation"))}, module
 
 

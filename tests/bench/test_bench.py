@@ -2,13 +2,14 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from edgesr.bench import cache, harness
-from edgesr.bench.cache import code_digest
-from edgesr.bench.harness import EXPORT_FAILED, NOT_INSTALLED, PASSED, BenchOptions, bench, plan
+from edgesr.benchmark import cache, harness
+from edgesr.benchmark.cache import code_digest
+from edgesr.benchmark.harness import Status, BenchOptions, bench, plan
 from edgesr.cli import main
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
@@ -46,7 +47,7 @@ def test_rows_baseline_and_statuses(report, weights, data_root):
     direct = evaluate(torch_upscaler(load_model("espcn", 2, weights["espcn"])), find_images("Set5", str(data_root)), 2)
     assert base["psnr"] == pytest.approx(direct.psnr, abs=1e-9)
     fp32 = rows[("onnx", "fp32")]
-    assert fp32["status"] == PASSED and abs(fp32["dpsnr"]) < 0.01
+    assert fp32["status"] == Status.PASSED and abs(fp32["dpsnr"]) < 0.01
     assert fp32["latency_ms"] > 0 and fp32["fps"] == pytest.approx(1000 / fp32["latency_ms"])
     assert fp32["peak_rss_mb"] > 50 and fp32["size_mb"] > 0 and fp32["load_ms"] > 0
     assert rows[("onnx", "int8")]["psnr"] is not None
@@ -63,7 +64,7 @@ def test_rows_baseline_and_statuses(report, weights, data_root):
     assert trt_row_has_no_compute(rows[("tensorrt", "fp16")])
     # asked for explicitly but not installable here: the row says why, the others still ran
     trt = rows[("tensorrt", "fp16")]
-    assert trt["status"] == EXPORT_FAILED and "pypi.nvidia.com" in trt["reason"]
+    assert trt["status"] == Status.EXPORT_FAILED and "pypi.nvidia.com" in trt["reason"]
 
 
 def trt_row_has_no_compute(row: dict) -> bool:
@@ -101,6 +102,9 @@ def test_cache_key_follows_code_and_converters(tmp_path, monkeypatch, weights):
     before = code_digest(tmp_path, ("export",))
     source.write_text("OPSET = 18\n")
     assert code_digest(tmp_path, ("export",)) != before
+    # every part of the package the key reads exists (a renamed one would silently drop out of it)
+    package = Path(cache.__file__).parents[1]
+    assert all((package / part).is_dir() for part in cache.EXPORT_CODE), cache.EXPORT_CODE
     # the installed converter versions are part of the key: an upgrade exports afresh
     assert {"torch", "onnxruntime", "code"} <= set(cache.toolchain("onnx"))
     opts = BenchOptions(model="espcn", scales=(2,), weights=str(weights["espcn"]), input_size=(32, 32))
@@ -119,7 +123,9 @@ def test_plan_and_uninstalled_formats():
         plan(BenchOptions(quant=("gptq",)))
     with pytest.raises(Exception, match="unknown format"):
         plan(BenchOptions(formats=("nope",)))
-    assert NOT_INSTALLED == "not installed"
+    # a status is written as its words in the JSON, the CSV and the table, and compares equal to them
+    assert Status.NOT_INSTALLED == "not installed"
+    assert json.dumps([Status.PASSED]) == '["passed"]' and f"{Status.NOT_RUN}" == str(Status.NOT_RUN) == "exported, not run here"
 
 
 @pytest.mark.slow

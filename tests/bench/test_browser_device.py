@@ -13,8 +13,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from edgesr.bench.harness import NOT_RUN, PASSED, BenchOptions, bench
-from edgesr.bench.report import markdown
+from edgesr.benchmark.harness import Status, BenchOptions, bench
+from edgesr.benchmark.report import markdown
 from edgesr.cli import main
 from edgesr.devices.browser import ONLY_ONNX, BrowserDevice, check_tools
 from edgesr.devices.profiles import available_profiles, load_profile, profile_from_dict
@@ -84,7 +84,7 @@ def test_missing_tools_are_one_line_naming_each_install(tmp_path, monkeypatch):
 def test_the_cli_refuses_before_the_baseline(tmp_path, monkeypatch):
     monkeypatch.delenv("EDGESR_CHROMIUM", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no Chromium on the PATH
-    import edgesr.bench.harness as harness
+    import edgesr.benchmark.harness as harness
 
     monkeypatch.setattr(harness, "bench", lambda *a, **k: pytest.fail("the bench ran"))
     result = CliRunner().invoke(main, ["bench", "--device", "browser", "-f", "onnx", "-o", str(tmp_path / "out")])
@@ -151,12 +151,12 @@ def test_browser_rows_have_load_latency_and_psnr(browser_bench):
     assert report["device_kind"] == "browser" and report["device_offers"]["backends"][0] == "wasm"
     assert rows["pytorch"]["runs_on"] == "cpu"  # the baseline stays on this machine
     onnx = rows["onnx"]
-    assert onnx["status"] == PASSED and onnx["runs_on"] == "browser"
+    assert onnx["status"] == Status.PASSED and onnx["runs_on"] == "browser"
     assert onnx["load_ms"] > 0 and 0 < onnx["latency_ms"] <= onnx["p90_ms"] and onnx["psnr"] > 25
     assert onnx["runtime"].startswith("onnxruntime-web 1.30.0 wasm (") and "Chromium " in onnx["runtime"]
     assert onnx["peak_rss_mb"] is None or onnx["peak_rss_mb"] > 50  # the page's renderer, where /proc tells
     coreml = rows["coreml"]
-    assert coreml["status"] == NOT_RUN and coreml["reason"] == ONLY_ONNX and coreml["psnr"] is None
+    assert coreml["status"] == Status.NOT_RUN and coreml["reason"] == ONLY_ONNX and coreml["psnr"] is None
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from edgesr.bench.report import markdown
-from edgesr.bench.rows import Target, add_efficiency, make_row
+from edgesr.benchmark.report import markdown
+from edgesr.benchmark.rows import Target, add_efficiency, make_row
 from edgesr.runtimes.measure import cpu_count, matmul_peak, numpy_peak
 
 
@@ -37,7 +37,7 @@ def test_matmul_peak_counts_two_flops_per_multiply_add():
 def test_the_worker_measures_the_peak_with_the_threads_it_is_given(tmp_path):
     request = tmp_path / "request.json"
     request.write_text(json.dumps({"kind": "peak", "device": "cpu", "threads": 1, "n": 512}))
-    proc = subprocess.run([sys.executable, "-m", "edgesr.bench.worker", str(request)], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "edgesr.benchmark.worker", str(request)], capture_output=True, text=True)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["ok"] and result["threads"] == 1 and result["n"] == 512 and result["gflops"] > 0.1
     assert result["library"].startswith("torch ")

@@ -8,10 +8,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from edgesr.bench import harness, worker
-from edgesr.bench.harness import (EXPORT_FAILED, FAILED_VALIDATION, NOT_INSTALLED, NOT_RUN, PASSED, benchmark_images,
+from edgesr.benchmark import harness, worker
+from edgesr.benchmark.harness import (Status, benchmark_images,
                                   failed_rows)
-from edgesr.bench.options import BenchOptions, check_options
+from edgesr.benchmark.options import BenchOptions, check_options
 from edgesr.cli import main
 from edgesr.errors import DataError, EdgesrError
 
@@ -139,9 +139,9 @@ def _report(rows):
 
 
 @pytest.mark.parametrize("rows, failed", [
-    ([_row("pytorch", "fp32", PASSED), _row("tensorrt", "fp16", NOT_INSTALLED), _row("coreml", "fp16", NOT_RUN)], []),
-    ([_row("pytorch", "fp32", PASSED), _row("onnx", "int8", FAILED_VALIDATION, "ptq", "dPSNR -0.9 dB"),
-      _row("tflite", "fp16", EXPORT_FAILED, reason="converter crashed"), _row("coreml", "fp16", NOT_RUN)],
+    ([_row("pytorch", "fp32", Status.PASSED), _row("tensorrt", "fp16", Status.NOT_INSTALLED), _row("coreml", "fp16", Status.NOT_RUN)], []),
+    ([_row("pytorch", "fp32", Status.PASSED), _row("onnx", "int8", Status.FAILED_VALIDATION, "ptq", "dPSNR -0.9 dB"),
+      _row("tflite", "fp16", Status.EXPORT_FAILED, reason="converter crashed"), _row("coreml", "fp16", Status.NOT_RUN)],
      ["onnx int8 ptq x4 exported but failed validation", "tflite fp16 x4 export failed"]),
 ])
 def test_exit_status_follows_the_rows(tmp_path, data_root, monkeypatch, rows, failed):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgesr.errors import ArtifactError
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import open_runner
 from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.weights import load_model

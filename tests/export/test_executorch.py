@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("executorch.runtime", reason="the executorch extra is not installed: pip install 'edgesr[executorch]'")
 
 from edgesr.errors import ExportError, ScaleError
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats import ATOL, LOSS_BOUND_DB
 from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
@@ -96,12 +96,13 @@ def test_a_failed_write_leaves_nothing(tmp_path, weights, monkeypatch):
 def test_refuses_what_it_cannot_do(tmp_path, weights):
     with pytest.raises(ExportError, match="does not take precision 'fp16'"):
         export_model("espcn", 2, "executorch", tmp_path, precision="fp16", weights=weights["espcn"])
-    from edgesr.formats.executorch.export import export_executorch
+    from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
     from edgesr.models import create_model
 
+    executorch = get_format("executorch")
     with pytest.raises(ExportError, match="fixed input size"):
-        export_executorch(create_model("espcn", scale=2), tmp_path / "m.pte", scale=2)
+        executorch.export(create_model("espcn", scale=2), tmp_path / "m.pte", Conversion((2,), "fp32"))
     with pytest.raises(ExportError, match="calibration"):
-        export_executorch(create_model("espcn", scale=2), tmp_path / "m.pte", scale=2, precision="int8",
-                          input_size=LR)
+        executorch.export(create_model("espcn", scale=2), tmp_path / "m.pte", Conversion((2,), "int8", input_size=LR))
     assert list(tmp_path.iterdir()) == []

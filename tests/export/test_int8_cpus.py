@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import open_runner
 
 _QEMU = shutil.which("qemu-x86_64-static") or shutil.which("qemu-x86_64")

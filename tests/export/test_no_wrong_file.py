@@ -21,7 +21,7 @@ pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip 
 from edgesr.cli import main
 from edgesr.data.io import write_image
 from edgesr.errors import ArtifactError, ExportError
-from edgesr.export import api
+from edgesr.conversion import api
 from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
@@ -84,14 +84,14 @@ def test_check_failure_leaves_the_earlier_artifact_as_it_was(tmp_path, weights, 
 
     real = onnx_export.export_onnx
 
-    def changed(model, out, **kw):
+    def changed(model, out, job):
         print("converter chatter on stdout")
         os.write(2, b"C++ chatter on fd 2\n")
         warnings.warn("a warning that reads like a failure")
         model = copy.deepcopy(model)  # the check's PyTorch reference keeps the real weights
         with torch.no_grad():
             next(model.parameters()).mul_(1.5)  # the "conversion" computes something else
-        return real(model, out, **kw)
+        return real(model, out, job)
 
     earlier = _copy(espcn_onnx, tmp_path)
     before = earlier.read_bytes(), manifest_path(earlier).read_bytes()
@@ -119,7 +119,7 @@ def test_failed_conversion_prints_what_the_converter_said(tmp_path, weights, cap
     logger.addHandler(handler)
     monkeypatch.setattr(logger, "propagate", False)
 
-    def broken(model, out, **kw):
+    def broken(model, out, job):
         print("python print from the converter")
         os.write(1, b"C++ line on fd 1\n")
         logger.warning("a logged warning")
@@ -142,7 +142,7 @@ def test_failed_conversion_prints_what_the_converter_said(tmp_path, weights, cap
 
 
 def test_verbose_shows_the_output_as_it_comes(capfd):
-    from edgesr.export.quiet import step
+    from edgesr.conversion.quiet import step
 
     lines = []
     with step("a quiet step", lines.append):
@@ -281,7 +281,7 @@ def test_an_export_killed_midway_leaves_nothing_accepted(tmp_path, weights, data
     """kill -9 as the check starts: the artifact exists only under its temporary name, beside a
     manifest with an empty check; nothing is at the artifact's path."""
     out = tmp_path / "out"
-    script = ("import os, signal, sys; from edgesr.export.api import export_model\n"
+    script = ("import os, signal, sys; from edgesr.conversion.api import export_model\n"
               "def log(line):\n"
               "    if line.startswith('checking'): os.kill(os.getpid(), signal.SIGKILL)\n"
               f"export_model('espcn', 2, 'onnx', {str(out)!r}, weights={str(weights['espcn'])!r}, "

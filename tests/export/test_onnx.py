@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgesr.errors import ArtifactError, ExportError, ScaleError
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import artifact_manifest, open_runner
 from edgesr.inference import torch_upscaler, upscale
 from edgesr.manifest import manifest_path, read_manifest

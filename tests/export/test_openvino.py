@@ -10,6 +10,7 @@ pytest.importorskip("onnxruntime", reason="the openvino export goes through ONNX
 
 from edgesr.errors import ArtifactError  # noqa: E402
 from edgesr.formats import FORMATS, LOSS_BOUND_DB  # noqa: E402
+from edgesr.formats.base import Conversion  # noqa: E402
 from edgesr.formats.registry import open_runner  # noqa: E402
 from edgesr.manifest import read_manifest, sha256  # noqa: E402
 from edgesr.models.weights import load_model  # noqa: E402
@@ -20,7 +21,7 @@ ATOL = FORMATS["openvino"].tolerances.get("atol", {}) or {"fp32": 1e-4, "fp16": 
 
 @pytest.fixture(scope="module")
 def ov_artifacts(tmp_path_factory, weights, data_root):
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out, root = tmp_path_factory.mktemp("openvino"), str(data_root)
     w = weights["espcn"]
@@ -121,5 +122,5 @@ def test_failed_conversion_leaves_nothing(monkeypatch, weights, tmp_path):
     monkeypatch.setattr(ovx, "_from_onnx", fail)
     out = tmp_path / "m.xml"
     with pytest.raises(RuntimeError, match="converter broke"):
-        ovx.export_openvino(load_model("espcn", 2, weights["espcn"]), out, scale=2)
+        ovx.export_openvino(load_model("espcn", 2, weights["espcn"]), out, Conversion((2,), "fp32"))
     assert list(tmp_path.iterdir()) == []

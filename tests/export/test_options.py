@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgesr.errors import ExportError
-from edgesr.export.options import ExportOptions
+from edgesr.conversion.options import ExportOptions
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "edgesr"
 
@@ -56,7 +56,7 @@ def test_an_unknown_option_is_a_type_error():
 
 
 def test_building_options_imports_no_torch():
-    code = ("import sys\nfrom edgesr.export.options import ExportOptions\n"
+    code = ("import sys\nfrom edgesr.conversion.options import ExportOptions\n"
             "ExportOptions.build((2, 3, 4), 'tflite', precision='int8', io='uint8')\n"
             "print('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
@@ -65,7 +65,7 @@ def test_building_options_imports_no_torch():
 def test_the_pipeline_asks_the_format():
     """No signature inspection, no sys.modules fishing, no "module:function" targets: the export
     pipeline and the format table call the Format interface."""
-    for path in (PACKAGE / "export" / "api.py", PACKAGE / "formats" / "__init__.py", PACKAGE / "formats" / "base.py"):
+    for path in (PACKAGE / "conversion" / "api.py", PACKAGE / "formats" / "__init__.py", PACKAGE / "formats" / "base.py"):
         tree = ast.parse(path.read_text())
         names = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         assert not {"signature", "modules", "import_module"} & names, path

@@ -12,7 +12,7 @@ symmetric form TensorRT takes (run by ONNX Runtime, as TensorRT needs a GPU), Co
 
 import pytest
 
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.manifest import read_manifest
 from tests.benchmark_scripts import load
 
@@ -97,7 +97,7 @@ def test_coreml_w8a8_emulated(scale, data_root):
     pytest.importorskip("coremltools")
     from edgesr.data.datasets import find_images
     from edgesr.evaluation.compare import compare_with_truth
-    from edgesr.export.api import choose_weights
+    from edgesr.conversion.api import choose_weights
     from edgesr.inference import torch_upscaler
     from edgesr.models.weights import load_model
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from edgesr.errors import ExportError, ScaleError
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import open_runner
 from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import create_model

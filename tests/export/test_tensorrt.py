@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edgesr.errors import MissingDependencyError
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import open_runner
 from edgesr.models.weights import load_model
 
@@ -49,13 +49,15 @@ def test_symmetric_int8_graph_parses_and_builds_with_tensorrt_rtx(data_root, tmp
     import tensorrt_rtx as trt
 
     from edgesr.data.calibration import calibration_images, calibration_inputs
-    from edgesr.formats.onnx.export import export_onnx
+    from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
 
     model = load_model("masrn", 4)
     root = str(data_root)
     out = tmp_path / "symmetric.onnx"
-    export_onnx(model, out, scale=4, precision="int8", calibration=calibration_inputs(model, 4, "T91", 4, (32, 32), root),
-                range_inputs=calibration_images(model, 4, "T91", 4, root), symmetric=True)
+    get_format("onnx").export(model, out, Conversion(
+        (4,), "int8", calibration={4: calibration_inputs(model, 4, "T91", 4, (32, 32), root)},
+        range_inputs={4: calibration_images(model, 4, "T91", 4, root)}, symmetric=True))
     graph = onnx.load(str(out)).graph
     inits = {i.name: onnx.numpy_helper.to_array(i) for i in graph.initializer}
     zero_points = [inits[n.input[2]] for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]

@@ -83,7 +83,7 @@ def _signatures(path):
 @pytest.fixture(scope="module")
 def uint8_io(tmp_path_factory, data_root):
     """masrn x4 (the shipped weights) as INT8 with uint8 image I/O, checked on Set5 by the export."""
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     return export_model("masrn", 4, "tflite", tmp_path_factory.mktemp("uint8"), precision="int8", io="uint8",
                         lr_size=(32, 32), calib_images=8, data_root=str(data_root))
@@ -178,7 +178,7 @@ def test_depth_to_space_order_is_tensorflows():
 def graphs(tmp_path_factory, data_root):
     """masrn x4 FP32 and fsrcnn x4 FP32 and INT8 (shipped weights, 32x32), unchecked: the tests read
     their op lists and run them against PyTorch themselves."""
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out, root = tmp_path_factory.mktemp("graphs"), str(data_root)
     return {"masrn-fp32": export_model("masrn", 4, "tflite", out, lr_size=(32, 32), check=False, data_root=root),

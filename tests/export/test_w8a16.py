@@ -4,7 +4,7 @@ they compute the float network to a fraction of a grey level."""
 import numpy as np
 import pytest
 
-from edgesr.export.api import export_model
+from edgesr.conversion.api import export_model
 from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
 from edgesr.manifest import read_manifest

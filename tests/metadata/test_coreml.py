@@ -54,7 +54,7 @@ def packages(tmp_path_factory, weights, data_root):
     """``edgesr export -m asym_vdsr -s 2 -f coreml -p fp16`` (the shipped weights) and a masrn x2/x3/x4
     multifunction package with image I/O."""
     pytest.importorskip("coremltools", reason="the coreml extra is not installed: pip install 'edgesr[coreml]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out, root = tmp_path_factory.mktemp("coreml_metadata"), str(data_root)
     return {"single": export_model("asym_vdsr", 2, "coreml", out, precision="fp16", lr_size=(32, 32), check=False,

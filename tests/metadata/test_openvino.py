@@ -14,7 +14,7 @@ ov = pytest.importorskip("openvino", reason="the openvino extra is not installed
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, weights, data_root):
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out = tmp_path_factory.mktemp("openvino-metadata")
     return {"espcn": export_model("espcn", 2, "openvino", out, weights=weights["espcn"], data_root=str(data_root)),

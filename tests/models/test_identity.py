@@ -149,7 +149,7 @@ def test_weights_spec_says_what_load_model_builds(tmp_path):
 def test_bench_worker_rebuilds_from_reference_and_options(tmp_path, monkeypatch):
     """The bench's fresh process gets the reference and weights (whose file names its options), or
     the options themselves."""
-    from edgesr.bench.worker import _torch_model
+    from edgesr.benchmark.worker import _torch_model
 
     (tmp_path / "mine.py").write_text(NET)
     monkeypatch.chdir(tmp_path)

@@ -1,11 +1,13 @@
 """The format table: each format a package of what it says, asked through one interface."""
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
 from edgesr.errors import ExportError
 from edgesr.formats import ATOL, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Format, get_format, manifest_tools
+from edgesr.formats.base import Conversion
 
 
 @pytest.mark.parametrize("backend", FORMATS.values(), ids=list(FORMATS))
@@ -24,7 +26,7 @@ def test_each_format_is_a_package_of_what_it_says(backend):
     assert backend.install_hint.startswith("pip install")
     if not backend.shared:
         with pytest.raises(ExportError, match="cannot hold several scales in one artifact"):
-            backend.exporter(shared=True)
+            backend.export(None, Path("unused"), Conversion((2, 3), backend.precisions[0]))
 
 
 def test_runners_are_named_as_their_rows_say():
@@ -55,7 +57,7 @@ def test_tolerances_are_per_precision_unless_a_row_overrides_them():
 
 
 def test_manifests_record_every_formats_tools():
-    from edgesr.export.api import _TOOLS
+    from edgesr.conversion.api import _TOOLS
 
     assert _TOOLS == manifest_tools() and manifest_tools()[0] == "torch"
 

@@ -47,7 +47,7 @@ def _model(weights, case: Case, scale: int):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, weights):
     """``exported(fmt, case)``: the artifact (made once per module), or a skip saying why not here."""
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out, made = tmp_path_factory.mktemp("conformance"), {}
 

@@ -53,14 +53,15 @@ def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tm
     pytest.importorskip({"onnx": "onnxruntime", "tflite": "litert_torch", "openvino": "openvino",
                          "executorch": "executorch.runtime"}[fmt])
     from edgesr.formats import get_format
+    from edgesr.formats.base import Conversion
     from edgesr.formats.registry import open_runner
     from edgesr.manifest import Manifest, write_manifest, sha256
 
     scale = 4
     sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root)
-    exporter = get_format(fmt).exporter()
     out = tmp_path / f"m{get_format(fmt).suffix}"
-    inp, outp = exporter(shipped_masrn, out, scale=scale, precision="int8", input_size=(24, 24), calibration=calibration)
+    inp, outp = get_format(fmt).export(shipped_masrn, out, Conversion((scale,), "int8", input_size=(24, 24),
+                                                                      calibration={scale: calibration}))[:2]
     assert {q.bits for q in sim._quants(scale)} == {8}
     if fmt in ("onnx", "tflite"):
         assert _int16_tensors(out) == 0
@@ -171,7 +172,7 @@ def test_simulation_shares_the_model_parameters(shipped_masrn):
 def test_training_saves_weights_the_exporter_takes_as_qat(tmp_path, data_root):
     """Two QAT iterations from the shipped weights; the saved file says it is QAT, and export's
     auto mode records it."""
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
     from edgesr.manifest import read_manifest
     from edgesr.models.weights import shipped_weights
     from edgesr.train.trainer import train
@@ -200,7 +201,7 @@ def test_qat_weights_are_chosen_for_int8(tmp_path, monkeypatch):
     import json
     import shutil
 
-    from edgesr.export import api
+    from edgesr.conversion import api
     from edgesr.models import weights as w
 
     for stem, formats in (("masrn", None), ("masrn_qat", ["onnx"])):

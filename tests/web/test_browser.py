@@ -38,7 +38,7 @@ def tools():
 def masrn(tools, tmp_path_factory):
     """The shipped masrn, x2/x3/x4 in one ONNX artifact (shared trunk, int64 scale input)."""
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     return export_model("masrn", (2, 3, 4), "onnx", tmp_path_factory.mktemp("masrn"), check=False)
 
@@ -117,7 +117,7 @@ def test_one_network_run_equals_onnxruntime(page, masrn, rng):
 def small_models(tools, tmp_path_factory):
     """fsrcnn x4 (Y, fixed 24x24 LR tiles) and bicubic x4 (RGB, pre-upsampling), exported unchecked."""
     pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'edgesr[onnx]'")
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     out = tmp_path_factory.mktemp("small")
     return {"fsrcnn": export_model("fsrcnn", 4, "onnx", out, lr_size=(24, 24), check=False),

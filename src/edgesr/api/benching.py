@@ -1,5 +1,5 @@
 """``bench``: every format and precision of a model exported, run in a fresh process, timed and
-scored against the PyTorch FP32 baseline (:mod:`edgesr.bench.harness`), with the report files."""
+scored against the PyTorch FP32 baseline (:mod:`edgesr.benchmark.harness`), with the report files."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def bench(model="masrn", *, out_dir: str | os.PathLike | None = None, json_path:
           log: Callable[[str], None] | None = None, **options) -> dict:
     """Bench ``model`` (a registry name or reference, or an ``nn.Module``); returns the report
     (``rows``: one per format, precision, weights and scale, with its ``status``). ``options`` are
-    the fields of :class:`edgesr.bench.options.BenchOptions`: ``scales``, ``formats``, ``precisions``,
+    the fields of :class:`edgesr.benchmark.options.BenchOptions`: ``scales``, ``formats``, ``precisions``,
     ``quant``, ``dataset``, ``data_root``, ``input_size``, ``weights``, ``cache``, ``device``,
     ``devices_dir``, ``min_runs``, ``min_seconds``, ... With ``out_dir`` the report is also written
     there (bench.md, bench.json or ``json_path``, bench.csv, bench.png).
@@ -26,9 +26,9 @@ def bench(model="masrn", *, out_dir: str | os.PathLike | None = None, json_path:
     Each artifact and the baseline run in a fresh process, which rebuilds the model: an
     ``nn.Module`` is saved to a temporary weights file and rebuilt from its spec's reference (a
     registry name, ``module:factory`` or ``file.py:factory``); a module built any other way is
-    refused. A failed row does not raise: see :func:`edgesr.bench.harness.failed_rows`."""
-    from edgesr.bench import harness
-    from edgesr.bench.options import BenchOptions
+    refused. A failed row does not raise: see :func:`edgesr.benchmark.harness.failed_rows`."""
+    from edgesr.benchmark import harness
+    from edgesr.benchmark.options import BenchOptions
 
     fields = {f.name for f in dataclasses.fields(BenchOptions)} - {"model"}
     unknown = sorted(set(options) - fields)
@@ -41,7 +41,7 @@ def bench(model="masrn", *, out_dir: str | os.PathLike | None = None, json_path:
         opts = BenchOptions(model=ref, **{**options, "weights": weights})
         report = harness.bench(opts, log=log or (lambda _: None))
     if out_dir is not None:
-        from edgesr.bench.report import write_report
+        from edgesr.benchmark.report import write_report
 
         write_report(report, Path(out_dir), json_path)
     return report

@@ -25,13 +25,13 @@ def export(model, scale: int | Sequence[int], format: str, out_dir: str | os.Pat
     ``colour=`` ("y" or "rgb"), ``upsampling=`` ("pre" or "post") and the ``scales=`` it serves
     (``multi_scale=True`` when ``forward(x, scale)`` serves them all). ``input_size``: a fixed LR
     input (H, W), or several for Core ML; None: dynamic where the format allows. ``options`` go to
-    :class:`edgesr.export.options.ExportOptions`: ``calib_data``, ``calib_images``, ``check_set``,
+    :class:`edgesr.conversion.options.ExportOptions`: ``calib_data``, ``calib_images``, ``check_set``,
     ``data_root``, ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``; ``log`` (e.g.
     ``print``) is told each step.
 
     The options are built and checked once (:meth:`ExportOptions.build`), with the model's name,
     before PyTorch is imported."""
-    from edgesr.export.options import ExportOptions
+    from edgesr.conversion.options import ExportOptions
 
     log = options.pop("log", None)
     opts = ExportOptions.build(scale, format, precision=precision, weights=weights, input_size=input_size, **options)
@@ -46,7 +46,7 @@ def export_with(source, opts, out_dir: str | os.PathLike, *, log=None) -> Path:
     from edgesr._deps import require_torch
 
     require_torch()  # a torch-free install: one line naming the install
-    from edgesr.export.api import run_export
+    from edgesr.conversion.api import run_export
 
     target = source.ref if source.module is None else source.module
     return run_export(target, opts, out_dir, log=log)

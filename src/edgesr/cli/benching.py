@@ -53,7 +53,7 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
     """Export, run and score every format and precision against the PyTorch FP32 baseline. Exits 1
     when a row fails (export failed, or exported but failed validation), after writing the report."""
     from edgesr._files import check_writable
-    from edgesr.bench.options import BenchOptions, check_options  # no torch: refusals are quick
+    from edgesr.benchmark.options import BenchOptions, check_options  # no torch: refusals are quick
 
     opts = BenchOptions(model=model_named(model_name, weights) or "masrn", scales=parse_scales(scales), dataset=dataset, formats=names(formats),
                         precisions=names(precisions), quant=names(quant) or (),
@@ -74,8 +74,8 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
     check_writable(out_dir, "--output")
     if json_path is not None:
         check_writable(json_path.parent, "--json")
-    from edgesr.bench import harness
-    from edgesr.bench.report import check_rows, markdown, write_report
+    from edgesr.benchmark import harness
+    from edgesr.benchmark.report import check_rows, markdown, write_report
 
     report = harness.bench(opts, log=stderr)
     report["command"] = "edgesr " + " ".join(sys.argv[1:])

@@ -54,7 +54,7 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     stderr; the converters' output is shown when a step fails, or with --verbose."""
     from edgesr.api.exporting import export_with, summary
     from edgesr.api.sources import resolve
-    from edgesr.export.options import ExportOptions
+    from edgesr.conversion.options import ExportOptions
 
     model_name = model_named(model_name, weights)
     if model_name is None:

@@ -37,7 +37,7 @@ Threads: the profile's ``threads``, 0 meaning every core of this machine (onnxru
 default would take half of them). The PyTorch baseline stays on this machine, as with every device.
 
 Missing tools: ``check_tools`` refuses the bench up front, in one line naming each install (the
-CLI and :func:`edgesr.bench.options.check_options` call it before the baseline and the exports):
+CLI and :func:`edgesr.benchmark.options.check_options` call it before the baseline and the exports):
 ``--device browser`` names where every artifact runs, so without Chromium, chromedriver, selenium or
 onnxruntime-web no row could run and minutes of baseline and exports would buy a table of "not
 run" rows; an unreachable ssh device stops the bench the same way.

@@ -57,6 +57,7 @@ class Conversion:
     pure_int8: bool | None = None  # INT8 of a mixed_int16 format: every activation in 8 bits (None: not asked)
     io: str | None = None  # a non-default --io mode (None: the format's default)
     profile: tuple | None = None  # an optimization profile's (min, opt, max) network input sizes
+    symmetric: bool = False  # INT8 in the scheme's symmetric form (zero points 0: TensorRT's QDQ graph)
 
     @property
     def shared(self) -> bool:
@@ -130,8 +131,9 @@ class Format:
     io_schemes: dict[str, str] = field(default_factory=dict)  # what an --io mode adds to the manifest's quantization
 
     # --- the format's code: each subclass imports its own modules when asked ---------------------------
-    def export_function(self, shared: bool) -> Callable:
-        """The function exporting one scale (``shared``: several scales in one artifact)."""
+    def export_function(self) -> Callable:
+        """Its exporter: ``(model, out, job: Conversion) -> Exported``, for one scale and for several
+        in one artifact (a shared trunk) alike."""
         raise NotImplementedError
 
     def runner_class(self) -> type:
@@ -159,30 +161,11 @@ class Format:
         if shared and not self.shared:
             raise ExportError(f"{self.name} cannot hold several scales in one artifact: {self.shared_note}")
 
-    def exporter(self, shared: bool = False) -> Callable:
-        self.check_shared(shared)
-        return self.export_function(shared)
-
     def export(self, model, out: Path, job: Conversion) -> Exported:
         """Write ``model`` at ``job.scales`` to ``out``: the one way the pipeline exports, for one scale
         and for a shared trunk alike."""
-        options: dict[str, Any] = {"precision": job.precision, "input_size": job.input_size}
-        if job.pure_int8 is not None:
-            options["pure_int8"] = job.pure_int8
-        if job.io is not None:
-            options["io"] = job.io
-        if job.profile is not None:
-            options["profile"] = job.profile
-        if job.shared:
-            heads, scale_input = self.exporter(shared=True)(
-                model, out, scales=job.scales, calibration=job.calibration or None, range_inputs=job.range_inputs,
-                **options)
-            return Exported(heads[0].input, heads[0].output, tuple(heads), scale_input)
-        scale = job.scales[0]
-        spec_in, spec_out = self.exporter()(
-            model, out, scale=scale, calibration=job.calibration.get(scale),
-            range_inputs=job.range_inputs[scale] if job.range_inputs is not None else None, **options)
-        return Exported(spec_in, spec_out)
+        self.check_shared(job.shared)
+        return self.export_function()(model, out, job)
 
     @property
     def runner_module(self) -> str:

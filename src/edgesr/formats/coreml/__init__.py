@@ -16,10 +16,10 @@ W8A8 = ("activations int8 symmetric per tensor (quantize/dequantize pairs around
 
 
 class CoreML(Format):
-    def export_function(self, shared: bool):
-        from edgesr.formats.coreml.export import export_coreml, export_coreml_shared
+    def export_function(self):
+        from edgesr.formats.coreml.export import export_coreml
 
-        return export_coreml_shared if shared else export_coreml
+        return export_coreml
 
     def runner_class(self) -> type:
         from edgesr.formats.coreml.runner import CoreMLRunner

@@ -46,7 +46,7 @@ from torch import nn
 from edgesr._deps import require
 from edgesr._files import atomic_folder
 from edgesr.errors import ExportError
-from edgesr.formats.base import get_format
+from edgesr.formats.base import Conversion, Exported, get_format
 from edgesr.manifest import Head, TensorSpec
 from edgesr.models.scale import network_for_scale
 
@@ -355,46 +355,40 @@ def _check_precision(precision: str) -> None:
         raise ExportError(f"coreml does not take precision {precision!r}; it takes {', '.join(PRECISIONS)}")
 
 
-def export_coreml(model: nn.Module, out: Path, *, scale: int, precision: str = "fp16",
-                  input_size=None, calibration=None, range_inputs=None,
-                  pure_int8: bool = False, io: str = "tensor") -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` as an ML Program package; ``input_size`` is (H, W) or a list of them.
-    ``w8a8`` measures its ranges on ``range_inputs`` (default: ``calibration``, crops of the input size).
-    ``io="image"``: image input and output (see the module's docstring)."""
+def export_coreml(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Write ``model`` at ``job.scales`` as an ML Program package; ``job.input_size`` is (H, W) or a
+    list of them. One scale: the package's ``main``; several: one multifunction package, function
+    ``x<s>`` per scale, whose shared weights are stored once (they are bit-identical because every
+    function is converted and compressed alike). ``w8a8`` measures its ranges on ``job.range_inputs``
+    (default: the calibration inputs, crops of the input size). ``job.io="image"``: image input and
+    output (see the module's docstring)."""
+    precision, io, channels = job.precision, job.io or "tensor", model.spec.channels
     _check_precision(precision)
-    _check_io(io, model.spec.channels)
-    sizes = _sizes(input_size)
-    net = _network(model, scale, io)
-    acts = (_activations(model, scale, net, sizes, calibration, range_inputs, pure_int8)
-            if precision == "w8a8" else None)
-    with atomic_folder(out) as tmp:
-        _convert(net, model.spec.channels, sizes, precision, TARGETS["single"], acts, io).save(str(tmp))
-    factor = 1 if model.spec.upsampling == "pre" else scale
-    return _specs(model.spec.channels, sizes, factor, io)
+    _check_io(io, channels)
+    sizes = _sizes(job.input_size)
 
+    def convert(scale: int, target: str):
+        net = _network(model, scale, io)
+        acts = (_activations(model, scale, net, sizes, job.calibration.get(scale), (job.range_inputs or {}).get(scale),
+                             bool(job.pure_int8)) if precision == "w8a8" else None)
+        return _convert(net, channels, sizes, precision, target, acts, io)
 
-def export_coreml_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp16",
-                         input_size=None, calibration=None, range_inputs=None,
-                         pure_int8: bool = False, io: str = "tensor") -> tuple[tuple[Head, ...], None]:
-    """One multifunction package, function ``x<s>`` per scale; weights the functions share are
-    stored once (they are bit-identical because every function is converted and compressed alike)."""
+    specs = {s: _specs(channels, sizes, 1 if model.spec.upsampling == "pre" else s, io) for s in job.scales}
+    if not job.shared:
+        with atomic_folder(out) as tmp:
+            convert(job.scales[0], TARGETS["single"]).save(str(tmp))
+        return Exported(*specs[job.scales[0]])
     ct = require("coremltools", "coreml")
-    _check_precision(precision)
-    _check_io(io, model.spec.channels)
-    sizes = _sizes(input_size)
     with atomic_folder(out) as tmp, tempfile.TemporaryDirectory() as d:
         descriptor = ct.utils.MultiFunctionDescriptor()
-        for s in scales:
+        for s in job.scales:
             path = Path(d) / f"x{s}.mlpackage"
-            net = _network(model, s, io)
-            acts = (_activations(model, s, net, sizes, (calibration or {}).get(s), (range_inputs or {}).get(s),
-                                 pure_int8) if precision == "w8a8" else None)
-            _convert(net, model.spec.channels, sizes, precision, TARGETS["multifunction"], acts, io).save(str(path))
+            convert(s, TARGETS["multifunction"]).save(str(path))
             descriptor.add_function(str(path), src_function_name="main", target_function_name=f"x{s}")
-        descriptor.default_function_name = f"x{scales[0]}"
+        descriptor.default_function_name = f"x{job.scales[0]}"
         ct.utils.save_multifunction(descriptor, str(tmp))
-    factor = (lambda s: 1) if model.spec.upsampling == "pre" else (lambda s: s)
-    return tuple(Head(s, f"x{s}", *_specs(model.spec.channels, sizes, factor(s), io)) for s in scales), None
+    heads = tuple(Head(s, f"x{s}", *specs[s]) for s in job.scales)
+    return Exported(heads[0].input, heads[0].output, heads)
 
 
 def _features(ct, features) -> dict:

@@ -13,10 +13,10 @@ INT8 = (f"PT2E static quantization with ExecuTorch's XNNPACK quantizer set to ed
 
 
 class ExecuTorch(Format):
-    def export_function(self, shared: bool):
-        from edgesr.formats.executorch.export import export_executorch, export_executorch_shared
+    def export_function(self):
+        from edgesr.formats.executorch.export import export_executorch
 
-        return export_executorch_shared if shared else export_executorch
+        return export_executorch
 
     def runner_class(self) -> type:
         from edgesr.formats.executorch.runner import ExecuTorchRunner

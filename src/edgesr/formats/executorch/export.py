@@ -24,6 +24,7 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
+from edgesr.formats.base import Conversion, Exported
 from edgesr.formats.common import atomic_output
 from edgesr.manifest import Head, TensorSpec
 from edgesr.models.scale import network_for_scale
@@ -157,36 +158,24 @@ def _points(model: nn.Module, scale: int, precision: str, calibration, range_inp
     return range_points(model, scale, range_inputs or calibration, calibration[0], pure_int8=True)
 
 
-def export_executorch(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                      input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
-                      range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` to ``out`` (one method, ``forward``) for a fixed network input
-    ``input_size`` (H, W); INT8 activation ranges are edgesr's, measured on ``range_inputs``
-    (default: the calibration inputs). Returns the input and output tensor specs."""
-    size = _check(precision, input_size, calibration)
+def export_executorch(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Write ``model`` at ``job.scales`` to ``out`` for a fixed network input ``job.input_size`` (H, W):
+    one scale as one method (``forward``), several as one program with a method per scale ("x2",
+    "x3", ...), each the whole network at that scale. INT8: each scale is calibrated on its own
+    inputs, with edgesr's ranges at that scale, measured on ``job.range_inputs`` (default: the
+    calibration inputs)."""
+    calibration, range_inputs, precision = job.calibration, job.range_inputs or {}, job.precision
+    size = _check(precision, job.input_size, all(calibration.get(s) for s in job.scales))
     channels = model.spec.channels
     sample = torch.rand(1, channels, *size)
-    program = _program(network_for_scale(model, scale), sample, precision, calibration,
-                       _points(model, scale, precision, calibration, range_inputs))
-    with atomic_output(out) as tmp:
-        _lower({METHOD: program}, tmp)
-    return _specs(channels, size, 1 if model.spec.upsampling == "pre" else scale)
-
-
-def export_executorch_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
-                             input_size: tuple[int, int] | None = None,
-                             calibration: dict[int, list[np.ndarray]] | None = None,
-                             range_inputs: dict[int, list[np.ndarray]] | None = None
-                             ) -> tuple[tuple[Head, ...], None]:
-    """One program with a method per scale ("x2", "x3", ...), each the whole network at that scale.
-    INT8: each method is calibrated on its own scale's inputs, with edgesr's ranges at that scale."""
-    calibration, range_inputs = calibration or {}, range_inputs or {}
-    size = _check(precision, input_size, all(calibration.get(s) for s in scales))
-    channels = model.spec.channels
-    sample = torch.rand(1, channels, *size)
-    programs = {f"x{s}": _program(network_for_scale(model, s), sample, precision, calibration.get(s),
-                                  _points(model, s, precision, calibration.get(s), range_inputs.get(s)))
-                for s in scales}
+    method = {s: f"x{s}" if job.shared else METHOD for s in job.scales}
+    programs = {method[s]: _program(network_for_scale(model, s), sample, precision, calibration.get(s),
+                                    _points(model, s, precision, calibration.get(s), range_inputs.get(s)))
+                for s in job.scales}
     with atomic_output(out) as tmp:
         _lower(programs, tmp)
-    return tuple(Head(s, f"x{s}", *_specs(channels, size, s)) for s in scales), None
+    specs = {s: _specs(channels, size, 1 if model.spec.upsampling == "pre" else s) for s in job.scales}
+    if not job.shared:
+        return Exported(*specs[job.scales[0]])
+    heads = tuple(Head(s, method[s], *specs[s]) for s in job.scales)
+    return Exported(heads[0].input, heads[0].output, heads)

@@ -13,10 +13,10 @@ W8A16 = ("QDQ (opset 21); activations uint16 asymmetric per tensor (min/max); we
 
 
 class Onnx(Format):
-    def export_function(self, shared: bool):
-        from edgesr.formats.onnx.export import export_onnx, export_onnx_shared
+    def export_function(self):
+        from edgesr.formats.onnx.export import export_onnx
 
-        return export_onnx_shared if shared else export_onnx
+        return export_onnx
 
     def runner_class(self) -> type:
         from edgesr.formats.onnx.runner import OnnxRuntimeRunner

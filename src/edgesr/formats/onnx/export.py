@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from edgesr._deps import require
+from edgesr.formats.base import Conversion, Exported
 from edgesr.formats.common import atomic_output
 from edgesr.formats.ranges import merge, onnx_ranges, range_points
 from edgesr.manifest import Head, TensorSpec
@@ -207,29 +208,35 @@ def _weights_on_grid(path: Path, floats: Path) -> None:
     onnx.save(model, str(path))
 
 
-def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                input_size: tuple[int, int] | None = None,
-                calibration: list[np.ndarray] | None = None, symmetric: bool = False,
-                range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False) -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` to ``out``; ``input_size`` (the network's H, W) fixes the shape,
-    ``None`` keeps H and W dynamic. INT8 activation ranges are measured on ``range_inputs`` (default:
-    the calibration inputs); the model's ``int16_modules`` keep 16-bit activations unless
-    ``pure_int8``. Returns the input and output tensor specs."""
+def export_onnx(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Write ``model`` at ``job.scales`` to ``out``: one scale as one graph, several as one graph whose
+    int64 input ``scale`` chooses the head (below). ``job.input_size`` (the network's H, W) fixes the
+    shape, ``None`` keeps H and W dynamic. INT8 activation ranges are measured on ``job.range_inputs``
+    (default: the calibration inputs); the model's ``int16_modules`` keep 16-bit activations unless
+    ``job.pure_int8``; ``job.symmetric`` writes the INT8 scheme's symmetric form (TensorRT's)."""
+    if job.precision in _ACTIVATION_BITS and not job.calibration:
+        raise ValueError(f"{job.precision} export needs calibration inputs")
+    return _switched_graph(model, out, job) if job.shared else _graph(model, out, job)
+
+
+def _graph(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """One scale: the network as one graph."""
+    scale, precision, input_size = job.scales[0], job.precision, job.input_size
     net = network_for_scale(model, scale)
     channels = model.spec.channels
     with atomic_output(out) as tmp:
-        if precision in ("int8", "w8a16"):
-            if not calibration:
-                raise ValueError(f"{precision} export needs calibration inputs")
+        if precision in _ACTIVATION_BITS:
+            calibration = job.calibration[scale]
             with tempfile.TemporaryDirectory() as d:
                 fp32 = Path(d) / "fp32.onnx"
                 _to_onnx(net, channels, input_size, fp32)
                 ranges = None
                 if precision == "int8":  # W8A16's 65536 levels need no clipping: min/max
+                    range_inputs = job.range_inputs[scale] if job.range_inputs else None
                     points = range_points(model, scale, range_inputs or calibration, calibration[0],
-                                          pure_int8=pure_int8)
+                                          pure_int8=bool(job.pure_int8))
                     ranges = lambda pre: onnx_ranges(pre, {INPUT: calibration[0]}, points)  # noqa: E731
-                _quantize(fp32, tmp, calibration, symmetric, _ACTIVATION_BITS[precision], ranges)
+                _quantize(fp32, tmp, calibration, job.symmetric, _ACTIVATION_BITS[precision], ranges)
         elif precision == "fp16":
             _to_onnx(net, channels, input_size, tmp)
             _to_fp16(tmp)
@@ -237,8 +244,8 @@ def export_onnx(model: nn.Module, out: Path, *, scale: int, precision: str = "fp
             _to_onnx(net, channels, input_size, tmp)
     h, w = input_size or (None, None)
     f = 1 if model.spec.upsampling == "pre" else scale
-    return (TensorSpec(INPUT, "NCHW", "float32", channels, h, w),
-            TensorSpec(OUTPUT, "NCHW", "float32", channels, h * f if h else None, w * f if w else None))
+    return Exported(TensorSpec(INPUT, "NCHW", "float32", channels, h, w),
+                    TensorSpec(OUTPUT, "NCHW", "float32", channels, h * f if h else None, w * f if w else None))
 
 
 # --- the shared-trunk artifact: one graph, the scale chosen by an input ------------------------------
@@ -375,16 +382,11 @@ def _shared_ranges(model: nn.Module, calibration: dict[int, list[np.ndarray]], i
     return {"trunk": trunk, "tail": tail, **{f"x{s}": branch(s) for s in scales}}
 
 
-def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
-                       input_size: tuple[int, int] | None = None,
-                       calibration: dict[int, list[np.ndarray]] | None = None,
-                       range_inputs: dict[int, list[np.ndarray]] | None = None,
-                       pure_int8: bool = False) -> tuple[tuple[Head, ...], str]:
-    """Write a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an int64
-    scalar). Returns the heads and the name of the scale input."""
+def _switched_graph(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Several scales of a multi-scale ``model`` as one graph with inputs ``input`` and ``scale`` (an
+    int64 scalar)."""
+    scales, precision, input_size, calibration = job.scales, job.precision, job.input_size, job.calibration
     onnx = require("onnx", "onnx")
-    if precision in _ACTIVATION_BITS and not calibration:
-        raise ValueError(f"{precision} export needs calibration inputs")
     model = model.eval()
     channels = model.spec.channels
     x = torch.rand(1, channels, *(input_size or (64, 64)))
@@ -398,7 +400,7 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
     # the tail sees a different size per scale: dynamic even when the input size is fixed
     parts["tail"] = (_Part(model, "tail"), outs[scales[0]], [_UPSCALED, _BASE], [OUTPUT], True)
     feeds = _shared_calibration(model, calibration) if precision in _ACTIVATION_BITS else {}
-    ranges = (_shared_ranges(model, calibration, range_inputs or calibration, scales, pure_int8)
+    ranges = (_shared_ranges(model, calibration, job.range_inputs or calibration, scales, bool(job.pure_int8))
               if precision == "int8" else {})
     with atomic_output(out) as tmp, tempfile.TemporaryDirectory() as d:
         protos = {}
@@ -406,7 +408,7 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
             path = Path(d) / f"{key}.onnx"
             _export_graph(net, samples, ins, outs_, dynamic, path)
             if precision in _ACTIVATION_BITS:
-                _quantize(path, path.with_suffix(".q.onnx"), feeds[key], activation_bits=_ACTIVATION_BITS[precision],
+                _quantize(path, path.with_suffix(".q.onnx"), feeds[key], job.symmetric, activation_bits=_ACTIVATION_BITS[precision],
                           ranges=ranges.get(key))
                 path = path.with_suffix(".q.onnx")
             protos[key] = onnx.load(str(path))
@@ -418,4 +420,4 @@ def export_onnx_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], 
     inp = TensorSpec(INPUT, "NCHW", "float32", channels, h, w)
     heads = tuple(Head(s, "", inp, TensorSpec(OUTPUT, "NCHW", "float32", channels, h * s if h else None,
                                               w * s if w else None)) for s in scales)
-    return heads, SCALE
+    return Exported(heads[0].input, heads[0].output, heads, SCALE)

@@ -11,10 +11,10 @@ INT8 = f"the ONNX INT8 QDQ graph as FakeQuantize ops; activations uint8 asymmetr
 
 
 class OpenVINO(Format):
-    def export_function(self, shared: bool):
-        from edgesr.formats.openvino.export import export_openvino, export_openvino_shared
+    def export_function(self):
+        from edgesr.formats.openvino.export import export_openvino
 
-        return export_openvino_shared if shared else export_openvino
+        return export_openvino
 
     def runner_class(self) -> type:
         from edgesr.formats.openvino.runner import OpenVINORunner

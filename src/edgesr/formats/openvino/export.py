@@ -8,7 +8,7 @@ the folder) and renamed into place as one thing, as a Core ML package is. Runtim
 
 Precisions: ``fp32``; ``fp16`` (``compress_to_fp16``: float16 weights, decompressed to float32 on
 load; the CPU plugin then computes in float32, as edgesr's runner asks); ``int8``: the QDQ graph
-:func:`edgesr.formats.onnx.export.export_onnx` writes in edgesr's INT8 scheme (``edgesr.train.qat``: every
+:mod:`edgesr.formats.onnx` writes in edgesr's INT8 scheme (``edgesr.train.qat``: every
 activation 8-bit over edgesr's ranges, the ones QAT trains with; weights on the 63-step grid), which
 OpenVINO turns into FakeQuantize ops and its CPU plugin runs as int8 kernels. Measured on an AMD
 EPYC (AVX2, no VNNI), masrn x4 at 128x128 from edgesr's graph: 8-bit weights came out 2.7 grey
@@ -30,16 +30,15 @@ shared-trunk artifact its If on the scale input, whose trunk is stored and run o
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from torch import nn
 
 from edgesr._deps import require
 from edgesr._files import atomic_folder
-from edgesr.formats.onnx.export import export_onnx, export_onnx_shared
+from edgesr.formats.base import Conversion, Exported, get_format
 from edgesr.formats.openvino.metadata import GRAPH
-from edgesr.manifest import Head, TensorSpec
 
 
 def _ov():
@@ -58,37 +57,15 @@ def _from_onnx(path: Path):
     return _ov().convert_model(str(path))
 
 
-def export_openvino(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                    input_size: tuple[int, int] | None = None,
-                    calibration: list[np.ndarray] | None = None,
-                    range_inputs: list[np.ndarray] | None = None) -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` as the IR folder ``out``; ``input_size`` (the network's H, W)
-    fixes the shape, ``None`` keeps H and W dynamic. INT8 is ONNX Runtime's QDQ graph with edgesr's
-    ranges, measured on ``range_inputs`` (default: ``calibration``), every activation 8-bit (see the
-    module's docstring). Returns the input and output tensor specs."""
+def export_openvino(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Write ``model`` at ``job.scales`` as the IR folder ``out``: the ONNX graph edgesr writes for them
+    (several scales: trunk -> If on the int64 input ``scale`` -> tail, the trunk stored and run once),
+    converted. ``job.input_size`` (the network's H, W) fixes the shape, ``None`` keeps H and W dynamic.
+    INT8 is ONNX Runtime's QDQ graph with edgesr's ranges, measured on ``job.range_inputs`` (default:
+    the calibration inputs), every activation 8-bit (see the module's docstring)."""
+    graph = replace(job, precision="int8" if job.precision == "int8" else "fp32", pure_int8=True)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "model.onnx"
-        if precision == "int8":
-            specs = export_onnx(model, path, scale=scale, precision="int8", input_size=input_size,
-                                calibration=calibration, range_inputs=range_inputs, pure_int8=True)
-        else:
-            specs = export_onnx(model, path, scale=scale, precision="fp32", input_size=input_size)
-        _save(_from_onnx(path), out, precision)
-    return specs
-
-
-def export_openvino_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
-                           input_size: tuple[int, int] | None = None,
-                           calibration: dict[int, list[np.ndarray]] | None = None,
-                           range_inputs: dict[int, list[np.ndarray]] | None = None) -> tuple[tuple[Head, ...], str]:
-    """A multi-scale ``model`` as one IR with inputs ``input`` and ``scale`` (an int64 scalar): the
-    ONNX shared-trunk graph (trunk -> If on the scale -> tail, the trunk stored and run once)
-    converted; INT8 as in :func:`export_openvino`, per part."""
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "shared.onnx"
-        quantized = precision == "int8"
-        heads, scale_input = export_onnx_shared(model, path, scales=scales, precision="int8" if quantized else "fp32",
-                                                input_size=input_size, calibration=calibration,
-                                                range_inputs=range_inputs, pure_int8=True)
-        _save(_from_onnx(path), out, precision)
-    return heads, scale_input
+        exported = get_format("onnx").export(model, path, graph)
+        _save(_from_onnx(path), out, job.precision)
+    return exported

@@ -13,7 +13,7 @@ INT8 = ("explicit quantization from an ONNX QDQ graph: the INT8 scheme's symmetr
 
 
 class TensorRT(Format):
-    def export_function(self, shared: bool):
+    def export_function(self):
         from edgesr.formats.tensorrt.export import export_tensorrt
 
         return export_tensorrt

@@ -17,23 +17,23 @@ build engines are marked ``tensorrt`` and skip where the package or a GPU is mis
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from torch import nn
 
 from edgesr.errors import ExportError
-from edgesr.formats.base import get_format
+from edgesr.formats.base import Conversion, Exported, get_format
 from edgesr.formats.common import atomic_output
 from edgesr.manifest import TensorSpec
 
-BACKEND = get_format("tensorrt")
-INSTALL = BACKEND.install  # TensorRT is not on PyPI's main index: the backend's install line
+FORMAT = get_format("tensorrt")
+INSTALL = FORMAT.install  # TensorRT is not on PyPI's main index: the format's install line
 DEFAULT_PROFILE = ((16, 16), (256, 256), (1024, 1024))  # min, opt, max input H x W when H and W are free
 
 
 def tensorrt():
-    return BACKEND.require("tensorrt")
+    return FORMAT.require("tensorrt")
 
 
 def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, channels: int,
@@ -63,28 +63,22 @@ def build_engine(onnx_path: Path, engine_path: Path, *, precision: str, channels
         tmp.write_bytes(bytes(plan))
 
 
-def export_tensorrt(model: nn.Module, out: Path, *, scale: int, precision: str = "fp16",
-                    input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
-                    range_inputs: list[np.ndarray] | None = None,
-                    profile: tuple | None = None) -> tuple[TensorSpec, TensorSpec]:
+def export_tensorrt(model: nn.Module, out: Path, job: Conversion) -> Exported:
     """ONNX export (FP32, or the INT8 scheme's symmetric QDQ form, with edgesr's ranges measured on
-    ``range_inputs``), then one engine for ``input_size`` or ``profile``."""
-    from edgesr.formats.onnx.export import export_onnx
-
+    ``job.range_inputs``), then one engine for ``job.input_size`` or ``job.profile``; one scale."""
     tensorrt()  # fail before the ONNX export when TensorRT is missing
-    if input_size is not None:
-        profile = (tuple(input_size),) * 3
-    profile = profile or DEFAULT_PROFILE
+    scale, input_size = job.scales[0], job.input_size
+    profile = (tuple(input_size),) * 3 if input_size is not None else job.profile or DEFAULT_PROFILE
+    graph = replace(job, precision="int8" if job.precision == "int8" else "fp32", symmetric=True,
+                    pure_int8=True)  # TensorRT's explicit quantization takes int8 QDQ only
     with tempfile.TemporaryDirectory() as d:
         onnx_path = Path(d) / "net.onnx"
-        export_onnx(model, onnx_path, scale=scale, precision="int8" if precision == "int8" else "fp32",
-                    input_size=input_size, calibration=calibration, range_inputs=range_inputs, symmetric=True,
-                    pure_int8=True)  # TensorRT's explicit quantization takes int8 QDQ only
-        build_engine(onnx_path, out, precision=precision, channels=model.spec.channels, profile=profile)
+        get_format("onnx").export(model, onnx_path, graph)
+        build_engine(onnx_path, out, precision=job.precision, channels=model.spec.channels, profile=profile)
     channels = model.spec.channels
     f = 1 if model.spec.upsampling == "pre" else scale
     h, w = input_size or (None, None)
     sizes = () if input_size else tuple(profile)
-    return (TensorSpec("input", "NCHW", "float32", channels, h, w, sizes=sizes),
-            TensorSpec("output", "NCHW", "float32", channels, h * f if h else None, w * f if w else None,
-                       sizes=tuple((a * f, b * f) for a, b in sizes)))
+    return Exported(TensorSpec("input", "NCHW", "float32", channels, h, w, sizes=sizes),
+                    TensorSpec("output", "NCHW", "float32", channels, h * f if h else None, w * f if w else None,
+                               sizes=tuple((a * f, b * f) for a, b in sizes)))

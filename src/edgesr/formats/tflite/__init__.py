@@ -16,10 +16,10 @@ W8A16 = ("full integer 16x8; activations and image I/O int16 symmetric per tenso
 
 
 class TFLite(Format):
-    def export_function(self, shared: bool):
-        from edgesr.formats.tflite.export import export_tflite, export_tflite_shared
+    def export_function(self):
+        from edgesr.formats.tflite.export import export_tflite
 
-        return export_tflite_shared if shared else export_tflite
+        return export_tflite
 
     def runner_class(self) -> type:
         from edgesr.formats.tflite.runner import LiteRTRunner

@@ -27,6 +27,7 @@ from torch import nn
 
 from edgesr._deps import require
 from edgesr.errors import ExportError
+from edgesr.formats.base import Conversion, Exported
 from edgesr.formats.common import atomic_output
 from edgesr.formats.tflite.nhwc import dcr_points, litert_networks, lower_custom_ops
 from edgesr.formats.tflite.rewrite import (builtin_codes, compact, hide_from_quantizer, int8_outputs, show_hidden,
@@ -257,42 +258,27 @@ def _write(nets: dict[str, nn.Module], channels: int, out: Path, precision: str,
     return specs
 
 
-def export_tflite(model: nn.Module, out: Path, *, scale: int, precision: str = "fp32",
-                  input_size: tuple[int, int] | None = None, calibration: list[np.ndarray] | None = None,
-                  range_inputs: list[np.ndarray] | None = None, pure_int8: bool = False,
-                  io: str = "tensor") -> tuple[TensorSpec, TensorSpec]:
-    """Write ``model`` at ``scale`` to ``out`` for a fixed network input ``input_size`` (H, W); INT8
-    activation ranges are measured on ``range_inputs`` (default: the calibration inputs), and the
-    model's ``int16_modules`` keep int16 activations unless ``pure_int8``. ``io="uint8"`` (INT8
-    only) gives uint8 image input and output, scale 1/255 and zero point 0."""
+def export_tflite(model: nn.Module, out: Path, job: Conversion) -> Exported:
+    """Write ``model`` at ``job.scales`` to ``out`` for a fixed network input ``job.input_size`` (H, W):
+    one scale as one graph; several as one model with a signature per scale ("x2", "x3", ...) whose
+    signatures share the trunk's weight buffers. INT8 activation ranges are measured on
+    ``job.range_inputs`` (default: the calibration inputs), and the model's ``int16_modules`` keep int16
+    activations unless ``job.pure_int8``; every signature is calibrated on the same inputs (all scales'
+    together: the quantizer writes a shared buffer once per signature, so the trunk's ranges must agree).
+    ``job.io="uint8"`` (INT8 only) gives uint8 image input and output, scale 1/255 and zero point 0."""
+    precision, io, scales = job.precision, job.io or "tensor", job.scales
     check_io(io, precision)
-    points = None
-    if precision == "int8" and calibration:
-        points = {"": dcr_points(range_points(model, scale, range_inputs or calibration, calibration[0],
-                                               pure_int8=pure_int8), model)}
-    net = litert_networks(model, (scale,), prelu=precision != "w8a16")[scale]
-    specs = _write({"": net}, model.spec.channels, out, precision, input_size,
-                   {"": calibration} if calibration else None, points, io)
-    (inp, outp), = specs.values()
-    return inp, outp
-
-
-def export_tflite_shared(model: nn.Module, out: Path, *, scales: tuple[int, ...], precision: str = "fp32",
-                         input_size: tuple[int, int] | None = None,
-                         calibration: dict[int, list[np.ndarray]] | None = None,
-                         range_inputs: dict[int, list[np.ndarray]] | None = None,
-                         pure_int8: bool = False, io: str = "tensor") -> tuple[tuple[Head, ...], None]:
-    """One model with a signature per scale ("x2", "x3", ...); the signatures share the trunk's
-    weight buffers. For INT8 every signature is calibrated on the same inputs (all scales' together): the
-    quantizer writes a shared buffer once per signature, so the trunk's ranges must agree.
-    ``io="uint8"``: as :func:`export_tflite`, in every signature."""
-    check_io(io, precision)
-    nets = {f"x{s}": net for s, net in litert_networks(model, tuple(scales), prelu=precision != "w8a16").items()}
-    pool = [x for xs in (calibration or {}).values() for x in xs]
-    calib = {f"x{s}": pool for s in scales} if pool else None
+    key = {s: f"x{s}" if job.shared else "" for s in scales}  # a signature per scale; one scale: none
+    nets = {key[s]: net for s, net in litert_networks(model, scales, prelu=precision != "w8a16").items()}
+    pool = [x for xs in job.calibration.values() for x in xs]
     points = None
     if precision == "int8" and pool:
-        points = {f"x{s}": dcr_points(range_points(model, s, (range_inputs or {}).get(s) or pool, pool[0],
-                                                    pure_int8=pure_int8), model) for s in scales}
-    specs = _write(nets, model.spec.channels, out, precision, input_size, calib, points, io)
-    return tuple(Head(s, f"x{s}", *specs[f"x{s}"]) for s in scales), None
+        points = {key[s]: dcr_points(range_points(model, s, (job.range_inputs or {}).get(s) or pool, pool[0],
+                                                  pure_int8=bool(job.pure_int8)), model) for s in scales}
+    specs = _write(nets, model.spec.channels, out, precision, job.input_size,
+                   {key[s]: pool for s in scales} if pool else None, points, io)
+    if not job.shared:  # one signature, whatever the converter named it
+        (spec,) = specs.values()
+        return Exported(*spec)
+    heads = tuple(Head(s, key[s], *specs[key[s]]) for s in scales)
+    return Exported(heads[0].input, heads[0].output, heads)

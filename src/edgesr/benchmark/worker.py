@@ -1,4 +1,4 @@
-"""One measurement in a fresh process: ``python -m edgesr.bench.worker REQUEST.json``.
+"""One measurement in a fresh process: ``python -m edgesr.benchmark.worker REQUEST.json``.
 
 The request names what runs (an artifact, or a PyTorch model for the baseline), the LR inputs to
 upscale and where to put the outputs, and how to time. The worker imports the libraries first, then

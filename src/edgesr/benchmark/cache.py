@@ -12,14 +12,14 @@ import re
 from pathlib import Path
 
 import edgesr
-from edgesr.bench.options import BenchOptions
+from edgesr.benchmark.options import BenchOptions
 from edgesr.errors import EdgesrError
 from edgesr.formats import FORMATS
 from edgesr.manifest import read_manifest, sha256
 
 # the parts of edgesr whose code decides what an exported artifact holds (train: the QAT simulation
 # computes the INT8 ranges; formats: the converters and their options)
-EXPORT_CODE = ("export", "formats", "models", "data", "train")
+EXPORT_CODE = ("conversion", "formats", "models", "data", "train")
 
 
 def code_digest(root: Path, parts: tuple[str, ...]) -> str:
@@ -67,7 +67,7 @@ def cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, .
 
     weights = opts.weights or shipped_weights(opts.model, scales[0])
     if not opts.weights and quant:  # the weights the export will choose (QAT ones, where they apply)
-        from edgesr.export.api import choose_weights
+        from edgesr.conversion.api import choose_weights
 
         weights = choose_weights(opts.model, scales[0], fmt, precision, None, quant)[0] or weights
     fixed = None if FORMATS[fmt].dynamic else list(opts.input_size)
@@ -79,7 +79,7 @@ def cache_key(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, .
 
 def export_cached(opts: BenchOptions, fmt: str, precision: str, scales: tuple[int, ...], quant: str = "") -> Path:
     """The artifact for these options, exported once and reused while weights and options match."""
-    from edgesr.export.api import export_model
+    from edgesr.conversion.api import export_model
 
     folder = opts.cache / cache_key(opts, fmt, precision, scales, quant)
     for candidate in folder.glob(f"*{FORMATS[fmt].suffix}") if folder.is_dir() else ():

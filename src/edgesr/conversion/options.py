@@ -1,7 +1,7 @@
 """Every option of one export, built and checked once: :class:`ExportOptions`.
 
 The CLI (``edgesr export``) and the Python API (``edgesr.export``) each build one with
-:meth:`ExportOptions.build` and hand it to :func:`edgesr.export.api.run_export`; nothing below them
+:meth:`ExportOptions.build` and hand it to :func:`edgesr.conversion.api.run_export`; nothing below them
 checks an option again. Building one imports neither PyTorch nor a converter, so a wrong format,
 precision, size, profile or I/O mode is refused at once.
 """

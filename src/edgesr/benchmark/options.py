@@ -2,7 +2,7 @@
 
 :func:`check_options` refuses an unknown format, precision, quantization method, model, scale,
 device profile or benchmark set with one line, before the PyTorch baseline and before any export;
-the CLI calls it first thing and :func:`edgesr.bench.harness.bench` calls it again, so the API gets
+the CLI calls it first thing and :func:`edgesr.benchmark.harness.bench` calls it again, so the API gets
 the same checks. This module does not import the harness or torch itself: the checks run in the
 order of what they cost, the format and precision names, the device profile and the benchmark set
 first, the quantization methods, model and scales last. The browser device is refused here when a

@@ -20,8 +20,8 @@ from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError, ModelError
 from edgesr.errors import first_line as _first_line
 from edgesr.evaluation.compare import compare_with_truth
-from edgesr.export import quiet
-from edgesr.export.options import ExportOptions
+from edgesr.conversion import quiet
+from edgesr.conversion.options import ExportOptions
 from edgesr.formats import CALIBRATED, DEFAULT_FIXED_SIZE, FORMATS, QUANT_METHODS, get_format, manifest_tools
 from edgesr.formats.base import Conversion
 from edgesr.formats.census import census
@@ -113,7 +113,7 @@ def export_model(model, scale: int | Sequence[int], fmt: str, out_dir: str | os.
                  lr_size: tuple[int, int] | Sequence[tuple[int, int]] | None = None,
                  log: Callable[[str], None] | None = None, **options) -> Path:
     """``run_export`` with the options given loosely: one scale or several, ``lr_size`` one (H, W) or
-    several, and the other :class:`~edgesr.export.options.ExportOptions` fields as keywords
+    several, and the other :class:`~edgesr.conversion.options.ExportOptions` fields as keywords
     (``precision``, ``weights``, ``calib_data``, ``calib_images``, ``check_set``, ``data_root``,
     ``profile``, ``check``, ``quant``, ``pure_int8``, ``io``, ``verbose``)."""
     return run_export(model, ExportOptions.build(scale, fmt, input_size=lr_size, **options), out_dir, log=log)

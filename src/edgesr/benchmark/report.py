@@ -4,6 +4,7 @@ against PSNR. Files are written to a temporary name and renamed, so none is left
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 import math
@@ -12,10 +13,26 @@ from pathlib import Path
 from edgesr._files import write_bytes, write_text
 from edgesr.errors import EdgesrError
 
-PASSED, FAILED_VALIDATION, EXPORT_FAILED, NOT_RUN, NOT_INSTALLED = (
-    "passed", "exported but failed validation", "export failed", "exported, not run here", "not installed")
+
+
+class Status(str, enum.Enum):
+    """A bench row's status, written as its value in the table, JSON and CSV (rows read back from a
+    worker's or a file's JSON hold the plain strings, which compare equal)."""
+
+    PASSED = "passed"
+    FAILED_VALIDATION = "exported but failed validation"
+    EXPORT_FAILED = "export failed"
+    NOT_RUN = "exported, not run here"
+    NOT_INSTALLED = "not installed"
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+
 # the statuses that fail a bench (its exit status): "not installed" and "not run here" are not failures
-FAILURES = (FAILED_VALIDATION, EXPORT_FAILED)
+FAILURES = (Status.FAILED_VALIDATION, Status.EXPORT_FAILED)
 
 COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant", "weights", "{}"), ("scale", "scale", "x{}"),
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),

@@ -15,12 +15,11 @@ from typing import Callable
 
 import numpy as np
 
-from edgesr.bench.cache import export_cached
-from edgesr.bench.options import BenchOptions, check_formats, check_options, check_quant, find_benchmark
-from edgesr.bench.report import (EXPORT_FAILED, FAILED_VALIDATION, FAILURES, NOT_INSTALLED, NOT_RUN, PASSED,
-                                 failed_rows, row_name)
-from edgesr.bench.devices import Remote, connect, measure_peaks
-from edgesr.bench.rows import Target, add_efficiency, frame_gflop, make_row
+from edgesr.benchmark.cache import export_cached
+from edgesr.benchmark.options import BenchOptions, check_formats, check_options, check_quant, find_benchmark
+from edgesr.benchmark.report import FAILURES, Status, failed_rows, row_name
+from edgesr.benchmark.devices import Remote, connect, measure_peaks
+from edgesr.benchmark.rows import Target, add_efficiency, frame_gflop, make_row
 from edgesr.data.datasets import ImageSet
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
@@ -32,7 +31,7 @@ from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import get_spec
 
 # the report's statuses and helpers, where the bench's callers have always found them
-__all__ = ["EXPORT_FAILED", "FAILED_VALIDATION", "FAILURES", "NOT_INSTALLED", "NOT_RUN", "PASSED", "BenchOptions",
+__all__ = ["FAILURES", "BenchOptions", "Status",
            "bench", "benchmark_images", "failed_rows", "plan", "row_name", "run_worker"]
 
 
@@ -75,7 +74,7 @@ def run_worker(request: dict, workdir: Path) -> dict:
     """One measurement in a fresh Python process (so its memory figures are its own)."""
     req_path = workdir / "request.json"
     req_path.write_text(json.dumps(request))
-    proc = subprocess.run([sys.executable, "-m", "edgesr.bench.worker", str(req_path)],
+    proc = subprocess.run([sys.executable, "-m", "edgesr.benchmark.worker", str(req_path)],
                           capture_output=True, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
@@ -172,11 +171,11 @@ def _baseline(run: Session, scale: int) -> dict:
         raise EdgesrError(f"the PyTorch baseline failed: {res.get('error')}")
     psnr, ssim = _score(out, run.hrs[scale], scale)
     run.baseline[scale] = {**res, "psnr": psnr, "ssim": ssim}
-    return _row(Target("pytorch", "fp32"), scale, PASSED, measured=run.baseline[scale], run=run)
+    return _row(Target("pytorch", "fp32"), scale, Status.PASSED, measured=run.baseline[scale], run=run)
 
 
 def _report(opts: BenchOptions, profile, remote: Remote | None, baseline: str, label: str, rows: list[dict]) -> dict:
-    from edgesr.export.api import tool_versions
+    from edgesr.conversion.api import tool_versions
     from edgesr.runtimes.measure import cpu_info
 
     report = {"model": opts.model, "weights": opts.weights or "shipped", "dataset": label, "baseline": baseline,
@@ -201,7 +200,7 @@ def _bench_format(run: Session, target: Target) -> list[dict]:
 def _bench_rows(run: Session, target: Target) -> list[dict]:
     backend, scales = FORMATS[target.fmt], run.opts.scales
     if run.opts.formats is None and not backend.installed():
-        return [_row(target, s, NOT_INSTALLED, reason=backend.install_hint, run=run) for s in scales]
+        return [_row(target, s, Status.NOT_INSTALLED, reason=backend.install_hint, run=run) for s in scales]
     # one artifact for every scale where the model shares a trunk (masrn); else one per scale
     shared = len(scales) > 1 and backend.shared and get_spec(run.opts.model).multi_scale
     rows = []
@@ -212,7 +211,7 @@ def _bench_rows(run: Session, target: Target) -> list[dict]:
             artifact = export_cached(run.opts, target.fmt, target.precision, group, target.quant)
         except Exception as exc:  # any converter failure becomes this row's status
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            rows += [_row(target, s, EXPORT_FAILED, reason=reason, run=run) for s in group]
+            rows += [_row(target, s, Status.EXPORT_FAILED, reason=reason, run=run) for s in group]
             continue
         exported = dataclasses.replace(target, artifact=artifact, size_mb=artifact_bytes(artifact) / 1e6)
         rows += [_bench_scale(run, exported, s) for s in group]
@@ -234,20 +233,20 @@ def _bench_scale(run: Session, target: Target, scale: int) -> dict:
     """One exported artifact at one scale: run, scored and held to its precision's loss bound."""
     why = _why_not_here(run, target.fmt)
     if why:
-        return _row(target, scale, NOT_RUN, reason=why, run=run)
+        return _row(target, scale, Status.NOT_RUN, reason=why, run=run)
     run.log(f"{target.fmt} {target.precision} x{scale}: run"
             + (f" on {run.remote.name}" if run.remote else ""))
     out = run.tmp / f"{target.fmt}_{target.precision}_{target.quant}_x{scale}"
     res = _run_artifact(run, target, scale, out)
     if not res.get("ok"):
-        return _row(target, scale, FAILED_VALIDATION, reason=res.get("error", ""), run=run)
+        return _row(target, scale, Status.FAILED_VALIDATION, reason=res.get("error", ""), run=run)
     psnr, ssim = _score(out, run.hrs[scale], scale)
     dpsnr = psnr - run.baseline[scale]["psnr"]
     bound = FORMATS[target.fmt].loss_bound(target.precision)
     tolerance = 0.5 if bound is None else bound
-    status, reason = PASSED, ""
+    status, reason = Status.PASSED, ""
     if dpsnr < -tolerance:
-        status, reason = FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {target.precision}"
+        status, reason = Status.FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {target.precision}"
     row = _row(target, scale, status, reason=reason, measured={**res, "psnr": psnr, "ssim": ssim}, run=run)
     if run.remote is not None:
         row["runs_on"] = run.remote.name
