@@ -9,7 +9,10 @@ measurement): Set5 with latency, then Set14 for PSNR only (latency runs cut to o
 as the shared-trunk artifact (x2, x3, x4 in one file); asym_vdsr at x4.
 
 Writes benchmarks/results/quant_table.{json,md} after each model and format, keeping the rows of earlier runs
-on the same CPU for the pieces this run does not measure; the CPU it ran on is in both.
+on the same CPU for the pieces this run does not measure; the CPU it ran on is in both. Each model's
+numbers also go beside its shipped weights, as the data tests and docs read
+(``src/edgesr/pretrained/NAME.numerics.yaml``: PSNR per format and precision; ``NAME.perf.yaml``:
+latency; :mod:`edgesr.models.measured`).
 
     python benchmarks/quant_table.py [--data-root ../shared/datasets] [--input-size 128x128]
 """
@@ -22,6 +25,7 @@ import os
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+PRETRAINED = Path(__file__).resolve().parents[1] / "src" / "edgesr" / "pretrained"
 MODELS = {"masrn": (2, 3, 4), "asym_vdsr": (4,)}
 # LR input of the latency runs and of the fixed-shape (LiteRT) exports: asym_vdsr runs on the
 # bicubic upscale, 4x larger a side
@@ -130,6 +134,43 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+_WHAT = ("scale", "format", "precision", "weights")
+_NUMERICS = ("set5_psnr", "set5_dpsnr", "set14_psnr", "set14_dpsnr", "size_mb", "status")
+_PERF = ("latency_ms", "latency_vs_pytorch", "latency_vs_fp32")
+
+
+def measured(table: dict, model: str) -> dict[str, dict]:
+    """``model``'s rows of ``table`` as the two files kept beside its weights: ``numerics`` (PSNR and
+    dPSNR per format, precision, weights and scale) and ``perf`` (latency, and its ratios measured in
+    the same run), each with the CPU, the tools and the command that measured it."""
+    rows = [r for r in table["rows"] if r["model"] == model]
+    head = {"model": model, "cpu": table["host_cpu"], "commands": table.get("commands", []),
+            "tools": table.get("tools", {}), "results": "benchmarks/results/quant_table.json"}
+
+    def pick(row: dict, keys: tuple[str, ...]) -> dict:
+        return {k: round(row[k], 4) if isinstance(row[k], float) else row[k] for k in (*_WHAT, *keys)}
+
+    return {"numerics": {**head, "rows": [pick(r, _NUMERICS) for r in rows]},
+            "perf": {**head, "input": rows[0]["input"] if rows else None, "baseline": table.get("baseline"),
+                     "rows": [pick(r, _PERF) for r in rows]}}
+
+
+def publish(table: dict, dest: Path = PRETRAINED) -> list[Path]:
+    """Write each shipped model's ``NAME.numerics.yaml`` and ``NAME.perf.yaml`` from ``table``."""
+    import yaml
+
+    written = []
+    for model in sorted({r["model"] for r in table["rows"]}):
+        for kind, data in measured(table, model).items():
+            path = dest / f"{model}.{kind}.yaml"
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(f"# written by benchmarks/quant_table.py from {data['results']}; do not edit\n"
+                           + yaml.safe_dump(data, sort_keys=False, width=120))
+            tmp.replace(path)
+            written.append(path)
+    return written
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=os.environ.get("EDGESR_DATA"))
@@ -150,6 +191,7 @@ def main() -> None:
             tmp = path.with_name(path.name + ".tmp")
             tmp.write_text(text)
             tmp.replace(path)
+        publish(table)
 
     result = run({m: MODELS[m] for m in args.models.split(",")}, args.data_root, args.cache,
                  formats=tuple(args.formats.split(",")), save=save)

@@ -26,7 +26,7 @@ def export_symmetric(scale: int, root: str, out: Path) -> Path:
     from edgesr.conversion.api import choose_weights
     from edgesr.formats import get_format
     from edgesr.formats.base import Conversion
-    from edgesr.manifest import Manifest, sha256, write_manifest
+    from edgesr.manifest import Manifest, Skip, sha256, write_manifest
     from edgesr.models.weights import load_model
 
     weights, method = choose_weights("masrn", scale, "tensorrt", "int8")
@@ -37,10 +37,11 @@ def export_symmetric(scale: int, root: str, out: Path) -> Path:
     path = out / f"masrn_x{scale}_symmetric.onnx"
     job = Conversion((scale,), "int8", calibration={scale: calibration}, symmetric=True,
                      range_inputs={scale: calibration_images(model, scale, "T91", 64, root)})
-    inp, outp = get_format("onnx").export(model, path, job)[:2]
+    exported = get_format("onnx").export(model, path, job)
+    inp, outp = exported.input, exported.output
     write_manifest(path, Manifest(model="masrn", scales=(scale,), format="onnx", precision="int8", colour="rgb",
                                   upsampling="post", input=inp, output=outp, artifact_sha256=sha256(path),
-                                  weights_sha256=None, check={"skipped": "not asked for"}))
+                                  weights_sha256=None, check=Skip.NOT_ASKED.check("not asked for")))
     return path
 
 

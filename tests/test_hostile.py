@@ -233,6 +233,10 @@ CLI_CASES = [
     Case("manifest-format-unknown", UP_ART, "unknown format 'evil'", setup=_manifest(_set("format", "evil"))),
     Case("manifest-model-is-code", EVAL_ART, "disagree", setup=_manifest(_set("model", "evil.py:factory"))),
     Case("manifest-radius-negative", UP_ART, "receptive_radius", setup=_manifest(_set("receptive_radius", -5))),
+    Case("manifest-scheme-bits-words", UP_ART, "scheme.weights.bits must be int", setup=_manifest(_set("scheme", {
+        "graph": "qdq", "weights": {"bits": "8", "signed": True, "symmetric": True, "per": "channel", "ranges": "max_abs"}}))),
+    Case("manifest-scheme-graph-unknown", UP_ART, "scheme.graph must be one of", setup=_manifest(_set("scheme", {
+        "graph": "magic", "weights": {"bits": 8, "signed": True, "symmetric": True, "per": "channel", "ranges": "max_abs"}}))),
     Case("manifest-bytes-per-pixel-words", UP_ART, "activation_bytes_per_pixel",
          setup=_manifest(_set("activation_bytes_per_pixel", "lots"))),
     Case("manifest-bytes-per-pixel-huge", UP_ART, "activation_bytes_per_pixel",

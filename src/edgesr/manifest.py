@@ -6,6 +6,7 @@ Neither PyTorch nor any runtime is imported here: apps, boards and the runners r
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import hashlib
 import json
@@ -23,6 +24,19 @@ MANIFEST_VERSION = 1
 VALUE_RANGE = (0.0, 1.0)  # what every network takes and gives: pixel / 255
 
 
+class Skip(str, enum.Enum):
+    """Why an export skipped its check against PyTorch on purpose: a manifest's ``check["skip"]``, beside
+    the words ``check["skipped"]`` says it in. A runner serves such an artifact; any other unchecked one
+    it refuses (:func:`edgesr.formats.registry.open_runner`)."""
+
+    NOT_ASKED = "not_asked"  # edgesr export --no-check
+    NOT_HERE = "not_here"  # the format's runtime does not run where the export ran (Core ML off macOS, ...)
+
+    def check(self, words: str) -> dict[str, str]:
+        """A manifest's ``check`` recording this skip."""
+        return {"skipped": words, "skip": self.value}
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
@@ -36,6 +50,36 @@ class TensorSpec:
     # the (H, W) it takes when neither fixed nor free: Core ML's enumerated sizes, or TensorRT's
     # optimization profile (min, opt, max)
     sizes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Grid:
+    """How one kind of tensor of a quantized artifact is rounded: its integers and where their range
+    comes from."""
+
+    bits: int
+    signed: bool
+    symmetric: bool  # zero point 0
+    per: str  # tensor | channel (weights: per output channel)
+    # edgesr: edgesr's ranges (the 1e-4 and 1 - 1e-4 quantiles over the calibration images,
+    # edgesr.formats.ranges); edgesr_symmetric: those made symmetric about 0; minmax: the calibration's
+    # min and max; max_abs: each channel's largest magnitude (weights)
+    ranges: str
+    levels: int | None = None  # steps each side of 0, where fewer than the bits hold (the INT8 scheme's weights: 63)
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A quantized artifact's integer scheme as fields (the manifest's ``quantization`` says it in words)."""
+
+    # qdq: quantize/dequantize pairs around float ops (ONNX, Core ML, TensorRT); full_integer: integer
+    # ops throughout (LiteRT); fake_quantize: OpenVINO's FakeQuantize ops; pt2e: PyTorch 2 export
+    # quantization lowered to XNNPACK (ExecuTorch); weights_only: integer weights, float compute
+    graph: str
+    weights: Grid
+    activations: Grid | None = None  # None: float activations
+    wide: Grid | None = None  # the activations of the model's int16_modules, where they stay wider
+    float_image: bool = False  # the image (input, its nearest upsampling, output) stays float
 
 
 @dataclass(frozen=True)
@@ -67,6 +111,7 @@ class Manifest:
     heads: tuple[Head, ...] = ()  # shared-trunk artifacts: one per scale (input/output are the first's)
     scale_input: str | None = None  # the int64 scalar input that chooses the scale, where there is one
     quantization: str = ""  # INT8 / W8A16: the integer scheme and what it assumes of the CPU that runs it
+    scheme: Scheme | None = None  # the same scheme as fields (None: a float artifact, or one exported before it)
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
     io: str = "tensor"  # edgesr export --io: tensor | image (Core ML images) | uint8 (LiteRT INT8 uint8 I/O)
@@ -105,6 +150,8 @@ class Manifest:
                               for h in data.get("heads", ()))
         data["scales"] = tuple(data["scales"])
         data["int16_modules"] = tuple(data.get("int16_modules", ()))
+        if data.get("scheme") is not None:
+            data["scheme"] = _scheme(data["scheme"])
         return cls(**data)
 
 
@@ -112,11 +159,13 @@ class Manifest:
 # line before a runner trusts it (a 100000-pixel height, a negative tile overlap, a float channel count)
 _CHOICES = {"colour": ("y", "rgb"), "upsampling": ("pre", "post"), "io": ("tensor", "image", "uint8"),
             "layout": ("NCHW", "NHWC", "image"), "dtype": ("float32", "float16", "int8", "uint8", "int16"),
-            "quant_method": ("", "ptq", "qat"), "channels": (1, 3)}
+            "quant_method": ("", "ptq", "qat"), "channels": (1, 3), "per": ("tensor", "channel"),
+            "ranges": ("edgesr", "edgesr_symmetric", "minmax", "max_abs"),
+            "graph": ("qdq", "full_integer", "fake_quantize", "pt2e", "weights_only")}
 _LARGEST_SIDE = 1 << 16  # no runtime here takes a side this long, nor a scale above 16
 _RANGES = {"scales": (2, 16), "scale": (2, 16), "height": (1, _LARGEST_SIDE), "width": (1, _LARGEST_SIDE),
            "receptive_radius": (0, _LARGEST_SIDE), "version": (1, MANIFEST_VERSION),
-           "activation_bytes_per_pixel": (1e-3, 1e9)}
+           "activation_bytes_per_pixel": (1e-3, 1e9), "bits": (2, 16), "levels": (1, 1 << 15)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -136,8 +185,10 @@ def _check_value(where: str, value: Any, hint: Any) -> None:
             try:
                 return _check_value(where, value, option)
             except ArtifactError as exc:
-                errors.append(exc)
-        raise errors[-1]
+                errors.append((option, exc))
+        # a value of one option's type with a bad part inside (a tensor, a scheme): that part's error
+        inside = [exc for option, exc in errors if dataclasses.is_dataclass(option) and isinstance(value, option)]
+        raise (inside or [errors[-1][1]])[0]
     if hint is type(None):
         ok = value is None
     elif origin is tuple:
@@ -187,6 +238,14 @@ def _tensor(data: dict[str, Any]) -> TensorSpec:
     t["quantization"] = tuple(t["quantization"]) if t.get("quantization") else None
     t["sizes"] = tuple(tuple(v) for v in t.get("sizes", ()))
     return TensorSpec(**t)
+
+
+def _scheme(data: dict[str, Any]) -> Scheme:
+    s = dict(data)
+    for key in ("weights", "activations", "wide"):
+        if s.get(key) is not None:
+            s[key] = Grid(**s[key])
+    return Scheme(**s)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from edgesr.errors import ArtifactError, ExportError
 from edgesr.conversion import api
 from edgesr.formats.registry import open_runner
 from edgesr.inference import upscale
-from edgesr.manifest import Manifest, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
+from edgesr.manifest import Manifest, Skip, TensorSpec, manifest_path, read_manifest, sha256, write_manifest
 
 NAME = "espcn_x2_fp32_dynamic.onnx"
 
@@ -165,7 +165,7 @@ def test_no_check_set_fails_unless_no_check(tmp_path, weights, monkeypatch):
     res = cli.invoke(main, args + ["--no-check"])
     assert res.exit_code == 0, res.output
     artifact = tmp_path / NAME
-    assert read_manifest(artifact).check == {"skipped": "not asked for"}
+    assert read_manifest(artifact).check == {"skipped": "not asked for", "skip": "not_asked"}
     with open_runner(artifact) as runner:  # skipped on purpose: served
         assert upscale(runner, np.zeros((8, 8), np.uint8)).image.shape == (16, 16)
     assert sorted(p.name for p in tmp_path.iterdir()) == [NAME, NAME + ".json"]  # no temporary left
@@ -174,7 +174,11 @@ def test_no_check_set_fails_unless_no_check(tmp_path, weights, monkeypatch):
 @pytest.mark.parametrize("check,refused", [({}, "check is empty"),
                                            ({"skipped": "no data root: pass --data-root DIR"}, "was skipped: no data"),
                                            ({"skipped": "not asked for"}, None),
-                                           ({"skipped": "coreml does not run here (linux)"}, None)])
+                                           ({"skipped": "coreml does not run here (linux)"}, None),
+                                           # the skip itself, whatever its words say
+                                           ({"skipped": "not asked for", "skip": "not_asked"}, None),
+                                           ({"skipped": "whatever the words", "skip": "not_here"}, None),
+                                           ({"skipped": "not asked for", "skip": "bogus"}, "unknown skip .bogus.")])
 def test_unchecked_manifests_are_refused(tmp_path, espcn_onnx, photo, check, refused):
     artifact = _copy(espcn_onnx, tmp_path)
     _set_check(artifact, check)
@@ -212,7 +216,7 @@ def test_corrupt_flatbuffer_is_one_line(tmp_path, fmt, suffix, layout, runtime):
     write_manifest(artifact, Manifest(model="espcn", scales=(2,), format=fmt, precision="fp32", colour="y",
                                       upsampling="post", input=spec, output=TensorSpec("output", layout, "float32", 1, 48, 48),
                                       artifact_sha256=sha256(artifact), weights_sha256=None,
-                                      check={"skipped": "not asked for"}))
+                                      check=Skip.NOT_ASKED.check("not asked for")))
     with pytest.raises(ArtifactError, match=rf"cannot load {artifact}: .*; re-export it$") as err:
         with open_runner(artifact):
             pass

@@ -23,6 +23,8 @@ def test_each_format_is_a_package_of_what_it_says(backend):
     assert set(backend.precisions) <= set(LOSS_BOUND_DB)  # every precision has a bound
     assert any(backend.atol(p) is not None for p in backend.precisions)  # and one is held elementwise
     assert set(backend.schemes) - {"int16"} <= set(backend.precisions)
+    # a quantized precision says its scheme in words and as fields, and only those do
+    assert set(backend.quant_schemes) == set(backend.schemes) - {"int16"}
     assert backend.install_hint.startswith("pip install")
     if not backend.shared:
         with pytest.raises(ExportError, match="cannot hold several scales in one artifact"):
@@ -121,7 +123,7 @@ def test_a_thread_count_is_refused_where_the_runtime_takes_none(tmp_path):
     """Core ML chooses its compute units itself: threads=N is one line, threads=0 (the default) passes."""
     from edgesr.errors import ArtifactError
     from edgesr.formats.registry import open_runner
-    from edgesr.manifest import Manifest, TensorSpec, sha256, write_manifest
+    from edgesr.manifest import Manifest, Skip, TensorSpec, sha256, write_manifest
 
     package = tmp_path / "m.mlpackage"
     package.mkdir()
@@ -129,7 +131,29 @@ def test_a_thread_count_is_refused_where_the_runtime_takes_none(tmp_path):
     write_manifest(package, Manifest("espcn", (2,), "coreml", "fp32", "y", "post",
                                      TensorSpec("input", "NCHW", "float32", 1, 24, 24),
                                      TensorSpec("output", "NCHW", "float32", 1, 48, 48), artifact_sha256=sha256(package),
-                                     weights_sha256=None, check={"skipped": "not asked for"}))
+                                     weights_sha256=None, check=Skip.NOT_ASKED.check("not asked for")))
     with pytest.raises(ArtifactError, match=r"coreml does not take a thread count .*; leave --threads out$"):
         open_runner(package, threads=2)
     assert open_runner(package, threads=0).name == "coreml"
+
+
+@pytest.mark.parametrize("fmt", FORMATS.values(), ids=list(FORMATS))
+def test_quantization_schemes_are_manifest_fields(fmt):
+    """Each quantized precision's scheme is a manifest field a runner trusts: it passes the field
+    checks, reads back from the manifest's JSON as it was, and drops its wide grid with --pure-int8."""
+    import dataclasses
+    import json
+
+    from edgesr.manifest import Manifest, TensorSpec, _check_fields
+
+    spec = TensorSpec("input", "NCHW", "float32", 3, 8, 8)
+    for precision, scheme in fmt.quant_schemes.items():
+        manifest = Manifest("masrn", (2,), fmt.name, precision, "rgb", "post", spec, spec, "0" * 64, None,
+                            scheme=fmt.quant_scheme(precision, wide=True))
+        _check_fields(manifest)
+        assert Manifest.from_dict(json.loads(manifest.to_json())) == manifest
+        assert fmt.quant_scheme(precision, wide=False) == dataclasses.replace(scheme, wide=None)
+        assert (scheme.activations is None) == (scheme.graph == "weights_only")
+        if fmt.mixed_int16 and precision == fmt.int8_activations and fmt.name != "coreml":  # Core ML: float16
+            assert scheme.wide is not None and scheme.wide.bits == 16
+    assert fmt.quant_scheme("fp32", wide=True) is None

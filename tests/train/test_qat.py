@@ -55,19 +55,20 @@ def test_simulation_matches_the_int8_artifacts(fmt, shipped_masrn, data_root, tm
     from edgesr.formats import get_format
     from edgesr.formats.base import Conversion
     from edgesr.formats.registry import open_runner
-    from edgesr.manifest import Manifest, write_manifest, sha256
+    from edgesr.manifest import Manifest, Skip, sha256, write_manifest
 
     scale = 4
     sim, calibration = _sim_and_calibration(shipped_masrn, scale, data_root)
     out = tmp_path / f"m{get_format(fmt).suffix}"
-    inp, outp = get_format(fmt).export(shipped_masrn, out, Conversion((scale,), "int8", input_size=(24, 24),
-                                                                      calibration={scale: calibration}))[:2]
+    exported = get_format(fmt).export(shipped_masrn, out, Conversion((scale,), "int8", input_size=(24, 24),
+                                                                     calibration={scale: calibration}))
+    inp, outp = exported.input, exported.output
     assert {q.bits for q in sim._quants(scale)} == {8}
     if fmt in ("onnx", "tflite"):
         assert _int16_tensors(out) == 0
     write_manifest(out, Manifest(model="masrn", scales=(scale,), format=fmt, precision="int8", colour="rgb",
                                  upsampling="post", input=inp, output=outp, artifact_sha256=sha256(out),
-                                 weights_sha256=None, check={"skipped": "not asked for"}))
+                                 weights_sha256=None, check=Skip.NOT_ASKED.check("not asked for")))
     x = calibration_inputs(shipped_masrn, scale, count=1, lr_size=(24, 24), data_root=str(data_root), seed=5)[0]
     with torch.no_grad():
         simulated = sim(torch.from_numpy(x), scale).numpy()

@@ -15,19 +15,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+from edgesr.conversion import quiet
+from edgesr.conversion.options import ExportOptions
 from edgesr.data.calibration import calibration_images, calibration_inputs
 from edgesr.data.datasets import find_images
 from edgesr.errors import DataError, EdgesrError, ExportError, ModelError
 from edgesr.errors import first_line as _first_line
 from edgesr.evaluation.compare import compare_with_truth
-from edgesr.conversion import quiet
-from edgesr.conversion.options import ExportOptions
 from edgesr.formats import CALIBRATED, DEFAULT_FIXED_SIZE, FORMATS, QUANT_METHODS, get_format, manifest_tools
 from edgesr.formats.base import Conversion
 from edgesr.formats.census import census
 from edgesr.formats.registry import embed_contract
 from edgesr.inference import torch_upscaler, upscale
-from edgesr.manifest import Manifest, sha256, write_manifest
+from edgesr.manifest import Manifest, Skip, sha256, write_manifest
 from edgesr.models.profile import activation_bytes_per_pixel
 from edgesr.models.registry import check_model_scale, get_spec
 from edgesr.models.scale import network_for_scale, network_input_size
@@ -357,7 +357,7 @@ def _manifest(job: _Job, model, io: dict, method: str, weights_sha256: str | Non
         weights_sha256=weights_sha256, tools=tool_versions(), heads=io["heads"], scale_input=io["scale_input"],
         quantization=row.scheme(job.precision) + row.io_schemes.get(job.io, "") + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
-        quant_method=method, int16_modules=tuple(wide), io=job.io,
+        quant_method=method, int16_modules=tuple(wide), io=job.io, scheme=row.quant_scheme(job.precision, bool(wide)),
     )
 
 
@@ -367,7 +367,7 @@ def _outcome(job: _Job, model, staged: Path, check: bool, images, baseline, hold
     runs here), or why it was not run, plus what reading a package back shows."""
     row = job.row
     if not check:
-        outcome = {"skipped": "not asked for"}
+        outcome = Skip.NOT_ASKED.check("not asked for")
     elif images is not None:
         try:
             with quiet.step(f"checking against PyTorch on {images.name}", log, verbose):
@@ -379,7 +379,8 @@ def _outcome(job: _Job, model, staged: Path, check: bool, images, baseline, hold
         if baseline is not None:
             outcome["baseline"] = "the shipped float weights"
     else:
-        outcome = {"skipped": f"{row.runtime} does not run here ({'needs a GPU' if row.needs_gpu else sys.platform})"}
+        outcome = Skip.NOT_HERE.check(f"{row.runtime} does not run here "
+                                      f"({'needs a GPU' if row.needs_gpu else sys.platform})")
     if row.readback:  # what can be checked without running it
         with quiet.step("reading the package back", None, verbose):  # instant: not reported
             package = row.read_back(staged)

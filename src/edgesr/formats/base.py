@@ -16,12 +16,13 @@ import importlib.util
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
 from edgesr.errors import ExportError
+from edgesr.manifest import Grid, Scheme
 
 # precisions whose export quantizes activations, so it needs calibration images
 CALIBRATED = ("int8", "w8a8", "w8a16")
@@ -42,6 +43,15 @@ INT8_SCHEME = ("every activation 8-bit, per tensor, over edgesr's ranges (the 1e
                "[0, 1]; a concatenation's inputs on its own grid); weights int8 symmetric per output channel on a "
                "63-step grid (7-bit values, which no x86 int8 kernel can overflow: CPUs with and without VNNI "
                "compute the same integers)")
+
+# the same scheme's grids as fields (edgesr.manifest.Scheme): the weights, and the activations where
+# a format stores them unsigned (a signed format's are the same grid shifted by 128)
+INT8_WEIGHTS = Grid(bits=8, signed=True, symmetric=True, per="channel", ranges="max_abs", levels=63)
+INT8_ACTIVATIONS = Grid(bits=8, signed=False, symmetric=False, per="tensor", ranges="edgesr")
+# an 8-bit grid made symmetric about 0 (TensorRT and Core ML take zero points of 0 only)
+SYMMETRIC_ACTIVATIONS = Grid(bits=8, signed=True, symmetric=True, per="tensor", ranges="edgesr_symmetric")
+# 8-bit weights at their own full scale (127 steps each side: W8A16, Core ML's weight compression)
+FULL_WEIGHTS = Grid(bits=8, signed=True, symmetric=True, per="channel", ranges="max_abs")
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,9 @@ class Format:
     metadata: bool = False  # embeds the I/O contract in its artifacts and reads it back (``metadata_module``)
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
     schemes: dict[str, str] = field(default_factory=dict)
+    # the same per quantized precision as fields (the manifest's ``scheme``); ``wide`` is set where the
+    # model's int16_modules stay wider (mixed_int16 formats)
+    quant_schemes: dict[str, Scheme] = field(default_factory=dict)
     # the precision whose activations are int8 (edgesr's ranges), if any
     int8_activations: str | None = "int8"
     # whose INT8 keeps the model's int16_modules at 16 bits unless --pure-int8 (the exporter's pure_int8)
@@ -177,6 +190,14 @@ class Format:
 
     def scheme(self, precision: str) -> str:
         return self.schemes.get(precision, "")
+
+    def quant_scheme(self, precision: str, wide: bool) -> Scheme | None:
+        """``precision``'s scheme as fields (None: unquantized); ``wide``: the model's int16_modules
+        stay wider (else every activation is on the 8-bit grid)."""
+        scheme = self.quant_schemes.get(precision)
+        if scheme is not None and not wide and scheme.wide is not None:
+            scheme = replace(scheme, wide=None)
+        return scheme
 
     def loss_bound(self, precision: str) -> float | None:
         return self.tolerances.get("loss_bound_db", LOSS_BOUND_DB).get(precision)

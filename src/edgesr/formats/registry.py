@@ -11,16 +11,15 @@ from typing import Any
 
 from edgesr.errors import ArtifactError, ScaleError
 from edgesr.formats.base import FORMATS, Format
-from edgesr.manifest import Manifest, manifest_path, read_manifest
+from edgesr.manifest import Manifest, Skip, manifest_path, read_manifest
 from edgesr.runtimes.base import ArtifactRunner, cannot_load, first_line
 from edgesr.runtimes.measure import check_threads
 
-__all__ = ["SKIPPED_ON_PURPOSE", "artifact_manifest", "cannot_load", "embed_contract", "first_line", "open_runner",
+__all__ = ["artifact_manifest", "cannot_load", "embed_contract", "first_line", "open_runner",
            "read_contract"]
 
-# the reasons edgesr export gives for a check skipped on purpose: --no-check, or a runtime that
-# does not run where the export ran (Core ML off macOS, TensorRT without a GPU)
-SKIPPED_ON_PURPOSE = ("not asked for", "does not run here")
+# manifests written before check["skip"] said why in words alone: these words meant a skip on purpose
+_SKIPPED_BEFORE_SKIP = {Skip.NOT_ASKED: "not asked for", Skip.NOT_HERE: "does not run here"}
 
 
 def artifact_manifest(artifact: str | os.PathLike, verify: bool = True) -> tuple[Manifest, Format]:
@@ -59,14 +58,17 @@ def read_contract(artifact: str | os.PathLike) -> dict[str, Any]:
 
 def _require_check(artifact: Path, check: dict) -> None:
     """Refuse an artifact whose export did not check it: an empty ``check`` (the export stopped
-    before its check ended), or one skipped for want of data (no data root, no check set)."""
+    before its check ended), or one skipped but not on purpose (no :class:`Skip` recorded)."""
     if "dpsnr" in check:
         return
     skipped = str(check.get("skipped", ""))
-    if skipped and any(reason in skipped for reason in SKIPPED_ON_PURPOSE):
+    skip = check.get("skip")
+    if skip is None and any(words in skipped for words in _SKIPPED_BEFORE_SKIP.values()):
+        return  # an older manifest, which said it in words
+    if skip in {s.value for s in Skip}:
         return
-    why = (f"its check was skipped: {skipped}" if skipped else
-           "its manifest's check is empty: the export did not finish")
+    why = (f"its check names an unknown skip {skip!r} (known: {', '.join(s.value for s in Skip)})" if skip else
+           f"its check was skipped: {skipped}" if skipped else "its manifest's check is empty: the export did not finish")
     raise ArtifactError(f"{artifact} was not checked against PyTorch when it was exported ({why}); re-export it "
                         "with edgesr export (with --no-check to skip the check on purpose)")
 
@@ -96,7 +98,7 @@ def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: s
 
     An artifact whose export never ran its check (a manifest with an empty ``check``: the export
     was killed, or the manifest was written by hand) is refused unless ``allow_unchecked``; one
-    whose check was skipped on purpose (``check: {"skipped": why}``) is served."""
+    whose check was skipped on purpose (``check["skip"]``, :class:`edgesr.manifest.Skip`) is served."""
     artifact = Path(artifact)
     manifest, backend = artifact_manifest(artifact)
     if not allow_unchecked:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesr.formats.base import Format
+from edgesr.formats.base import FULL_WEIGHTS, SYMMETRIC_ACTIVATIONS, Format
+from edgesr.manifest import Scheme
 
 W8A8 = ("activations int8 symmetric per tensor (quantize/dequantize pairs around the convolutions and "
         "additions; edgesr's ranges, the INT8 scheme's, made symmetric about 0, as Core ML's activation "
@@ -50,4 +51,6 @@ FORMAT = CoreML(
     schemes={"int8": "weights only: int8 symmetric per channel, dequantized on load; "
                      "activations stay float16/float32",
              "w8a8": W8A8,
-             "int16": " (float16 in Core ML: its activation quantization is 8-bit only)"})
+             "int16": " (float16 in Core ML: its activation quantization is 8-bit only)"},
+    quant_schemes={"int8": Scheme("weights_only", FULL_WEIGHTS),
+                   "w8a8": Scheme("qdq", FULL_WEIGHTS, SYMMETRIC_ACTIVATIONS, float_image=True)})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesr.formats.base import INT8_SCHEME, Format
+from edgesr.formats.base import INT8_SCHEME, INT8_WEIGHTS, Format
+from edgesr.manifest import Grid, Scheme
 
 INT8 = (f"PT2E static quantization with ExecuTorch's XNNPACK quantizer set to edgesr's scheme; activations "
         f"int8 asymmetric (the uint8 grid, shifted): {INT8_SCHEME}; biases float, folded by XNNPACK; XNNPACK "
@@ -32,4 +33,5 @@ class ExecuTorch(Format):
 FORMAT = ExecuTorch(
     "executorch", ".pte", extra="executorch", precisions=("fp32", "int8"), runtime="executorch",
     runtime_module="executorch.runtime", converter_package="executorch", dynamic=False,
-    tools=("executorch", "torchao"), shared=True, schemes={"int8": INT8})
+    tools=("executorch", "torchao"), shared=True, schemes={"int8": INT8},
+    quant_schemes={"int8": Scheme("pt2e", INT8_WEIGHTS, Grid(8, True, False, "tensor", "edgesr"))})

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesr.formats.base import INT8_SCHEME, Format
+from edgesr.formats.base import INT8_ACTIVATIONS, INT8_SCHEME, INT8_WEIGHTS, Format
+from edgesr.manifest import Scheme
 
 INT8 = f"the ONNX INT8 QDQ graph as FakeQuantize ops; activations uint8 asymmetric: {INT8_SCHEME}"
 
@@ -36,4 +37,5 @@ FORMAT = OpenVINO(
     "openvino", ".openvino", extra="openvino", precisions=("fp32", "fp16", "int8"), runtime="openvino",
     runtime_module="openvino", converter_package="openvino", dynamic=True, tools=("openvino",),
     devices=("cpu", "gpu", "npu"), runtime_extra="openvino-runtime", schemes={"int8": INT8}, metadata=True,
+    quant_schemes={"int8": Scheme("fake_quantize", INT8_WEIGHTS, INT8_ACTIVATIONS)},
     shared=True)

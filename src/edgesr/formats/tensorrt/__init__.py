@@ -3,7 +3,8 @@ optimization profile; run on an NVIDIA GPU."""
 
 from __future__ import annotations
 
-from edgesr.formats.base import Format
+from edgesr.formats.base import INT8_WEIGHTS, SYMMETRIC_ACTIVATIONS, Format
+from edgesr.manifest import Scheme
 
 INT8 = ("explicit quantization from an ONNX QDQ graph: the INT8 scheme's symmetric form (TensorRT takes zero "
         "points of 0 only): activations int8 symmetric over edgesr's ranges made symmetric about 0 (a "
@@ -30,5 +31,6 @@ FORMAT = TensorRT(
     install="pip install --extra-index-url https://pypi.nvidia.com 'tensorrt-cu12>=10,<11' "
             "(NVIDIA's index; needs an NVIDIA GPU and driver)",
     devices=("cuda",), threads=False, needs_gpu=True, profiles=True, schemes={"int8": INT8},
+    quant_schemes={"int8": Scheme("qdq", INT8_WEIGHTS, SYMMETRIC_ACTIVATIONS, float_image=True)},
     shared_note="a TensorRT If needs equal output shapes in both branches, and each scale's "
                 "output has its own shape; export one engine per scale")

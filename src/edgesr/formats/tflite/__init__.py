@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgesr.formats.base import INT8_SCHEME, Format
+from edgesr.formats.base import FULL_WEIGHTS, INT8_SCHEME, INT8_WEIGHTS, Format
+from edgesr.manifest import Grid, Scheme
 from edgesr.formats.tflite.io import IO_MODES
 
 INT8 = (f"full integer; activations and image I/O int8 asymmetric: {INT8_SCHEME}; XNNPACK accumulates in 32 "
@@ -53,4 +54,7 @@ FORMAT = TFLite(
     schemes={"int8": INT8, "w8a16": W8A16,
              "int16": " (16x8 ops, requantized from int8 by QUANTIZE ops: needs a runtime whose QUANTIZE "
                       "turns int8 into int16, as ai-edge-litert's does; tflite-runtime 2.14 refuses it, "
-                      "export with --pure-int8 for such runtimes)"})
+                      "export with --pure-int8 for such runtimes)"},
+    quant_schemes={"int8": Scheme("full_integer", INT8_WEIGHTS, Grid(8, True, False, "tensor", "edgesr"),
+                                  wide=Grid(16, True, True, "tensor", "edgesr_symmetric")),
+                   "w8a16": Scheme("full_integer", FULL_WEIGHTS, Grid(16, True, True, "tensor", "minmax"))})
