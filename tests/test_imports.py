@@ -129,6 +129,30 @@ def test_the_runtime_side_sits_below_export_and_the_image_pipeline():
                                                             "edgesr.devices", "edgesr.evaluation"))}, module
 
 
+def test_a_format_package_is_reached_only_through_the_table():
+    """Issue 37: no module outside ``edgesr/formats/<name>/`` imports that package's modules, nor names
+    one in a string (an import by string); the table (``edgesr.formats``) imports each package."""
+    from edgesr.formats import FORMATS
+
+    packages = {f"edgesr.formats.{name}" for name in FORMATS}
+    bad = []
+    for module, targets in GRAPH.items():
+        own = next((p for p in packages if module == p or module.startswith(p + ".")), None)
+        for target in targets:
+            reached = next((p for p in packages if target == p or target.startswith(p + ".")), None)
+            if reached and reached != own and module != "edgesr.formats":
+                bad.append(f"{module} imports {target}")
+        if own is None:  # strings naming a package's module, outside docstrings
+            tree = ast.parse(MODULES[module].read_text())
+            docs = {id(n.body[0].value) for n in ast.walk(tree)
+                    if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+                    and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+            bad += [f"{module} names {n.value!r}" for n in ast.walk(tree) if isinstance(n, ast.Constant)
+                    and isinstance(n.value, str) and id(n) not in docs
+                    and any(p + "." in n.value or n.value == p for p in packages)]
+    assert not bad, "\n".join(bad)
+
+
 # a process where PyTorch cannot be imported: it opens and runs artifacts, reads their manifests and
 # upscales an image through them
 _NO_TORCH = """

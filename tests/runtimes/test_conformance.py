@@ -1,7 +1,7 @@
-"""One contract, every runner, generated from the format table: each backend x a Y model, an RGB
+"""One contract, every runner, generated from the format table: each format x a Y model, an RGB
 model, a pre-upsampling model and the shared-trunk artifact with ``switch()``, against PyTorch.
 
-A backend whose runtime cannot run here skips with the reason its row gives (Core ML off macOS,
+A format whose runtime cannot run here skips with the reason its row gives (Core ML off macOS,
 TensorRT without its package or a GPU); a new row is covered the moment it is added."""
 
 from __future__ import annotations
@@ -31,13 +31,13 @@ CASES = {"y": Case("espcn", (2,), "espcn"),  # Y, post-upsampling (pixel shuffle
          "rgb": Case("masrn", (3,), "masrn"),  # RGB, post-upsampling, one scale of a multi-scale model
          "pre": Case("bicubic", (2,), None),  # pre-upsampling: the network sees the bicubic upscale
          "shared": Case("masrn", (2, 3, 4), "masrn")}  # every scale in one artifact
-SLOW = {"rgb", "shared"}  # masrn's conversions take tens of seconds per backend
+SLOW = {"rgb", "shared"}  # masrn's conversions take tens of seconds per format
 NAMES = list(FORMATS)
 
 
-def _precision(backend) -> str:
-    """The backend's float precision: the first one held elementwise to PyTorch."""
-    return next(p for p in backend.precisions if backend.atol(p) is not None)
+def _precision(format_) -> str:
+    """The format's float precision: the first one held elementwise to PyTorch."""
+    return next(p for p in format_.precisions if format_.atol(p) is not None)
 
 
 def _model(weights, case: Case, scale: int):
@@ -52,18 +52,18 @@ def exported(tmp_path_factory, weights):
     out, made = tmp_path_factory.mktemp("conformance"), {}
 
     def get(fmt: str, case: str):
-        backend, c = FORMATS[fmt], CASES[case]
-        reason = backend.unavailable()
-        if reason is None and not backend.installed():
-            reason = f"{fmt}'s converter is not installed: {backend.install_hint}"
-        if reason is None and len(c.scales) > 1 and not backend.shared:
-            reason = f"{fmt}: {backend.shared_note}"
+        format_, c = FORMATS[fmt], CASES[case]
+        reason = format_.unavailable()
+        if reason is None and not format_.installed():
+            reason = f"{fmt}'s converter is not installed: {format_.install_hint}"
+        if reason is None and len(c.scales) > 1 and not format_.shared:
+            reason = f"{fmt}: {format_.shared_note}"
         if reason is not None:
             pytest.skip(reason)
         if (fmt, case) not in made:
             made[fmt, case] = export_model(
-                c.model, c.scales if len(c.scales) > 1 else c.scales[0], fmt, out, precision=_precision(backend),
-                weights=weights[c.weights] if c.weights else None, lr_size=None if backend.dynamic else LR_SIZE,
+                c.model, c.scales if len(c.scales) > 1 else c.scales[0], fmt, out, precision=_precision(format_),
+                weights=weights[c.weights] if c.weights else None, lr_size=None if format_.dynamic else LR_SIZE,
                 check=False)
         return made[fmt, case]
 
@@ -86,12 +86,12 @@ def test_network_and_pipeline_match_pytorch(exported, weights, fmt, case, photo,
     from edgesr.runtimes.torch import TorchRunner
 
     artifact, c = exported(fmt, case), CASES[case]
-    backend = FORMATS[fmt]
+    format_ = FORMATS[fmt]
     scale = c.scales[0]
     with open_runner(artifact) as runner, TorchRunner(_model(weights, c, scale), scale) as ref:
         x = _input(runner, rng)
         out = runner.run(x)
-        np.testing.assert_allclose(out, ref.run(x), atol=backend.atol(_precision(backend)))
+        np.testing.assert_allclose(out, ref.run(x), atol=format_.atol(_precision(format_)))
         lr = photo[:30, :34]  # larger than a fixed-shape artifact: tiles, each with its full context
         got, want = upscale(runner, lr), upscale(ref, lr)
     assert got.image.shape == want.image.shape == (30 * scale, 34 * scale, 3)
@@ -105,21 +105,21 @@ def test_shared_trunk_switches_between_scales(exported, weights, fmt, rng):
     from edgesr.runtimes.torch import TorchRunner
 
     artifact, c = exported(fmt, "shared"), CASES["shared"]
-    backend = FORMATS[fmt]
+    format_ = FORMATS[fmt]
     with open_runner(artifact, c.scales[0]) as runner:
         x = _input(runner, rng)
         for scale in reversed(c.scales):
             runner.switch(scale)
             assert runner.scale == scale and runner.factor == scale
             with TorchRunner(_model(weights, c, scale), scale) as ref:
-                np.testing.assert_allclose(runner.run(x), ref.run(x), atol=backend.atol(_precision(backend)))
+                np.testing.assert_allclose(runner.run(x), ref.run(x), atol=format_.atol(_precision(format_)))
         with pytest.raises(ScaleError, match="not x5"):
             runner.switch(5)
 
 
 @pytest.fixture(params=["torch", *NAMES])
 def runner(request, weights, exported):
-    """The runner a contract test checks: PyTorch's, or a backend's on the Y case."""
+    """The runner a contract test checks: PyTorch's, or a format's on the Y case."""
     if request.param == "torch":
         from edgesr.runtimes.torch import TorchRunner
 

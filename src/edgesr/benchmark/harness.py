@@ -198,11 +198,11 @@ def _bench_format(run: Session, target: Target) -> list[dict]:
 
 
 def _bench_rows(run: Session, target: Target) -> list[dict]:
-    backend, scales = FORMATS[target.fmt], run.opts.scales
-    if run.opts.formats is None and not backend.installed():
-        return [_row(target, s, Status.NOT_INSTALLED, reason=backend.install_hint, run=run) for s in scales]
+    format_, scales = FORMATS[target.fmt], run.opts.scales
+    if run.opts.formats is None and not format_.installed():
+        return [_row(target, s, Status.NOT_INSTALLED, reason=format_.install_hint, run=run) for s in scales]
     # one artifact for every scale where the model shares a trunk (masrn); else one per scale
-    shared = len(scales) > 1 and backend.shared and get_spec(run.opts.model).multi_scale
+    shared = len(scales) > 1 and format_.shared and get_spec(run.opts.model).multi_scale
     rows = []
     for group in [tuple(scales)] if shared else [(s,) for s in scales]:
         quant = f" {target.quant}" if target.quant else ""
@@ -220,12 +220,12 @@ def _bench_rows(run: Session, target: Target) -> list[dict]:
 
 def _why_not_here(run: Session, fmt: str) -> str | None:
     """Why the artifacts of ``fmt`` do not run where this bench runs them (None: they do)."""
-    backend = FORMATS[fmt]
+    format_ = FORMATS[fmt]
     if run.remote is not None:
         return run.remote.why_not(fmt)
-    if not backend.runs_here or (backend.needs_gpu and run.device != "cuda"):
-        where = ", ".join({"darwin": "macOS"}.get(o, o) for o in backend.host_os)
-        return f"{backend.runtime} runs on {'an NVIDIA GPU with TensorRT' if backend.needs_gpu else where}"
+    if not format_.runs_here or (format_.needs_gpu and run.device != "cuda"):
+        where = ", ".join({"darwin": "macOS"}.get(o, o) for o in format_.host_os)
+        return f"{format_.runtime} runs on {'an NVIDIA GPU with TensorRT' if format_.needs_gpu else where}"
     return None
 
 

@@ -23,7 +23,7 @@ from edgesr.errors import EdgesrError
 from edgesr.formats import FORMATS
 from edgesr.runtimes.measure import peak_rss_mb, time_runs
 
-RUNTIME_MODULES = {name: backend.runtime_module for name, backend in FORMATS.items()}
+RUNTIME_MODULES = {name: format_.runtime_module for name, format_ in FORMATS.items()}
 
 
 def _torch_model(req: dict):

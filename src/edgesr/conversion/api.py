@@ -72,11 +72,11 @@ def _check(artifact: Path, model, scales: tuple[int, ...], images, baseline=None
     return check
 
 
-def _failure(outcome: dict, precision: str, backend) -> str | None:
+def _failure(outcome: dict, precision: str, format_) -> str | None:
     """What puts a checked artifact beyond its precision's bounds (None: nothing): dPSNR below
     ``-LOSS_BOUND_DB``, or an output further from PyTorch's than ``TORCH_PSNR_FLOOR_DB``."""
     rows = outcome.get("per_scale") or ({"": outcome} if "dpsnr" in outcome else {})
-    bound, floor = backend.loss_bound(precision), backend.torch_floor(precision)  # LOSS_BOUND_DB, unless overridden
+    bound, floor = format_.loss_bound(precision), format_.torch_floor(precision)  # LOSS_BOUND_DB, unless overridden
     for name, row in rows.items():
         at = f" at {name}" if name else ""
         if bound is not None and row["dpsnr"] < -bound:

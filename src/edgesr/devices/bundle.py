@@ -26,7 +26,6 @@ _MAIN = "import sys\n\nfrom edgesr.devices.ondevice import main\n\nsys.exit(main
 def bundle_modules() -> tuple[str, ...]:
     """The edgesr modules in the bundle (the package itself, ``edgesr``, is a stub)."""
     packages = tuple(f"edgesr.formats.{name}" for name in FORMATS)  # the table reads each format's package
-    packages += ("edgesr.formats.tflite.io",)  # what the tflite package declares its I/O modes from
     runners = tuple(f.runner_module for f in remote_formats())
     return tuple(dict.fromkeys(MODULES + packages + runners))
 

@@ -40,8 +40,8 @@ def probe() -> dict:
     its runner would use (None where absent)."""
     found = {"python": platform.python_version(), "machine": platform.machine(), "numpy": np.__version__,
              "cpus": os.cpu_count(), "cpu": cpu_info()}
-    for backend in remote_formats():
-        found[backend.name] = backend.runner_class().available()
+    for format_ in remote_formats():
+        found[format_.name] = format_.runner_class().available()
     return found
 
 

@@ -27,7 +27,7 @@ from edgesr.formats import get_format, remote_formats
 from edgesr.inference import upscale
 from edgesr.manifest import Manifest, manifest_path, read_manifest
 
-# formats the on-device runner takes: the backends with an on-device install line
+# formats the on-device runner takes: those with an on-device install line
 REMOTE_FORMATS = tuple(b.name for b in remote_formats())
 
 Call = tuple[str, dict[str, np.ndarray], str]

@@ -73,12 +73,12 @@ def _require_check(artifact: Path, check: dict) -> None:
                         "with edgesr export (with --no-check to skip the check on purpose)")
 
 
-def _check_contract(artifact: Path, manifest, backend) -> None:
+def _check_contract(artifact: Path, manifest, format_) -> None:
     """Refuse a manifest that disagrees with the contract written inside its artifact (what ``edgesr
     info`` checks): the runner trusts the manifest's colour, sizes and scales, and a wrong one ends in a
     runtime's traceback or a huge allocation. An artifact without edgesr's metadata (an older export,
     or a format that has none) is not compared."""
-    if not backend.metadata:
+    if not format_.metadata:
         return
     from edgesr.metadata import check_agrees
 
@@ -92,32 +92,32 @@ def _check_contract(artifact: Path, manifest, backend) -> None:
 def open_runner(artifact: str | os.PathLike, scale: int | None = None, device: str | None = None, *,
                 allow_unchecked: bool = False, **kwargs) -> ArtifactRunner:
     """A runner for ``artifact`` (checked against its manifest); use it as a context manager.
-    ``device`` is one its backend takes (``cuda``: ONNX Runtime's CUDA provider, TensorRT); by
-    default each runs where its runtime does. Other keywords go to the backend's runner (``tile``,
+    ``device`` is one its format takes (``cuda``: ONNX Runtime's CUDA provider, TensorRT); by
+    default each runs where its runtime does. Other keywords go to the format's runner (``tile``,
     ``threads``, ...).
 
     An artifact whose export never ran its check (a manifest with an empty ``check``: the export
     was killed, or the manifest was written by hand) is refused unless ``allow_unchecked``; one
     whose check was skipped on purpose (``check["skip"]``, :class:`edgesr.manifest.Skip`) is served."""
     artifact = Path(artifact)
-    manifest, backend = artifact_manifest(artifact)
+    manifest, format_ = artifact_manifest(artifact)
     if not allow_unchecked:
         _require_check(artifact, manifest.check)
-    _check_contract(artifact, manifest, backend)
-    if device is not None and device not in backend.devices:
+    _check_contract(artifact, manifest, format_)
+    if device is not None and device not in format_.devices:
         takes = [b.name for b in FORMATS.values() if device in b.devices]
         raise ArtifactError(f"{artifact.name}: a {manifest.format} artifact does not take device={device!r}; "
                             f"device {device} is for {' and '.join(takes) or 'no'} artifacts")
-    if device is not None and len(backend.devices) > 1:  # the runner chooses between them
+    if device is not None and len(format_.devices) > 1:  # the runner chooses between them
         kwargs["device"] = device
     if kwargs.get("threads"):
         check_threads(kwargs["threads"])
-    if "threads" in kwargs and not backend.threads:
+    if "threads" in kwargs and not format_.threads:
         if kwargs.pop("threads"):
-            raise ArtifactError(f"{artifact.name}: {backend.runtime} does not take a thread count (it runs on "
-                                f"{', '.join(backend.devices)}); leave --threads out")
+            raise ArtifactError(f"{artifact.name}: {format_.runtime} does not take a thread count (it runs on "
+                                f"{', '.join(format_.devices)}); leave --threads out")
     if scale is None:
         scale = manifest.scales[0]
     if scale not in manifest.scales:
         raise ScaleError(f"{artifact.name} serves {', '.join(f'x{s}' for s in manifest.scales)}, not x{scale}")
-    return backend.open(artifact, manifest, scale, **kwargs)
+    return format_.open(artifact, manifest, scale, **kwargs)

@@ -1,7 +1,7 @@
-"""The runner contract every backend follows: tensors in, tensors out.
+"""The runner contract every format's runner follows: tensors in, tensors out.
 
 A runner executes one network for one scale. ``run(x)`` takes float32 NCHW on [0, 1], checks it and
-the runner's state, and calls the backend's ``_run``, which returns float32 NCHW. Images (colour,
+the runner's state, and calls the runner's ``_run``, which returns float32 NCHW. Images (colour,
 the bicubic pre-upscale, pieces of large photos, rounding) are :mod:`edgesr.inference`'s business,
 above any runner. Runners are context managers: heavy state (sessions, interpreters, engines) is
 made in ``activate`` and released in ``deactivate``.

@@ -39,11 +39,11 @@ class CoreMLRunner(ArtifactRunner):
         self.models: dict[str, object] = {}  # loaded functions, by entry ("" for a single-function package)
 
     def activate(self) -> None:
-        backend = get_format(self.manifest.format)
-        if not backend.runs_here:
+        format_ = get_format(self.manifest.format)
+        if not format_.runs_here:
             raise ArtifactError(f"{self.artifact.name}: Core ML models run only on macOS (this is {sys.platform}); "
                                 "run it on a Mac, or export onnx or tflite to run here")
-        ct = backend.require("coremltools")
+        ct = format_.require("coremltools")
         self.runtime_version = f"coremltools {ct.__version__}"
         self.models = {}
         self._select(self.head)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from edgesr.formats.base import FULL_WEIGHTS, INT8_SCHEME, INT8_WEIGHTS, Format
 from edgesr.manifest import Grid, Scheme
-from edgesr.formats.tflite.io import IO_MODES
 
 INT8 = (f"full integer; activations and image I/O int8 asymmetric: {INT8_SCHEME}; XNNPACK accumulates in 32 "
         "bits on x86 and Arm")
@@ -48,7 +47,7 @@ FORMAT = TFLite(
     runtime_module="ai_edge_litert.interpreter", converter_package="litert_torch", dynamic=False,
     tools=("litert-torch", "ai-edge-litert", "ai-edge-quantizer", "torchao"),
     remote_install="pip install ai-edge-litert (or tflite-runtime, on boards whose Python it supports)",
-    runtime_extra="litert", metadata=True, io=IO_MODES, shared=True, mixed_int16=True,
+    runtime_extra="litert", metadata=True, io=("tensor", "uint8"), shared=True, mixed_int16=True,
     io_schemes={"uint8": "; image I/O uint8 (the value is the pixel: scale 1/255, zero point 0), "
                          "requantized exactly to and from the int8 graph by QUANTIZE ops"},
     schemes={"int8": INT8, "w8a16": W8A16,

@@ -37,9 +37,9 @@ def find_interpreter(prefer: str = "auto") -> tuple[type, str]:
         except ImportError:
             continue
         return cls, f"{name} {getattr(module, '__version__', '?')}"
-    backend = next(b for b in FORMATS.values() if b.runtime == LiteRTRunner.name)
+    format_ = next(b for b in FORMATS.values() if b.runtime == LiteRTRunner.name)
     raise MissingDependencyError(f"no LiteRT interpreter is installed ({', '.join(INTERPRETERS)}); install it with: "
-                                 f"{backend.runtime_install_hint}, or where edgesr is not installed: {backend.remote_install}")
+                                 f"{format_.runtime_install_hint}, or where edgesr is not installed: {format_.remote_install}")
 
 
 class LiteRTRunner(ArtifactRunner):

@@ -10,33 +10,33 @@ from edgesr.formats import ATOL, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Fo
 from edgesr.formats.base import Conversion
 
 
-@pytest.mark.parametrize("backend", FORMATS.values(), ids=list(FORMATS))
-def test_each_format_is_a_package_of_what_it_says(backend):
+@pytest.mark.parametrize("format_", FORMATS.values(), ids=list(FORMATS))
+def test_each_format_is_a_package_of_what_it_says(format_):
     """edgesr/formats/<name>/: its export and runner modules (and metadata and census where it says it
     has them), found without importing a converter or a runtime."""
-    package = f"edgesr.formats.{backend.name}"
-    for part in ("export", "runner", *(("metadata",) if backend.metadata else ()), "census"):
+    package = f"edgesr.formats.{format_.name}"
+    for part in ("export", "runner", *(("metadata",) if format_.metadata else ()), "census"):
         found = importlib.util.find_spec(f"{package}.{part}") is not None
-        assert found or (part == "census" and backend.census.__func__ is Format.census), (package, part)
-    assert backend.runner_module == f"{package}.runner"
-    assert backend.suffix.startswith(".") and backend.precisions and backend.devices
-    assert set(backend.precisions) <= set(LOSS_BOUND_DB)  # every precision has a bound
-    assert any(backend.atol(p) is not None for p in backend.precisions)  # and one is held elementwise
-    assert set(backend.schemes) - {"int16"} <= set(backend.precisions)
+        assert found or (part == "census" and format_.census.__func__ is Format.census), (package, part)
+    assert format_.runner_module == f"{package}.runner"
+    assert format_.suffix.startswith(".") and format_.precisions and format_.devices
+    assert set(format_.precisions) <= set(LOSS_BOUND_DB)  # every precision has a bound
+    assert any(format_.atol(p) is not None for p in format_.precisions)  # and one is held elementwise
+    assert set(format_.schemes) - {"int16"} <= set(format_.precisions)
     # a quantized precision says its scheme in words and as fields, and only those do
-    assert set(backend.quant_schemes) == set(backend.schemes) - {"int16"}
-    assert backend.install_hint.startswith("pip install")
-    if not backend.shared:
+    assert set(format_.quant_schemes) == set(format_.schemes) - {"int16"}
+    assert format_.install_hint.startswith("pip install")
+    if not format_.shared:
         with pytest.raises(ExportError, match="cannot hold several scales in one artifact"):
-            backend.export(None, Path("unused"), Conversion((2, 3), backend.precisions[0]))
+            format_.export(None, Path("unused"), Conversion((2, 3), format_.precisions[0]))
 
 
 def test_runners_are_named_as_their_rows_say():
     """Importing a runner module imports no runtime; its class carries the row's runtime name."""
-    for backend in FORMATS.values():
-        assert backend.runner_class().name == backend.runtime
-        if backend.remote:  # the on-device runner asks the runner what the board has
-            assert callable(backend.runner_class().available)
+    for format_ in FORMATS.values():
+        assert format_.runner_class().name == format_.runtime
+        if format_.remote:  # the on-device runner asks the runner what the board has
+            assert callable(format_.runner_class().available)
 
 
 def test_unknown_format_and_precision_are_named():
