@@ -34,3 +34,30 @@ def test_match_a_pixel_shuffled_tensor():
 def test_merge_takes_the_union_and_the_wider_width():
     merged = merge([{"a": (-1.0, 2.0, 8), "b": (0.0, 1.0, 8)}, {"a": (-3.0, 1.0, 16)}])
     assert merged == {"a": (-3.0, 2.0, 16), "b": (0.0, 1.0, 8)}
+
+
+def test_ranges_are_calibrated_once_per_model_weights_and_inputs(monkeypatch):
+    """Exports of one model to several formats in one process measure its ranges once; the same
+    inputs with other weights (a model changed in place since) are measured afresh."""
+    from edgesr.formats import ranges
+    from edgesr.models import create_model
+    from edgesr.train import qat
+
+    calls = []
+    real = qat.QuantSim.calibrate
+    monkeypatch.setattr(qat.QuantSim, "calibrate", lambda self: (calls.append(1), real(self))[1])
+    monkeypatch.setattr(ranges, "_CALIBRATED", type(ranges._CALIBRATED)())
+    model = create_model("espcn", scale=2).eval()
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((1, 1, 20, 20), dtype=np.float32) for _ in range(3)]
+    first = ranges.range_points(model, 2, inputs, inputs[0])
+    again = ranges.range_points(model, 2, [x.copy() for x in inputs], inputs[0])
+    assert len(calls) == 1
+    assert [p[1:] for p in first] == [p[1:] for p in again]
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(first, again, strict=True))
+    with torch.no_grad():
+        next(model.parameters()).mul_(3.0)  # the same object, other weights
+    changed = ranges.range_points(model, 2, inputs, inputs[0])
+    assert len(calls) == 2 and [p[1:] for p in changed] != [p[1:] for p in first]
+    ranges.range_points(model, 2, inputs[:2], inputs[0])  # other inputs
+    assert len(calls) == 3
