@@ -134,7 +134,7 @@ def test_a_format_package_is_reached_only_through_the_table():
     one in a string (an import by string); the table (``edgesr.formats``) imports each package."""
     from edgesr.formats import FORMATS
 
-    packages = {f"edgesr.formats.{name}" for name in FORMATS}
+    packages = {f.package_name for f in FORMATS.values()}
     bad = []
     for module, targets in GRAPH.items():
         own = next((p for p in packages if module == p or module.startswith(p + ".")), None)

@@ -115,6 +115,7 @@ class Manifest:
     quant_method: str = ""  # ptq (weights trained in float) or qat (quantization-aware weights); "" unquantized
     int16_modules: tuple[str, ...] = ()  # INT8: the model's parts whose activations stay 16-bit
     io: str = "tensor"  # edgesr export --io: tensor | image (Core ML images) | uint8 (LiteRT INT8 uint8 I/O)
+    targets: tuple[str, ...] = ()  # GPU engines: the architectures built for (sm86, ...); (): the builder's default
     # the graph's op census (edgesr.formats.census): ops and counts, max rank, what would fall back to the CPU
     ops: dict[str, Any] = field(default_factory=dict)
     version: int = MANIFEST_VERSION
@@ -150,6 +151,7 @@ class Manifest:
                               for h in data.get("heads", ()))
         data["scales"] = tuple(data["scales"])
         data["int16_modules"] = tuple(data.get("int16_modules", ()))
+        data["targets"] = tuple(data.get("targets", ()))
         if data.get("scheme") is not None:
             data["scheme"] = _scheme(data["scheme"])
         return cls(**data)

@@ -25,7 +25,7 @@ RUNTIMES = {"numpy", "onnxruntime", "tensorflow", "ai_edge_litert", "tflite_runt
 NOT_ON_A_BOARD = {"edgesr.runtimes.torch", "edgesr._files", "edgesr.metadata"}  # Manifest.contract(): export side
 # a format's export side (its Format methods import them on the host, for edgesr export: io checks --io) and the runners of
 # the formats no board runs
-NOT_ON_A_BOARD |= {f"edgesr.formats.{name}.{part}" for name in FORMATS for part in ("export", "census", "metadata", "io")}
+NOT_ON_A_BOARD |= {f"{f.package_name}.{part}" for f in FORMATS.values() for part in ("export", "census", "metadata", "io")}
 NOT_ON_A_BOARD |= {f.runner_module for f in FORMATS.values() if not f.remote}
 
 

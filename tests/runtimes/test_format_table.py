@@ -14,7 +14,7 @@ from edgesr.formats.base import Conversion
 def test_each_format_is_a_package_of_what_it_says(format_):
     """edgesr/formats/<name>/: its export and runner modules (and metadata and census where it says it
     has them), found without importing a converter or a runtime."""
-    package = f"edgesr.formats.{format_.name}"
+    package = format_.package_name
     for part in ("export", "runner", *(("metadata",) if format_.metadata else ()), "census"):
         found = importlib.util.find_spec(f"{package}.{part}") is not None
         assert found or (part == "census" and format_.census.__func__ is Format.census), (package, part)

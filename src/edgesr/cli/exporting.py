@@ -34,6 +34,9 @@ from edgesr.formats import FORMATS
               help="Fixed LR input size (default: dynamic where the format allows); coreml takes several.")
 @click.option("--profile", default=None, metavar="MIN,OPT,MAX",
               help="tensorrt: the optimization profile's input sizes, e.g. 16x16,256x256,1024x1024.")
+@click.option("--targets", default=None, metavar="SM,SM...",
+              help="tensorrt-rtx: the GPU architectures to build the engine for, e.g. sm86,sm89 (default: "
+                   "TensorRT for RTX's own).")
 @click.option("--dynamic", is_flag=True, help="Dynamic input H and W (the default where the format allows).")
 @click.option("--calib-data", default="T91", show_default=True, help="Set name or folder of calibration images (int8, w8a8, w8a16).")
 @click.option("--calib-images", type=click.IntRange(1), default=64, show_default=True)
@@ -47,7 +50,7 @@ from edgesr.formats import FORMATS
 @data_root_option
 def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str, precision: str | None,
                quant: str, pure_int8: bool, weights: Path | None, input_size: str | None, profile: str | None,
-               dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, io: str | None,
+               targets: str | None, dynamic: bool, calib_data: str, calib_images: int, out_dir: Path, no_check: bool, io: str | None,
                verbose: bool, data_root: Path | None) -> None:
     """Export a model to an artifact and its manifest (<artifact>.json), checked against PyTorch on
     Set5 (a fixed --input-size must hold the model's receptive field). The steps are reported on
@@ -66,7 +69,8 @@ def export_cmd(model_name: str, scale: int | None, scales: str | None, fmt: str,
     opts = ExportOptions.build(parse_scales(scales) if scales is not None else scale, fmt, precision=precision,
                                weights=weights, input_size=_sizes(input_size), profile=_profile(profile),
                                calib_data=calib_data, calib_images=calib_images, data_root=data_root, quant=quant,
-                               pure_int8=pure_int8, io=io, check=not no_check, verbose=verbose)
+                               pure_int8=pure_int8, io=io, check=not no_check, verbose=verbose,
+                               targets=tuple(t.strip().lower() for t in targets.split(",")) if targets else ())
     artifact = export_with(resolve(model_name, kind="model", weights=weights), opts, out_dir, log=stderr)
     click.echo(summary(artifact))
 

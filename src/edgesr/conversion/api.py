@@ -181,7 +181,8 @@ def run_export(model, opts: ExportOptions, out_dir: str | os.PathLike, *,
     hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{artifact.name}."))  # the staging folder
     try:
         staged = hold / artifact.name
-        io = _convert(job, model, staged, calibration, range_inputs, profile, opts.pure_int8, log, verbose)
+        io = _convert(job, model, staged, calibration, range_inputs, profile, opts.pure_int8, log, verbose,
+                      targets=opts.targets)
         manifest = _manifest(job, model, io, method,
                              sha256(weights_path) if weights_path else _state_sha256(model, weights_are_shipped))
         if job.row.metadata:  # the I/O contract inside the artifact, before its sha256
@@ -322,7 +323,7 @@ def _calibrate(job: _Job, model, calib_data: str, calib_images: int, data_root, 
 
 
 def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, profile, pure_int8: bool,
-             log, verbose) -> dict:
+             log, verbose, targets: tuple[str, ...] = ()) -> dict:
     """Run the format's exporter into ``staged``: the input and output tensors, the heads of a
     shared-trunk artifact and its scale input, and the modules kept at 16 bits."""
     net_sizes = [network_input_size(model, s, job.scales[0]) for s in job.sizes]
@@ -331,7 +332,8 @@ def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, pr
         job.scales, job.precision, input_size=(net_sizes[0] if len(net_sizes) == 1 else net_sizes) or None,
         calibration=calibration or {}, range_inputs=range_inputs, pure_int8=pure_int8 if mixed else None,
         io=job.io if job.io != job.row.io[0] else None,  # only formats that offer other I/O take the option
-        profile=tuple(network_input_size(model, s, job.scales[0]) for s in profile) if profile else None)
+        profile=tuple(network_input_size(model, s, job.scales[0]) for s in profile) if profile else None,
+        targets=targets)
     try:
         with quiet.step(f"converting to {job.row.name} {job.precision}", log, verbose):
             exported = job.row.export(model, staged, conversion)
@@ -342,7 +344,7 @@ def _convert(job: _Job, model, staged: Path, calibration: dict, range_inputs, pr
         raise ExportError(f"{job.row.name} {job.precision} export of {job.model_name} x{job.tag} failed: "
                           f"{type(exc).__name__}: {_first_line(exc)}{said}") from exc
     return {"heads": exported.heads, "scale_input": exported.scale_input, "input": exported.input,
-            "output": exported.output,
+            "output": exported.output, "targets": exported.targets,
             "wide": job.spec.int16_modules if mixed and not pure_int8 else ()}
 
 
@@ -358,6 +360,7 @@ def _manifest(job: _Job, model, io: dict, method: str, weights_sha256: str | Non
         quantization=row.scheme(job.precision) + row.io_schemes.get(job.io, "") + (f"; activations of {', '.join(wide)} in 16 bits, every other "
                                                   f"activation 8-bit{row.scheme('int16')}" if wide else ""),
         quant_method=method, int16_modules=tuple(wide), io=job.io, scheme=row.quant_scheme(job.precision, bool(wide)),
+        targets=tuple(io["targets"]),
     )
 
 

@@ -41,6 +41,7 @@ class ExportOptions:
     quant: str = "auto"
     pure_int8: bool = False
     io: str | None = None  # None: the format's default
+    targets: tuple[str, ...] = ()  # GPU architectures to build for (tensorrt-rtx); (): the builder's default
     verbose: bool = False
 
     @classmethod
@@ -51,6 +52,8 @@ class ExportOptions:
         """Options from the loose forms callers have: one scale or several, one size or several,
         paths as ``Path`` or ``str``, the precision left out for the format's default."""
         fmt = get_format(format)
+        if isinstance(options.get("targets"), list):
+            options["targets"] = tuple(options["targets"])
         return cls(format, _scales(scale), precision if precision is not None else fmt.precisions[0],
                    weights=os.fspath(weights) if weights is not None else None, input_sizes=_sizes(input_size),
                    profile=tuple(_size(s, "profile") for s in profile) if profile is not None else None,
@@ -72,6 +75,15 @@ class ExportOptions:
                                   f"{' and '.join(f.name for f in FORMATS.values() if f.profiles)} exports only")
             if len(self.profile) != 3:
                 raise ExportError(f"a profile is three sizes (min, opt, max), got {len(self.profile)}")
+        if not isinstance(self.targets, tuple) or not all(isinstance(t, str) for t in self.targets):
+            raise ExportError(f"targets must name GPU architectures such as ('sm86', 'sm89'), got {self.targets!r}")
+        if self.targets:
+            if not fmt.targets:
+                raise ExportError(f"--targets is for {' and '.join(f.name for f in FORMATS.values() if f.targets)} "
+                                  "exports only")
+            unknown = [t for t in self.targets if t not in fmt.targets]
+            if unknown:
+                raise ExportError(f"{fmt.name} builds for {', '.join(fmt.targets)}, not {', '.join(map(repr, unknown))}")
         if not is_whole(self.calib_images) or self.calib_images < 1:
             raise ExportError(f"calib_images must be a whole number >= 1, got {self.calib_images!r}")
         if self.quant not in QUANT_METHODS:

@@ -25,7 +25,7 @@ _MAIN = "import sys\n\nfrom edgesr.devices.ondevice import main\n\nsys.exit(main
 
 def bundle_modules() -> tuple[str, ...]:
     """The edgesr modules in the bundle (the package itself, ``edgesr``, is a stub)."""
-    packages = tuple(f"edgesr.formats.{name}" for name in FORMATS)  # the table reads each format's package
+    packages = tuple(f.package_name for f in FORMATS.values())  # the table reads each format's package
     runners = tuple(f.runner_module for f in remote_formats())
     return tuple(dict.fromkeys(MODULES + packages + runners))
 

@@ -14,11 +14,11 @@ planning read it as they are; a format's own modules are imported by its methods
 from __future__ import annotations
 
 from edgesr.errors import ExportError
-from edgesr.formats import coreml, executorch, onnx, openvino, tensorrt, tflite
+from edgesr.formats import coreml, executorch, onnx, openvino, tensorrt, tensorrt_rtx, tflite
 from edgesr.formats.base import ATOL, CALIBRATED, FORMATS, LOSS_BOUND_DB, TORCH_PSNR_FLOOR_DB, Format, get_format
 
 FORMATS.update({f.name: f for f in (onnx.FORMAT, tflite.FORMAT, coreml.FORMAT, openvino.FORMAT, executorch.FORMAT,
-                                     tensorrt.FORMAT)})
+                                     tensorrt.FORMAT, tensorrt_rtx.FORMAT)})
 
 DEFAULT_FIXED_SIZE = (128, 128)  # LR input size for formats that need one, when none is given
 QUANT_METHODS = ("auto", "ptq", "qat")  # where int8 weights start: auto (QAT where shipped), float, QAT

@@ -68,6 +68,7 @@ class Conversion:
     io: str | None = None  # a non-default --io mode (None: the format's default)
     profile: tuple | None = None  # an optimization profile's (min, opt, max) network input sizes
     symmetric: bool = False  # INT8 in the scheme's symmetric form (zero points 0: TensorRT's QDQ graph)
+    targets: tuple[str, ...] = ()  # the GPU architectures to build for (TensorRT for RTX: sm86, ...); (): the default
 
     @property
     def shared(self) -> bool:
@@ -84,6 +85,7 @@ class Exported:
     output: Any
     heads: tuple[Any, ...] = ()  # edgesr.manifest.Head, one per scale of a shared trunk
     scale_input: str | None = None
+    targets: tuple[str, ...] = ()  # the GPU architectures the artifact was built for (() : the builder's default)
 
 
 # the formats by name: filled by edgesr/formats/__init__.py, which Python runs before any module of the
@@ -106,7 +108,7 @@ def _has_nvidia_gpu() -> bool:
 class Format:
     """One artifact format: what it can do (data) and its code (methods a subclass implements)."""
 
-    name: str  # edgesr export -f NAME, a manifest's "format", the package edgesr.formats.NAME
+    name: str  # edgesr export -f NAME, a manifest's "format", the package edgesr.formats.NAME (see ``package``)
     suffix: str
     extra: str  # pip install 'edgesr[extra]' installs its converter and runtime
     precisions: tuple[str, ...]  # the first is the default
@@ -126,6 +128,7 @@ class Format:
     shared_note: str = "export one scale at a time"  # why there is no shared artifact, when there is none
     enumerated: bool = False  # a fixed-shape format that can hold several input sizes
     profiles: bool = False  # takes an optimization profile (min, opt, max input sizes)
+    targets: tuple[str, ...] = ()  # the GPU architectures its builder can target (edgesr export --targets)
     readback: bool = False  # its artifacts can be described without running them (``read_back``)
     metadata: bool = False  # embeds the I/O contract in its artifacts and reads it back (``metadata_module``)
     # per quantized precision: what its artifacts compute in, and what that assumes (written to the manifest)
@@ -142,6 +145,7 @@ class Format:
     # "image" (Core ML images), "uint8" (LiteRT INT8 with uint8 image I/O); the first is the default
     io: tuple[str, ...] = ("tensor",)
     io_schemes: dict[str, str] = field(default_factory=dict)  # what an --io mode adds to the manifest's quantization
+    package: str = ""  # its package under edgesr.formats where the name is no Python name ("": the name)
 
     # --- the format's code: each subclass imports its own modules when asked ---------------------------
     def export_function(self) -> Callable:
@@ -181,8 +185,13 @@ class Format:
         return self.export_function()(model, out, job)
 
     @property
+    def package_name(self) -> str:
+        """Its package: ``edgesr.formats.<name>``."""
+        return f"edgesr.formats.{self.package or self.name}"
+
+    @property
     def runner_module(self) -> str:
-        return f"edgesr.formats.{self.name}.runner"
+        return f"{self.package_name}.runner"
 
     def open(self, artifact, manifest, scale: int, **options):
         """This format's runner for ``artifact`` (already checked against ``manifest``)."""
