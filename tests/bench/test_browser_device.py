@@ -31,7 +31,7 @@ def test_browser_is_built_in_and_a_file_may_tune_it(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     built_in = load_profile("browser")
     assert (built_in.kind, built_in.backend, built_in.threads, built_in.chromium) == ("browser", "wasm", 0, None)
-    assert available_profiles()[:2] == ["local", "browser"]
+    assert available_profiles()[:3] == ["local", "cuda", "browser"]
     path = tmp_path / "chrome.toml"
     path.write_text('kind = "browser"\ndescription = "Chrome for Testing"\nbackend = "webgpu"\nthreads = 2\n'
                     'timeout = 60\nchromium = "/opt/chrome/chrome"\nchromedriver = "chromedriver"\n')

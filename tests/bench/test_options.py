@@ -51,10 +51,28 @@ def _one_line_error(result) -> str:
     (["--scales", "2,2"], "--scales names x2 more than once"),
     (["--device", "nope"], "no device profile 'nope'; available: local"),
     (["--device", "nope.toml"], "device profile nope.toml does not exist"),
+    (["--torch-modes", "eager"], "--torch-modes sets the pytorch rows' modes, and --formats leaves them out: "
+                                 "add pytorch to --formats"),
+    (["--formats", "pytorch", "--torch-modes", "eager,turbo"],
+     "unknown PyTorch mode 'turbo' in --torch-modes; known: eager, channels_last, compile, cuda_graphs"),
+    (["--formats", "pytorch", "--torch-modes", ""], "--torch-modes names no mode"),
+    (["--formats", "onnx", "--precisions", "bf16"], "no format in --formats takes bf16 (only pytorch does)"),
+    (["--formats", "pytorch,onnx", "--precisions", "int8"], "pytorch takes none of --precisions int8"),
+    (["--gpu-baseline", "nope.json"], "--gpu-baseline nope.json does not exist; name a bench.json written by "
+                                      "edgesr bench --device cuda, or a folder of them"),
 ])
 def test_bad_options_are_refused_before_anything_runs(tmp_path, data_root, no_run, args, message):
     assert message in _one_line_error(_bench(args, tmp_path, data_root))
     assert not (tmp_path / "out").exists()  # refused before the output folder was made
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="PyTorch sees a CUDA GPU here")
+def test_the_cuda_device_is_refused_without_a_gpu(tmp_path, data_root, no_run):
+    import torch
+
+    line = _one_line_error(_bench(["--device", "cuda", "--scales", "4"], tmp_path, data_root))
+    assert line == (f"Error: --device cuda: this PyTorch ({torch.__version__}) sees no CUDA GPU; bench on a machine "
+                    "with one and a CUDA build of torch, or leave --device out for this machine")
 
 
 def test_a_dataset_name_that_is_not_found_is_refused(tmp_path, data_root, no_run):

@@ -39,7 +39,7 @@ def test_local_needs_no_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ('kind = "ssh"\nworkdir = "/tmp"\n', "a ssh profile needs host"),
     ('kind = "ssh"\nhost = "h"\nworkdir = "/tmp"\nprot = 22\n', r"unknown key\(s\) prot"),
-    ('kind = "telnet"\n', "kind must be one of local, ssh, adb"),
+    ('kind = "telnet"\n', "kind must be one of local, cuda, ssh, adb"),
     ('kind = "ssh"\nhost = "-oProxyCommand=x"\nworkdir = "/tmp"\n', "host .* has characters"),
     ('kind = "ssh"\nhost = "h"\nworkdir = "/tmp"\nport = "22"\n', "port must be a non-negative number"),
     ('kind = "adb"\nworkdir = "edgesr"\n', "adb workdir must be an absolute path"),

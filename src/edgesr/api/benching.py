@@ -34,7 +34,7 @@ def bench(model="masrn", *, out_dir: str | os.PathLike | None = None, json_path:
     unknown = sorted(set(options) - fields)
     if unknown:
         raise ConfigError(f"unknown bench option {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
-    options = {k: tuple(v) if k in ("scales", "formats", "precisions", "quant") and v is not None
+    options = {k: tuple(v) if k in ("scales", "formats", "precisions", "quant", "torch_modes") and v is not None
                and not isinstance(v, str) else v for k, v in options.items()}
     source = resolve(model, kind="model")
     with _rebuildable(source, options) as (ref, weights):

@@ -49,7 +49,7 @@ class Remote:
 
 
 def connect(profile, log: Callable[[str], None]) -> Remote | None:
-    if profile.kind == "local":
+    if profile.kind in ("local", "cuda"):
         return None
     if profile.kind == "browser":
         from edgesr.devices.browser import connect

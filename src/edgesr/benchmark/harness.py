@@ -16,43 +16,25 @@ from typing import Callable
 import numpy as np
 
 from edgesr.benchmark.cache import export_cached
-from edgesr.benchmark.options import BenchOptions, check_formats, check_options, check_quant, find_benchmark
+from edgesr.benchmark.options import PYTORCH, BenchOptions, check_options, find_benchmark
+from edgesr.benchmark.plan import plan, torch_plan
 from edgesr.benchmark.report import FAILURES, Status, failed_rows, row_name
 from edgesr.benchmark.devices import Remote, connect, measure_peaks
-from edgesr.benchmark.rows import Target, add_efficiency, frame_gflop, make_row
+from edgesr.benchmark.rows import Target, add_efficiency, frame_gflop, make_row, weights_digests
 from edgesr.data.datasets import ImageSet
 from edgesr.data.degrade import degrade
 from edgesr.data.io import read_image, write_image
 from edgesr.errors import EdgesrError
 from edgesr.evaluation.evaluate import score_image
 from edgesr.formats import FORMATS
+from edgesr.formats.base import LOSS_BOUND_DB
 from edgesr.inference import SRImage
 from edgesr.manifest import artifact_bytes, read_manifest
 from edgesr.models.registry import get_spec
 
 # the report's statuses and helpers, where the bench's callers have always found them
 __all__ = ["FAILURES", "BenchOptions", "Status",
-           "bench", "benchmark_images", "failed_rows", "plan", "row_name", "run_worker"]
-
-
-def plan(opts: BenchOptions) -> list[tuple[str, str, str]]:
-    """(format, precision, quantization method) to bench: every precision of the chosen (or installed)
-    formats, INT8 (and Core ML's W8A8) once per method of ``opts.quant`` (W8A16 from the float
-    weights: ptq; "" for float precisions)."""
-    from edgesr.formats import CALIBRATED
-
-    check_formats(opts)
-    check_quant(opts)
-    pairs = []
-    for name, row in FORMATS.items():
-        if opts.formats is not None and name not in opts.formats:
-            continue
-        pairs += [(name, p, q) for p in row.precisions if opts.precisions is None or p in opts.precisions
-                  for q in (opts.quant if p in ("int8", row.int8_activations) else ("ptq",) if p in CALIBRATED
-                            else ("",))]
-    if not pairs:
-        raise EdgesrError("no format takes the precisions asked for; see README, Targets")
-    return pairs
+           "bench", "benchmark_images", "failed_rows", "plan", "row_name", "run_worker", "torch_plan"]
 
 
 def benchmark_images(dataset: str | None, data_root: str | None, folder: Path) -> tuple[ImageSet, str]:
@@ -125,11 +107,18 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
     checked = check_options(opts)
     import torch
 
+    from edgesr.benchmark import desktop
+    from edgesr.devices.profiles import HERE
+    from edgesr.errors import DeviceError
     from edgesr.runtimes.measure import cpu_count
 
     profile = checked.profile
-    if opts.threads and profile.kind != "local":  # the device's runtimes take --threads in place of the profile's
+    if profile.kind == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"--device cuda: this PyTorch ({torch.__version__}) sees no CUDA GPU; bench on a machine "
+                          "with one and a CUDA build of torch, or leave --device out for this machine")
+    if opts.threads and profile.kind not in HERE:  # the device's runtimes take --threads in place of the profile's
         profile = dataclasses.replace(profile, threads=opts.threads)
+    gpu_rows, looked = desktop.load_baseline(opts.gpu_baseline)
     remote = connect(profile, log)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="edgesr-bench-") as tmp:
@@ -138,14 +127,20 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
         _make_inputs(run, images)
         run.peaks = measure_peaks(run_worker, run.tmp, run.threads, device, remote, log)
         rows = [_baseline(run, s) for s in opts.scales]
-        for fmt, precision, quant in plan(opts):
+        for precision, mode in torch_plan(opts, profile.kind):
+            rows += [_bench_torch(run, Target(PYTORCH, precision, mode=mode), s) for s in opts.scales]
+        for fmt, precision, quant in plan(opts, profile.kind):
             rows += _bench_format(run, Target(fmt, precision, quant))
     flops = frame_gflop(opts)
     for row in rows:
         add_efficiency(row, flops.get(row["scale"]), run.peaks)
     where = f"the desktop GPU ({torch.cuda.get_device_name()})" if device == "cuda" else "this CPU"
     report = _report(opts, profile, remote, f"PyTorch FP32 on {where}", label, rows)
-    report.update({"threads": run.threads, "peak": run.peaks, "gflop_per_frame": {f"x{s}": g for s, g in flops.items()}})
+    report.update({"threads": run.threads, "peak": run.peaks, "gflop_per_frame": {f"x{s}": g for s, g in flops.items()},
+                   "weights_sha256": weights_digests(opts)})
+    if device == "cuda":
+        report["gpu"] = torch.cuda.get_device_name()
+    desktop.add_columns(report, gpu_rows, looked)
     return report
 
 
@@ -159,19 +154,36 @@ def _make_inputs(run: Session, images: ImageSet) -> None:
             run.hrs[s][path.stem] = hr
 
 
-def _baseline(run: Session, scale: int) -> dict:
+def _run_torch(run: Session, target: Target, scale: int, out: Path) -> dict:
     opts = run.opts
+    return run_worker({"kind": "torch", "model": opts.model, "weights": opts.weights, "scale": scale,
+                       "device": run.device, "precision": target.precision, "mode": target.mode or "eager",
+                       "lr_dir": str(run.lr_dirs[scale]), "out_dir": str(out), **run.timing}, run.tmp)
+
+
+def _baseline(run: Session, scale: int) -> dict:
     run.log(f"baseline: PyTorch fp32 on {run.device}, x{scale}")
     out = run.tmp / f"torch_x{scale}"
-    res = run_worker({"kind": "torch", "model": opts.model, "weights": opts.weights, "scale": scale,
-                      "device": run.device, "lr_dir": str(run.lr_dirs[scale]), "out_dir": str(out),
-                      **run.timing},
-                     run.tmp)
+    target = Target(PYTORCH, "fp32", mode="eager")
+    res = _run_torch(run, target, scale, out)
     if not res.get("ok"):
         raise EdgesrError(f"the PyTorch baseline failed: {res.get('error')}")
     psnr, ssim = _score(out, run.hrs[scale], scale)
     run.baseline[scale] = {**res, "psnr": psnr, "ssim": ssim}
-    return _row(Target("pytorch", "fp32"), scale, Status.PASSED, measured=run.baseline[scale], run=run)
+    return _row(target, scale, Status.PASSED, measured=run.baseline[scale], run=run)
+
+
+def _bench_torch(run: Session, target: Target, scale: int) -> dict:
+    """One of PyTorch's own precisions and modes at one scale, where the baseline runs, scored and
+    held to its precision's loss bound like an artifact."""
+    from edgesr.runtimes.torch_modes import CUDA_ONLY_MODES
+
+    if target.mode in CUDA_ONLY_MODES and run.device != "cuda":
+        return _row(target, scale, Status.NOT_HERE, reason=f"{target.mode} needs a CUDA GPU; PyTorch sees none here",
+                    run=run)
+    run.log(f"pytorch {target.precision} {target.mode} x{scale}: run on {run.device}")
+    out = run.tmp / f"torch_{target.precision}_{target.mode}_x{scale}"
+    return _scored(run, target, scale, out, _run_torch(run, target, scale, out), LOSS_BOUND_DB.get(target.precision))
 
 
 def _report(opts: BenchOptions, profile, remote: Remote | None, baseline: str, label: str, rows: list[dict]) -> dict:
@@ -238,20 +250,25 @@ def _bench_scale(run: Session, target: Target, scale: int) -> dict:
             + (f" on {run.remote.name}" if run.remote else ""))
     out = run.tmp / f"{target.fmt}_{target.precision}_{target.quant}_x{scale}"
     res = _run_artifact(run, target, scale, out)
+    row = _scored(run, target, scale, out, res, FORMATS[target.fmt].loss_bound(target.precision))
+    if run.remote is not None and res.get("ok"):
+        row["runs_on"] = run.remote.name
+        row["runtime"] = res.get("runtime")
+    return row
+
+
+def _scored(run: Session, target: Target, scale: int, out: Path, res: dict, bound: float | None) -> dict:
+    """The row of a run (``res``, outputs in ``out``): scored on the host and held to ``bound``, the
+    precision's loss against the baseline (None: 0.5 dB)."""
     if not res.get("ok"):
         return _row(target, scale, Status.FAILED_VALIDATION, reason=res.get("error", ""), run=run)
     psnr, ssim = _score(out, run.hrs[scale], scale)
     dpsnr = psnr - run.baseline[scale]["psnr"]
-    bound = FORMATS[target.fmt].loss_bound(target.precision)
     tolerance = 0.5 if bound is None else bound
     status, reason = Status.PASSED, ""
     if dpsnr < -tolerance:
         status, reason = Status.FAILED_VALIDATION, f"dPSNR {dpsnr:+.3f} dB is beyond -{tolerance} dB for {target.precision}"
-    row = _row(target, scale, status, reason=reason, measured={**res, "psnr": psnr, "ssim": ssim}, run=run)
-    if run.remote is not None:
-        row["runs_on"] = run.remote.name
-        row["runtime"] = res.get("runtime")
-    return row
+    return _row(target, scale, status, reason=reason, measured={**res, "psnr": psnr, "ssim": ssim}, run=run)
 
 
 def _run_artifact(run: Session, target: Target, scale: int, out: Path) -> dict:

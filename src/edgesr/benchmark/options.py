@@ -21,19 +21,22 @@ from typing import TYPE_CHECKING
 
 from edgesr.data.datasets import DATA_ENV, ImageSet, data_root, find_images, known_sets
 from edgesr.errors import ConfigError, DataError
+from edgesr.runtimes.torch_modes import TORCH_MODES, TORCH_PRECISIONS
 
 if TYPE_CHECKING:
     from edgesr.devices.profiles import DeviceProfile
 
 # the benchmark set when none is named; only it falls back to scikit-image's photographs
 DEFAULT_DATASET = "Set5"
+# the --formats name of PyTorch's own rows (its precisions and modes, beside the FP32 eager baseline)
+PYTORCH = "pytorch"
 
 
 @dataclass
 class BenchOptions:
     model: str = "masrn"
     scales: tuple[int, ...] = (4,)
-    formats: tuple[str, ...] | None = None  # None: every format whose converter is installed
+    formats: tuple[str, ...] | None = None  # None: every format whose converter is installed (cuda: pytorch, GPU formats)
     precisions: tuple[str, ...] | None = None
     # for int8 and w8a16: the weights to quantize, each giving its own rows (auto: QAT where shipped)
     quant: tuple[str, ...] = ("auto",)
@@ -52,6 +55,8 @@ class BenchOptions:
     warmup: int = 2
     min_runs: int = 5
     min_seconds: float = 2.0
+    torch_modes: tuple[str, ...] | None = None  # the pytorch rows' modes (None: every mode)
+    gpu_baseline: str | None = None  # a desktop GPU bench report or folder of them (None: the default one)
 
 
 @dataclass(frozen=True)
@@ -66,29 +71,56 @@ def _names(values) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def check_formats(opts: BenchOptions) -> None:
-    """``--formats`` and ``--precisions``: every name known, every precision asked for taken by a
-    format asked for, and every format asked for left with a row."""
+def _precisions(name: str) -> tuple[str, ...]:
     from edgesr.formats import FORMATS
 
-    unknown = [f for f in opts.formats or () if f not in FORMATS]
+    return TORCH_PRECISIONS if name == PYTORCH else FORMATS[name].precisions
+
+
+def chosen_formats(opts: BenchOptions, kind: str = "local") -> tuple[str, ...]:
+    """The formats a bench on a device of ``kind`` covers: ``--formats``, else every format (on the
+    ``cuda`` device: PyTorch's own rows and the formats that run on an NVIDIA GPU)."""
+    from edgesr.formats import FORMATS
+
+    if opts.formats is not None:
+        return opts.formats
+    if kind == "cuda":
+        return (PYTORCH,) + tuple(name for name, row in FORMATS.items() if row.needs_gpu)
+    return tuple(FORMATS)
+
+
+def check_formats(opts: BenchOptions, kind: str = "local") -> None:
+    """``--formats``, ``--precisions`` and ``--torch-modes``: every name known, every precision asked
+    for taken by a format asked for, and every format asked for left with a row."""
+    from edgesr.formats import FORMATS
+
+    known = (*FORMATS, PYTORCH)
+    unknown = [f for f in opts.formats or () if f not in known]
     if unknown:
-        raise ConfigError(f"unknown format {_names(unknown)} in --formats; known formats: {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown format {_names(unknown)} in --formats; known formats: {', '.join(known)}")
+    chosen = chosen_formats(opts, kind)
+    if opts.torch_modes is not None:
+        unknown = [m for m in opts.torch_modes if m not in TORCH_MODES]
+        if unknown or not opts.torch_modes:
+            raise ConfigError(f"unknown PyTorch mode {_names(unknown)} in --torch-modes; known: {', '.join(TORCH_MODES)}"
+                              if unknown else f"--torch-modes names no mode; known: {', '.join(TORCH_MODES)}")
+        if PYTORCH not in chosen:
+            raise ConfigError(f"--torch-modes sets the {PYTORCH} rows' modes, and --formats leaves them out: "
+                              f"add {PYTORCH} to --formats")
     if opts.precisions is None:
         return
-    every = list(dict.fromkeys(p for row in FORMATS.values() for p in row.precisions))
+    every = list(dict.fromkeys(p for name in known for p in _precisions(name)))
     unknown = [p for p in opts.precisions if p not in every]
     if unknown:
         raise ConfigError(f"unknown precision {_names(unknown)} in --precisions; known precisions: {', '.join(every)}")
-    chosen = opts.formats if opts.formats is not None else tuple(FORMATS)
     for precision in opts.precisions:
-        if not any(precision in FORMATS[f].precisions for f in chosen):
-            takers = [f for f in FORMATS if precision in FORMATS[f].precisions]
+        if not any(precision in _precisions(f) for f in chosen):
+            takers = [f for f in known if precision in _precisions(f)]
             raise ConfigError(f"no format in --formats takes {precision} (only {', '.join(takers)} does)")
     for name in opts.formats or ():
-        if not set(FORMATS[name].precisions) & set(opts.precisions):
+        if not set(_precisions(name)) & set(opts.precisions):
             raise ConfigError(f"{name} takes none of --precisions {','.join(opts.precisions)}; "
-                              f"its precisions: {', '.join(FORMATS[name].precisions)}")
+                              f"its precisions: {', '.join(_precisions(name))}")
 
 
 def check_quant(opts: BenchOptions) -> None:
@@ -168,7 +200,7 @@ def _check_browser(profile: DeviceProfile, opts: BenchOptions) -> None:
 
 def check_options(opts: BenchOptions) -> Checked:
     """Refuse a request ``bench`` cannot carry out, before it runs anything; the cheap checks first."""
-    from edgesr.devices.profiles import load_profile
+    from edgesr.devices.profiles import HERE, load_profile
 
     profile = load_profile(opts.device, opts.devices_dir)
     if profile.kind == "browser":
@@ -176,16 +208,20 @@ def check_options(opts: BenchOptions) -> Checked:
     images = find_benchmark(opts.dataset, opts.data_root)
     if opts.threads < 0:
         raise ConfigError(f"--threads must be 0 (every core) or more, got {opts.threads}")
-    if profile.kind == "local":  # a device's cores are its own
+    if profile.kind in HERE:  # a device's cores are its own
         from edgesr.runtimes.measure import check_threads
 
         check_threads(opts.threads)
     h, w = opts.input_size
     if h < 1 or w < 1:
         raise ConfigError(f"--input-size must be positive, got {h}x{w}")
-    check_formats(opts)
+    check_formats(opts, profile.kind)
     check_quant(opts)
     check_model(opts)
+    if opts.gpu_baseline is not None:
+        from edgesr.benchmark.desktop import load_baseline
+
+        load_baseline(opts.gpu_baseline)  # a file named that is not a bench report: refused now, not at the end
     return Checked(profile, images)
 
 

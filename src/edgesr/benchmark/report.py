@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from edgesr._files import write_bytes, write_text
+from edgesr.benchmark.desktop import NOT_MEASURED, note
 from edgesr.errors import EdgesrError
 
 
@@ -23,6 +24,7 @@ class Status(str, enum.Enum):
     FAILED_VALIDATION = "exported but failed validation"
     EXPORT_FAILED = "export failed"
     NOT_RUN = "exported, not run here"
+    NOT_HERE = "not run here"  # a PyTorch mode this machine lacks (CUDA graphs without a GPU)
     NOT_INSTALLED = "not installed"
 
     def __str__(self) -> str:
@@ -34,10 +36,12 @@ class Status(str, enum.Enum):
 # the statuses that fail a bench (its exit status): "not installed" and "not run here" are not failures
 FAILURES = (Status.FAILED_VALIDATION, Status.EXPORT_FAILED)
 
-COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("quant", "weights", "{}"), ("scale", "scale", "x{}"),
+COLUMNS = [("format", "format", "{}"), ("precision", "precision", "{}"), ("mode", "mode", "{}"), ("quant", "weights", "{}"),
+           ("scale", "scale", "x{}"),
            ("runs_on", "runs on", "{}"), ("status", "status", "{}"), ("size_mb", "size MB", "{:.2f}"), ("psnr", "PSNR", "{:.3f}"),
            ("ssim", "SSIM", "{:.4f}"), ("dpsnr", "dPSNR", "{:+.3f}"), ("latency_ms", "median ms", "{:.1f}"),
            ("p90_ms", "p90 ms", "{:.1f}"), ("fps", "FPS", "{:.2f}"), ("latency_vs_pytorch", "latency / PyTorch", "{:.2f}"),
+           ("vs_gpu", "latency / GPU", "{:.2f}"), ("dpsnr_gpu", "dPSNR GPU", "{:+.3f}"),
            ("gflop", "GFLOP", "{:.3g}"), ("gflops", "GFLOP/s", "{:.3g}"), ("of_peak", "of peak", "{:.0%}"), ("threads", "threads", "{}"),
            ("peak_rss_mb", "peak MB", "{:.0f}"), ("load_ms", "load ms", "{:.0f}")]
 
@@ -49,7 +53,8 @@ def failed_rows(report: dict) -> list[dict]:
 
 def row_name(row: dict) -> str:
     """``onnx int8 qat x4``: what a row measured, as the table names it."""
-    words = (row["format"], row["precision"], row.get("quant") or "", f"x{row['scale']}")
+    mode = row.get("mode") if row.get("mode") not in (None, "", "eager") else ""
+    words = (row["format"], row["precision"], mode, row.get("quant") or "", f"x{row['scale']}")
     return " ".join(str(w) for w in words if w)
 
 
@@ -74,17 +79,21 @@ def write_report(report: dict, out_dir: Path, json_path: Path | None = None) -> 
     return written + ([plot] if plot else []), plot
 
 
+# the columns against the desktop GPU: "not measured" in a measured row that no GPU report matches
+GPU_COLUMNS = ("vs_gpu", "dpsnr_gpu")
+
+
 def _cell(row: dict, key: str, fmt: str) -> str:
     value = row.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
+        return NOT_MEASURED if key in GPU_COLUMNS and row.get("latency_ms") is not None and key in row else "-"
     return fmt.format(value)
 
 
 def _where(report: dict) -> str:
     """The note on where the artifacts ran and what their latency spans (nothing for this machine)."""
     kind = report.get("device_kind", "local")
-    if kind == "local":
+    if kind in ("local", "cuda"):
         return ""
     if kind == "browser":
         o = report.get("device_offers") or {}
@@ -121,7 +130,7 @@ def markdown(report: dict) -> str:
     where = _where(report)
     lines = [f"{report['model']} on {report['dataset']}; baseline: {report['baseline']}; latency on one "
              f"{report['input_size']} LR input; dPSNR against the baseline at the same scale{where}."
-             + _compute(report), "",
+             + _compute(report) + note(report), "",
              "| " + " | ".join(title for _, title, _ in COLUMNS) + " | reason |",
              "|" + "---|" * (len(COLUMNS) + 1)]
     for row in report["rows"]:
@@ -162,7 +171,7 @@ def write_plot(report: dict, path: Path) -> Path | None:
     for i, r in enumerate(measured):
         ax.scatter(r["latency_ms"], r["psnr"], marker="s" if r["format"] == "pytorch" else "o")
         share = f" {r['of_peak']:.0%}" if r.get("of_peak") is not None else ""
-        ax.annotate(f"{r['format']} {r['precision']} x{r['scale']}{share}", (r["latency_ms"], r["psnr"]), fontsize=7,
+        ax.annotate(f"{row_name(r)}{share}", (r["latency_ms"], r["psnr"]), fontsize=7,
                     xytext=(4, 3 - 9 * (i % 3)), textcoords="offset points")  # staggered: close points overlap
     cpu, styles = (report.get("peak") or {}).get("cpu"), ("--", ":", "-.")
     for i, (scale, gflop) in enumerate((report.get("gflop_per_frame") or {}).items()):

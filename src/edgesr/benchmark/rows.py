@@ -11,11 +11,12 @@ from edgesr.formats import FORMATS
 @dataclass(frozen=True)
 class Target:
     """What one row measures: a format and precision (``pytorch fp32``: the baseline), the weights'
-    quantization method, and once exported, the artifact and its size."""
+    quantization method, PyTorch's mode (``pytorch`` rows), and once exported, the artifact and its size."""
 
     fmt: str
     precision: str
     quant: str = ""
+    mode: str = ""
     artifact: Path | None = None
     size_mb: float | None = None
 
@@ -25,7 +26,7 @@ def make_row(target: Target, scale: int, status: str, *, device: str, base: dict
     """The row's columns; ``measured`` (latency, memory, PSNR) is set against ``base``, the baseline's
     at the same scale; ``device`` is where the baseline ran."""
     fmt = target.fmt
-    row = {"format": fmt, "precision": target.precision, "quant": "", "scale": scale, "status": status,
+    row = {"format": fmt, "precision": target.precision, "mode": target.mode, "quant": "", "scale": scale, "status": status,
            "reason": reason, "size_mb": target.size_mb, "artifact": str(target.artifact) if target.artifact else None,
            "psnr": None, "ssim": None, "dpsnr": None, "latency_ms": None, "p90_ms": None, "fps": None,
            "load_ms": None, "peak_rss_mb": None, "peak_gpu_mb": None, "latency_vs_pytorch": None,
@@ -64,3 +65,20 @@ def frame_gflop(opts) -> dict[int, float]:
     from edgesr.models.weights import load_model
 
     return {s: 2 * count_macs(load_model(opts.model, s, opts.weights), opts.input_size, s) / 1e9 for s in opts.scales}
+
+
+def weights_digests(opts) -> dict[str, str | None]:
+    """Per scale, the sha256 of the weights the baseline ran (a PSNR is comparable across reports
+    only with the same weights)."""
+    from edgesr.errors import EdgesrError
+    from edgesr.manifest import sha256
+    from edgesr.models.weights import shipped_weights
+
+    digests = {}
+    for s in opts.scales:
+        try:
+            path = opts.weights or shipped_weights(opts.model, s)
+        except EdgesrError:
+            path = None
+        digests[f"x{s}"] = sha256(path) if path else None
+    return digests

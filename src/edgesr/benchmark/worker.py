@@ -47,7 +47,8 @@ def _open(req: dict):
     if req["kind"] == "torch":
         from edgesr.runtimes.torch import TorchRunner
 
-        return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"), threads=threads)
+        return TorchRunner(_torch_model(req), req["scale"], device=req.get("device", "cpu"), threads=threads,
+                           precision=req.get("precision", "fp32"), mode=req.get("mode", "eager"))
     from edgesr.formats.registry import open_runner
 
     device = req.get("device")

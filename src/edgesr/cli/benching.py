@@ -17,14 +17,19 @@ from edgesr.cli.common import OutputPath, data_root_option, model_named, names, 
 @click.option("--scales", "-s", default="4", show_default=True, metavar="2,3,4",
               help="Scales to bench; several scales of masrn share one artifact per format.")
 @click.option("--formats", "-f", default=None, metavar="onnx,tflite,...",
-              help="Formats to bench [default: every format whose converter is installed].")
-@click.option("--precisions", "-p", default=None, metavar="fp32,fp16,int8,w8a16", help="[default: every precision of each format]")
+              help="Formats to bench; pytorch: PyTorch's own precisions and modes beside the FP32 baseline "
+                   "[default: every format whose converter is installed; --device cuda: pytorch and the GPU formats].")
+@click.option("--precisions", "-p", default=None, metavar="fp32,fp16,bf16,int8,w8a16",
+              help="[default: every precision of each format; bf16: pytorch only]")
+@click.option("--torch-modes", default=None, metavar="eager,channels_last,compile,cuda_graphs",
+              help="How the pytorch rows run: eager, channels_last, torch.compile, CUDA graphs (CUDA only) "
+                   "[default: every mode].")
 @click.option("--quant", default="auto", show_default=True, metavar="auto|ptq|qat[,...]",
               help="int8/w8a16 rows from QAT or float (PTQ) weights; several give a row each (auto: QAT where shipped).")
-@click.option("--device", "device_name", default="local", show_default=True, metavar="local|browser|PROFILE",
-              help="Where the artifacts run: this machine, headless Chromium here (browser: ONNX artifacts in the "
-                   "web app), or a device profile (a .toml path, or a name in --devices-dir, $EDGESR_DEVICES or "
-                   "~/.config/edgesr/devices; not ./devices).")
+@click.option("--device", "device_name", default="local", show_default=True, metavar="local|cuda|browser|PROFILE",
+              help="Where the artifacts run: this machine, its CUDA GPU (cuda: the desktop GPU baseline), headless "
+                   "Chromium here (browser: ONNX artifacts in the web app), or a device profile (a .toml path, or a "
+                   "name in --devices-dir, $EDGESR_DEVICES or ~/.config/edgesr/devices; not ./devices).")
 @click.option("--devices-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="A folder of device profiles (TOML).")
 @click.option("--dataset", "-d", default=None,
@@ -45,11 +50,15 @@ from edgesr.cli.common import OutputPath, data_root_option, model_named, names, 
               help="Write the JSON here instead of OUTPUT/bench.json.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
+@click.option("--gpu-baseline", type=click.Path(path_type=Path), default=None,
+              help="A bench.json from `edgesr bench --device cuda`, or a folder of them: each row's latency and "
+                   "PSNR against the desktop GPU [default: $EDGESR_GPU_BASELINE, else benchmarks/results/gpu of a "
+                   "source checkout; \"not measured\" where none matches].")
 @data_root_option
-def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, quant: str, device_name: str,
-              devices_dir: Path | None, dataset: str | None, input_size: str, weights: Path | None, threads: int, min_runs: int,
-              min_seconds: float, out_dir: Path, json_path: Path | None, cache: Path | None,
-              data_root: Path | None) -> None:
+def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str | None, torch_modes: str | None,
+              quant: str, device_name: str, devices_dir: Path | None, dataset: str | None, input_size: str,
+              weights: Path | None, threads: int, min_runs: int, min_seconds: float, out_dir: Path, json_path: Path | None,
+              cache: Path | None, gpu_baseline: Path | None, data_root: Path | None) -> None:
     """Export, run and score every format and precision against the PyTorch FP32 baseline. Exits 1
     when a row fails (export failed, or exported but failed validation), after writing the report."""
     from edgesr._files import check_writable
@@ -57,6 +66,8 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
 
     opts = BenchOptions(model=model_named(model_name, weights) or "masrn", scales=parse_scales(scales), dataset=dataset, formats=names(formats),
                         precisions=names(precisions), quant=names(quant) or (),
+                        torch_modes=(names(torch_modes) or ()) if torch_modes is not None else None,
+                        gpu_baseline=str(gpu_baseline) if gpu_baseline else None,
                         data_root=str(data_root) if data_root else None,
                         input_size=parse_size(input_size, "--input-size"),
                         weights=str(weights) if weights else None, threads=threads, min_runs=min_runs,

@@ -4,7 +4,10 @@ A profile is found as a path to a ``.toml`` file, or by name in ``--devices-dir`
 ``$EDGESR_DEVICES``, then ``~/.config/edgesr/devices`` (``$XDG_CONFIG_HOME/edgesr/devices``).
 ``local`` and ``browser`` need no file. Kinds and their keys:
 
-* ``local``: this machine (every format whose runtime is installed here).
+* ``local``: this machine (every format whose runtime is installed here; the PyTorch baseline on its
+  CUDA GPU where PyTorch sees one).
+* ``cuda``: this machine's CUDA GPU, required: the desktop GPU baseline (PyTorch's precisions and
+  modes, and the formats that run on an NVIDIA GPU).
 * ``browser``: headless Chromium on this machine running ONNX artifacts in the web app
   (:mod:`edgesr.devices.browser`): ``backend`` (``wasm``, the default, or ``webgpu``), ``chromium``
   and ``chromedriver`` (the programs: a name found on the PATH, or an absolute path to a program of
@@ -53,9 +56,11 @@ from pathlib import Path
 
 from edgesr.errors import DeviceError
 
-KINDS = {"local": (), "ssh": ("host", "workdir"), "adb": ("workdir",), "browser": ()}
+KINDS = {"local": (), "cuda": (), "ssh": ("host", "workdir"), "adb": ("workdir",), "browser": ()}
+HERE = ("local", "cuda")  # the kinds that run on this machine
 # the profiles that need no file (a file of the same name found in the search folders wins)
-BUILT_IN = {"local": {}, "browser": {"kind": "browser", "description": "headless Chromium on this machine"}}
+BUILT_IN = {"local": {}, "cuda": {"kind": "cuda", "description": "this machine's CUDA GPU"},
+            "browser": {"kind": "browser", "description": "headless Chromium on this machine"}}
 BROWSER_KEYS = ("kind", "description", "threads", "timeout", "backend", "chromium", "chromedriver")
 BROWSER_BACKENDS = ("wasm", "webgpu")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome",
@@ -259,7 +264,7 @@ def search_dirs(devices_dir: str | os.PathLike | None = None) -> list[Path]:
 
 
 def available_profiles(devices_dir: str | os.PathLike | None = None) -> list[str]:
-    """The built-in profiles (local, browser), then the names of the profile files found."""
+    """The built-in profiles (local, cuda, browser), then the names of the profile files found."""
     names = set()
     for folder in search_dirs(devices_dir):
         names.update(p.stem for p in folder.glob("*.toml"))

@@ -28,7 +28,7 @@ from edgesr.manifest import Grid, Scheme
 CALIBRATED = ("int8", "w8a8", "w8a16")
 # how far below PyTorch FP32 (dPSNR on the check set, dB) an artifact may score: beyond it an export
 # fails and leaves nothing behind, and edgesr bench marks the row "failed validation"
-LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "w8a16": 0.05, "int8": 0.3, "w8a8": 0.3, "palette6": 0.5}
+LOSS_BOUND_DB = {"fp32": 0.02, "fp16": 0.05, "bf16": 0.1, "w8a16": 0.05, "int8": 0.3, "w8a8": 0.3, "palette6": 0.5}
 # how close (PSNR on the check set, dB) an unquantized artifact's output must stay to PyTorch FP32's:
 # a conversion that computes something else can score near PyTorch against the HR images and still
 # be wrong (quantized precisions are held by LOSS_BOUND_DB alone: their rounding is the difference)
