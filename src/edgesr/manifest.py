@@ -37,6 +37,26 @@ class Skip(str, enum.Enum):
         return {"skipped": words, "skip": self.value}
 
 
+def finite(value: Any) -> Any:
+    """``value`` with every infinite or NaN float (in dicts, lists and tuples) replaced by None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def torch_psnr(check: dict) -> float | None:
+    """An export check's PSNR of the artifact's output against PyTorch's: infinity where the manifest
+    holds null for it (identical outputs), None where the check did not run."""
+    if "psnr_vs_torch" not in check:
+        return None
+    value = check["psnr_vs_torch"]
+    return math.inf if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
@@ -140,7 +160,9 @@ class Manifest:
         return contract(self)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+        """Strict JSON, as a browser's ``JSON.parse`` reads it: a non-finite number is written as null
+        (``check.psnr_vs_torch``: null means the artifact's output equals PyTorch's, an infinite PSNR)."""
+        return json.dumps(finite(dataclasses.asdict(self)), indent=2, allow_nan=False) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Manifest":

@@ -297,3 +297,19 @@ def test_an_export_killed_midway_leaves_nothing_accepted(tmp_path, weights, data
     assert len(staged) == 1 and staged[0].parent.name.startswith(".")
     with pytest.raises(ArtifactError, match="check is empty"):
         open_runner(staged[0])
+
+
+def test_a_killed_exports_staging_folder_is_removed_by_the_next_export(tmp_path, weights):
+    """kill -9 leaves an export's staging folder behind; the next export into that folder removes it
+    (its process is gone), and leaves a running export's alone."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = tmp_path / f"{api.STAGING}{gone.pid}-k9"
+    stale.mkdir()
+    (stale / "espcn_x2_fp32_dynamic.onnx").write_bytes(b"half written")
+    running = tmp_path / f"{api.STAGING}{os.getpid()}-run"
+    running.mkdir()
+    artifact = api.export_model("espcn", 2, "onnx", tmp_path, weights=weights["espcn"], check=False)
+    assert not stale.exists() and running.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([artifact.name, manifest_path(artifact).name,
+                                                                 running.name])

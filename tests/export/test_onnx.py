@@ -10,7 +10,7 @@ from edgesr.errors import ArtifactError, ExportError, ScaleError
 from edgesr.conversion.api import export_model
 from edgesr.formats.registry import artifact_manifest, open_runner
 from edgesr.inference import torch_upscaler, upscale
-from edgesr.manifest import manifest_path, read_manifest
+from edgesr.manifest import manifest_path, read_manifest, torch_psnr
 from edgesr.models.weights import load_model
 
 
@@ -18,7 +18,7 @@ def test_manifest_contract(artifacts):
     m = read_manifest(artifacts["espcn-fp32"])
     assert (m.model, m.scales, m.format, m.precision, m.colour, m.upsampling) == ("espcn", (2,), "onnx", "fp32", "y", "post")
     assert (m.input.layout, m.input.dtype, m.input.channels, m.input.height) == ("NCHW", "float32", 1, None)
-    assert m.check["dataset"] == "Set5" and m.check["psnr_vs_torch"] > 60
+    assert m.check["dataset"] == "Set5" and torch_psnr(m.check) > 60
     assert len(m.artifact_sha256) == 64 and m.weights_sha256 and "onnxruntime" in m.tools
     fixed = read_manifest(artifacts["masrn-fp32-fixed"])
     assert (fixed.input.height, fixed.input.width, fixed.output.height, fixed.output.width) == (32, 32, 96, 96)
@@ -60,7 +60,7 @@ def test_dynamic_sizes_and_int8(artifacts, photo):
             a, b = upscale(fp32, photo[:h, :w]), upscale(int8, photo[:h, :w])
             assert a.shape == b.shape == (2 * h, 2 * w, 3)
             assert np.abs(a.y - b.y).mean() < 3
-    assert read_manifest(artifacts["espcn-int8"]).check["psnr_vs_torch"] > 30
+    assert torch_psnr(read_manifest(artifacts["espcn-int8"]).check) > 30
 
 
 def test_tampered_and_mismatched_artifacts(artifacts, tmp_path):
@@ -107,7 +107,7 @@ def test_fp16_keeps_float32_io(tmp_path, weights, data_root):
     artifact = export_model("espcn", 2, "onnx", tmp_path, precision="fp16", weights=weights["espcn"],
                             data_root=str(data_root))
     m = read_manifest(artifact)
-    assert m.input.dtype == "float32" and m.check["psnr_vs_torch"] > 50
+    assert m.input.dtype == "float32" and torch_psnr(m.check) > 50
     graph = onnx.load(str(artifact)).graph
     assert any(init.data_type == onnx.TensorProto.FLOAT16 for init in graph.initializer)
 
@@ -162,3 +162,27 @@ def test_export_beyond_the_loss_bound_fails_and_leaves_nothing(monkeypatch, data
         export_model("masrn", 4, "onnx", out, precision="int8", lr_size=(16, 16), calib_images=2,
                      data_root=str(data_root), quant="ptq")
     assert list(out.iterdir()) == []
+
+
+def test_manifests_are_strict_json(tmp_path, weights, data_root):
+    """An exact match (infinite PSNR) is written as null, documented as identical outputs: the manifest
+    is JSON that a browser's JSON.parse reads (Node here), and edgesr reads the null back as infinity."""
+    import dataclasses
+    import math
+    import subprocess
+
+    from edgesr.manifest import write_manifest
+
+    artifact = export_model("espcn", 2, "onnx", tmp_path, weights=weights["espcn"], data_root=str(data_root))
+    manifest = read_manifest(artifact)
+    exact = {**manifest.check, "psnr_vs_torch": math.inf, "per_scale": {"x2": {"psnr_vs_torch": math.inf}}}
+    write_manifest(artifact, dataclasses.replace(manifest, check=exact))
+    text = manifest_path(artifact).read_text()
+    assert "Infinity" not in text and '"psnr_vs_torch": null' in text
+    if shutil.which("node") is None:
+        pytest.skip("Node is not installed: the manifest was checked as strict JSON by Python only")
+    proc = subprocess.run(["node", "-e", "const m = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));"
+                           "console.log(m.check.psnr_vs_torch === null ? 'null' : 'number')", str(manifest_path(artifact))],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "null", proc.stderr
+    assert torch_psnr(read_manifest(artifact).check) == math.inf

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from edgesr.formats.registry import open_runner
-from edgesr.manifest import read_manifest
+from edgesr.manifest import read_manifest, torch_psnr
 from edgesr.models.weights import load_model
 
 pytest.importorskip("litert_torch", reason="the tflite extra is not installed: pip install 'edgesr[tflite]'")
@@ -17,7 +17,7 @@ def test_manifest_says_nhwc_fixed_and_int8_io(tflite_artifacts):
     assert int8.input.dtype == int8.output.dtype == "int8"
     scale, zero = int8.input.quantization
     assert 0 < scale < 0.01 and -128 <= zero <= 127
-    assert fp32.check["psnr_vs_torch"] > 60 and int8.check["psnr_vs_torch"] > 30
+    assert torch_psnr(fp32.check) > 60 and torch_psnr(int8.check) > 30
 
 
 def test_full_integer(tflite_artifacts):

@@ -58,7 +58,9 @@ def summary(artifact: str | os.PathLike) -> str:
 
     manifest = read_manifest(artifact)
     check = manifest.check
-    psnr = check.get("psnr_vs_torch")
+    from edgesr.manifest import torch_psnr
+
+    psnr = torch_psnr(check)
     if psnr is None:
         detail = check.get("skipped", "")
     else:

@@ -24,7 +24,7 @@ def plan(opts: BenchOptions, kind: str = "local") -> list[tuple[str, str, str]]:
                   for q in (opts.quant if p in ("int8", row.int8_activations) else ("ptq",) if p in CALIBRATED
                             else ("",))]
     if not pairs and PYTORCH not in chosen:  # pytorch alone may ask for its baseline only
-        raise EdgesrError("no format takes the precisions asked for; see README, Targets")
+        raise EdgesrError("no format takes the precisions asked for; see docs/targets.md")
     return pairs
 
 

@@ -66,13 +66,16 @@ def check_rows(report: dict, where: Path) -> None:
                           + "; ".join(f"{row_name(r)} {r['status']}" for r in failed) + f" (reasons in {where})")
 
 
-def write_report(report: dict, out_dir: Path, json_path: Path | None = None) -> tuple[list[Path], Path | None]:
-    """bench.md, bench.json (or ``json_path``), bench.csv and bench.png in ``out_dir``: the files
-    written, and the plot (None without matplotlib)."""
+def write_report(report: dict, out_dir: Path, json_path: Path | None = None,
+                 json_file: bool = True) -> tuple[list[Path], Path | None]:
+    """bench.md, bench.json (or ``json_path``; none with ``json_file=False``), bench.csv and bench.png
+    in ``out_dir``: the files written, and the plot (None without matplotlib)."""
     command = f"`{report['command']}`\n\n" if report.get("command") else ""
     try:
-        written = [write_text(out_dir / "bench.md", command + markdown(report)),
-                   write_json(report, json_path or out_dir / "bench.json"), write_csv(report, out_dir / "bench.csv")]
+        written = [write_text(out_dir / "bench.md", command + markdown(report))]
+        if json_file:
+            written.append(write_json(report, json_path or out_dir / "bench.json"))
+        written.append(write_csv(report, out_dir / "bench.csv"))
         plot = write_plot(report, out_dir / "bench.png")
     except OSError as exc:
         raise EdgesrError(f"cannot write the bench report to {out_dir}: {exc.strerror or exc}") from None
@@ -143,9 +146,14 @@ def _atomic_write(path: Path, data: bytes) -> Path:
     return write_bytes(path, data)
 
 
+def json_text(report: dict) -> str:
+    """The report as strict JSON (no Infinity or NaN: null)."""
+    clean = json.loads(json.dumps(report), parse_constant=lambda _: None)
+    return json.dumps(clean, indent=2) + "\n"
+
+
 def write_json(report: dict, path: Path) -> Path:
-    clean = json.loads(json.dumps(report), parse_constant=lambda _: None)  # no Infinity/NaN in JSON
-    return _atomic_write(path, (json.dumps(clean, indent=2) + "\n").encode())
+    return _atomic_write(path, json_text(report).encode())
 
 
 def write_csv(report: dict, path: Path) -> Path:

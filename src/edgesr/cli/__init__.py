@@ -29,9 +29,29 @@ class _Group(click.Group):
             from edgesr._deps import missing_torch
 
             raise click.ClickException(str(missing_torch())) from exc
+        except BrokenPipeError:  # `edgesr eval ... | head -1`: the reader left; stop quietly, as Unix tools do
+            _reader_gone()
         except OSError as exc:  # a blocked, read-only or full output; a missing input
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
+
+
+# the exit status of a Unix tool killed by SIGPIPE (128 + 13)
+EXIT_PIPE = 141
+
+
+def _reader_gone() -> None:
+    """Exit without a word when stdout's reader has closed the pipe: what is left unwritten goes to
+    /dev/null (so Python's own flush at exit does not complain either)."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_PIPE)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from edgesr.cli.common import OutputPath, data_root_option, model_named, names, parse_scales, parse_size, stderr
+from edgesr.cli.common import (OutputPath, data_root_option, is_stdout, model_named, names, parse_scales, parse_size,
+                               stderr)
 
 
 @click.command("bench")
@@ -47,7 +48,7 @@ from edgesr.cli.common import OutputPath, data_root_option, model_named, names, 
 @click.option("--output", "-o", "out_dir", type=OutputPath(file_okay=False, path_type=Path), default=Path("edgesr-bench"),
               show_default=True, help="Folder for bench.md, bench.json, bench.csv and bench.png.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the JSON here instead of OUTPUT/bench.json.")
+              help="Write the JSON here instead of OUTPUT/bench.json (-: to stdout, the table to stderr).")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Export cache [default: $EDGESR_CACHE/bench or ~/.cache/edgesr/bench].")
 @click.option("--gpu-baseline", type=click.Path(path_type=Path), default=None,
@@ -80,17 +81,21 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
 
     images = list(checked.images.files) if checked.images is not None else []
     check_folder(out_dir, images)  # a report in a benchmark set's folder would become one of its images
-    if json_path is not None:
+    to_stdout = is_stdout(json_path)
+    if json_path is not None and not to_stdout:
         check_output(json_path, images + ([weights] if weights else []))
     check_writable(out_dir, "--output")
-    if json_path is not None:
+    if json_path is not None and not to_stdout:
         check_writable(json_path.parent, "--json")
     from edgesr.benchmark import harness
-    from edgesr.benchmark.report import check_rows, markdown, write_report
+    from edgesr.benchmark.report import check_rows, json_text, markdown, write_report
 
     report = harness.bench(opts, log=stderr)
     report["command"] = "edgesr " + " ".join(sys.argv[1:])
-    click.echo(markdown(report))
-    written, plot = write_report(report, out_dir, json_path)
-    click.echo(f"wrote {', '.join(str(p) for p in written)}" + ("" if plot else " (no plot: pip install matplotlib)"))
+    click.echo(markdown(report), err=to_stdout)  # with --json -, stdout holds the JSON alone
+    written, plot = write_report(report, out_dir, None if to_stdout else json_path, json_file=not to_stdout)
+    click.echo(f"wrote {', '.join(str(p) for p in written)}" + ("" if plot else " (no plot: pip install matplotlib)"),
+               err=to_stdout)
+    if to_stdout:
+        click.echo(json_text(report), nl=False)
     check_rows(report, out_dir / "bench.md")

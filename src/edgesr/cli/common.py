@@ -46,6 +46,11 @@ def parse_scales(text: str, option: str = "--scales") -> tuple[int, ...]:
         raise click.BadParameter(f"expected scales such as 2,3,4, got {text!r}", param_hint=option) from None
 
 
+def is_stdout(path: Path | None) -> bool:
+    """``-`` given where a file is named: stdout, as Unix tools read it."""
+    return path is not None and str(path) == "-"
+
+
 def names(text: str | None) -> tuple[str, ...] | None:
     """``a,b`` as ("a", "b"); None for no text."""
     return tuple(v.strip() for v in text.split(",") if v.strip()) if text else None

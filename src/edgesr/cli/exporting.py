@@ -17,7 +17,7 @@ from edgesr.formats import FORMATS
 @click.option("--scale", "-s", type=SCALE, default=None, help="One scale (or --scales).")
 @click.option("--scales", default=None, metavar="2,3,4",
               help="Several scales of a multi-scale model (masrn) in ONE artifact: shared trunk, a head per scale.")
-@click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(FORMATS)} (see README, Targets).")
+@click.option("--format", "-f", "fmt", required=True, help=f"{', '.join(FORMATS)} (see docs/targets.md).")
 @click.option("--precision", "-p", default=None,
               help="fp32, fp16, int8 (edgesr's INT8 scheme: every activation 8-bit, the same in every format) or "
                    "w8a16 (onnx, tflite: int8 weights, int16 activations; coreml: int8 is weights only, w8a8 int8 "

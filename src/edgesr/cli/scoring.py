@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edgesr.cli.common import SCALE, OutputPath, data_root_option, model_named
+from edgesr.cli.common import SCALE, OutputPath, data_root_option, is_stdout, model_named
 
 MODEL_HELP = "A model name (see `edgesr models`), package.module:factory or path/to/file.py:factory."
 
@@ -23,7 +23,7 @@ MODEL_HELP = "A model name (see `edgesr models`), package.module:factory or path
 @click.option("--weights", "-w", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A .safetensors file (default: the shipped weights).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the means and per-image scores as JSON.")
+              help="Also write the means and per-image scores as JSON (-: to stdout, the table to stderr).")
 @data_root_option
 def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, dataset: str, scale: int | None,
              weights: Path | None, json_path: Path | None, data_root: Path | None) -> None:
@@ -33,27 +33,30 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
     model_name = model_named(model_name, weights, artifact)
     if (model_name is None) == (artifact is None):
         raise click.UsageError("give exactly one of --model and --artifact (or --weights from edgesr train)")
-    if json_path is not None:
+    to_stdout = is_stdout(json_path)
+    if json_path is not None and not to_stdout:
         from edgesr._files import check_writable
 
         check_writable(json_path.parent, "--json")
     plan = prepare_evaluation(artifact or model_name, dataset, scale, weights=weights, device=device,
                               data_root=data_root, kind="artifact" if artifact else "model")
-    if json_path is not None:  # before any work: the scores never replace an image, the weights or the artifact
+    if json_path is not None and not to_stdout:  # before any work: never replace an image, the weights or the artifact
         from edgesr.data.batch import check_output
         from edgesr.manifest import manifest_path
 
         sources = [artifact, manifest_path(artifact)] if artifact else [weights] if weights else []
         check_output(json_path, [*plan.images.files, *sources])
-    click.echo(f"{plan.label} x{plan.scale} on {plan.images.name} ({len(plan.images)} images)")
-    click.echo(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
 
-    def show(score) -> None:
-        click.echo(f"{score.name:<24}{score.psnr:>10.4f}{score.ssim:>10.4f}")
+    def say(line: str) -> None:
+        click.echo(line, err=to_stdout)  # with --json -, stdout holds the JSON alone
 
-    result = plan.run(progress=show)
-    click.echo(f"{'mean':<24}{result.psnr:>10.4f}{result.ssim:>10.4f}")
-    if json_path is not None:
+    say(f"{plan.label} x{plan.scale} on {plan.images.name} ({len(plan.images)} images)")
+    say(f"{'image':<24}{'PSNR':>10}{'SSIM':>10}")
+    result = plan.run(progress=lambda score: say(f"{score.name:<24}{score.psnr:>10.4f}{score.ssim:>10.4f}"))
+    say(f"{'mean':<24}{result.psnr:>10.4f}{result.ssim:>10.4f}")
+    if to_stdout:
+        click.echo(result.to_json(), nl=False)
+    elif json_path is not None:
         result.write_json(json_path)
 
 

@@ -77,13 +77,15 @@ def _failure(outcome: dict, precision: str, format_) -> str | None:
     ``-LOSS_BOUND_DB``, or an output further from PyTorch's than ``TORCH_PSNR_FLOOR_DB``."""
     rows = outcome.get("per_scale") or ({"": outcome} if "dpsnr" in outcome else {})
     bound, floor = format_.loss_bound(precision), format_.torch_floor(precision)  # LOSS_BOUND_DB, unless overridden
+    from edgesr.manifest import torch_psnr
+
     for name, row in rows.items():
-        at = f" at {name}" if name else ""
+        at, psnr = f" at {name}" if name else "", torch_psnr(row)  # null in a manifest: identical outputs
         if bound is not None and row["dpsnr"] < -bound:
             return (f"scored {row['dpsnr']:+.3f} dB against PyTorch on {outcome['dataset']}{at} (output "
-                    f"{row['psnr_vs_torch']:.2f} dB from PyTorch's), beyond the {precision} bound of -{bound} dB")
-        if floor is not None and row["psnr_vs_torch"] < floor:
-            return (f"gave an output {row['psnr_vs_torch']:.2f} dB from PyTorch's on {outcome['dataset']}{at} "
+                    f"{psnr:.2f} dB from PyTorch's), beyond the {precision} bound of -{bound} dB")
+        if floor is not None and psnr < floor:
+            return (f"gave an output {psnr:.2f} dB from PyTorch's on {outcome['dataset']}{at} "
                     f"({row['dpsnr']:+.3f} dB PSNR against PyTorch), below the {precision} floor of {floor:g} dB")
     return None
 
@@ -96,6 +98,32 @@ def _min_sizes(model, scales: tuple[int, ...], radius: int) -> tuple[int, int]:
     its output), 11x11 -0.002 dB (62.4 dB), 16x16 -0.0001 dB (75.8 dB), 21x21 exact (102 dB)."""
     factor = scales[0] if model.spec.upsampling == "pre" else 1
     return -(-(radius + 1) // factor), -(-(2 * radius + 1) // factor)
+
+
+# an export's staging folder in the output folder: .edgesr-staging-PID-XXXX (removed when it ends)
+STAGING = ".edgesr-staging-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging folders that exports killed outright (kill -9, a power cut) left in
+    ``out_dir``: those whose process is gone. A running export's folder is left alone."""
+    removed = []
+    for folder in out_dir.glob(f"{STAGING}*"):
+        pid = folder.name[len(STAGING):].partition("-")[0]
+        if folder.is_dir() and not folder.is_symlink() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _publish(staged: Path, artifact: Path, hold: Path) -> None:
@@ -178,7 +206,8 @@ def run_export(model, opts: ExportOptions, out_dir: str | os.PathLike, *,
                                            verbose)
     artifact = out_dir / f"{_file_stem(job.spec.name)}_x{job.tag}_{job.precision}_{job.shape}{job.row.suffix}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{artifact.name}."))  # the staging folder
+    remove_stale_staging(out_dir)
+    hold = Path(tempfile.mkdtemp(dir=out_dir, prefix=f"{STAGING}{os.getpid()}-"))  # the staging folder
     try:
         staged = hold / artifact.name
         io = _convert(job, model, staged, calibration, range_inputs, profile, opts.pure_int8, log, verbose,

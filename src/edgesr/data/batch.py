@@ -68,7 +68,19 @@ class BatchResult:
 def run_batch(pairs: list[tuple[Path, Path]], work: Callable[[Path, Path], None],
               report: Callable[[str], None] = lambda _: None) -> BatchResult:
     """Call ``work(src, dst)`` for each pair, going on past any :class:`EdgesrError` or ``OSError``
-    (each reported through ``report``)."""
+    (each reported through ``report``). One pair alone is not a batch: its error is raised as the
+    command's one line, naming the input (nothing was written, nothing goes on)."""
+    if len(pairs) == 1:
+        src, dst = pairs[0]
+        try:
+            work(src, dst)
+        except OSError as exc:
+            raise DataError(f"{src}: {exc.strerror or exc}") from None
+        except EdgesrError as exc:
+            if str(src) in str(exc) or src.name in str(exc):
+                raise
+            raise DataError(f"{src}: {exc}") from None
+        return BatchResult(written=[dst])
     result = BatchResult()
     for src, dst in pairs:
         try:

@@ -55,6 +55,14 @@ def _drop_opaque_alpha(img: Image.Image, path: Path) -> Image.Image:
     return img.convert("L" if img.mode == "LA" else "RGB")
 
 
+def _why(exc: BaseException, path) -> str:
+    """Pillow's reason without the file name it repeats (the message names the file once, first)."""
+    text = str(exc)
+    for name in (f" '{path}'", f" {path}", f"'{path}'"):
+        text = text.replace(name, "")
+    return text.strip() or type(exc).__name__
+
+
 def _opened(path: Path) -> Image.Image:
     try:
         return Image.open(path)
@@ -62,7 +70,7 @@ def _opened(path: Path) -> Image.Image:
         raise ImageError(f"{path}: {exc.args[0].split('.')[0]}; edgesr reads at most {Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} MP "
                          "(Pillow's decompression-bomb limit): split or downscale the image first") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: cannot read the image ({exc}); is the file complete and an image?") from exc
+        raise ImageError(f"{path}: cannot read the image ({_why(exc, path)}); is the file complete and an image?") from exc
 
 
 def _check_kind(img: Image.Image, path: Path) -> None:
@@ -105,7 +113,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             img.load()
             img = ImageOps.exif_transpose(img)
         except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{path}: cannot read the image ({exc}); is the file complete and an image?") from exc
+            raise ImageError(f"{path}: cannot read the image ({_why(exc, path)}); is the file complete and an image?") from exc
     mode = img.mode
     if mode == "1":
         img = img.convert("L")

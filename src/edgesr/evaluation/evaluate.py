@@ -50,15 +50,19 @@ class EvalResult:
             "images": [{"name": i.name, "psnr": i.psnr, "ssim": i.ssim} for i in self.images],
         }
 
-    def write_json(self, path: str | os.PathLike) -> Path:
-        from edgesr._files import write_text
-
+    def to_json(self) -> str:
+        """The means and per-image scores as JSON text (an exact reconstruction's infinite PSNR as
+        null: JSON has no infinity)."""
         data = self.to_dict()
-        # JSON has no infinity; an exact reconstruction's PSNR is written as null
         for row in [data, *data["images"]]:
             if math.isinf(row["psnr"]):
                 row["psnr"] = None
-        return write_text(path, json.dumps(data, indent=2) + "\n")
+        return json.dumps(data, indent=2) + "\n"
+
+    def write_json(self, path: str | os.PathLike) -> Path:
+        from edgesr._files import write_text
+
+        return write_text(path, self.to_json())
 
 
 def score_image(sr: SRImage, hr: np.ndarray, scale: int) -> tuple[float, float]:

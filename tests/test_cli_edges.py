@@ -1,0 +1,70 @@
+"""The rough edges a newcomer meets first (issue 39): a closed pipe ends quietly, `-` is stdout where a
+file is named, one refused image is one line. Real processes and real images."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from edgesr.cli import EXIT_PIPE, main
+
+
+def _edgesr(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "edgesr.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kwargs)
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(data_root):
+    """`edgesr eval ... | head -1`: no "Error: Broken pipe", the status of a tool SIGPIPE ended (141)."""
+    proc = _edgesr("eval", "-m", "bicubic", "-d", "Set5", "-s", "2", "--data-root", str(data_root))
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader leaves after one line; the scores of five images are still to come
+    err = proc.stderr.read().decode()
+    assert proc.wait() == EXIT_PIPE and err == ""
+    assert first.startswith(b"bicubic x2 on Set5")
+
+
+def test_json_to_stdout_with_the_table_on_stderr(data_root, tmp_path):
+    proc = _edgesr("eval", "-m", "bicubic", "-d", "Set5", "-s", "2", "--json", "-", "--data-root", str(data_root),
+                   cwd=tmp_path)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    scores = json.loads(out)
+    assert len(scores["images"]) == 5 and abs(scores["psnr"] - 33.67) < 0.01
+    assert err.decode().splitlines()[-1].startswith("mean") and list(tmp_path.iterdir()) == []  # no file named -
+
+
+def test_one_refused_image_is_one_line(tmp_path):
+    bad = tmp_path / "photo.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    result = CliRunner().invoke(main, ["upscale", str(bad), "-o", str(tmp_path / "out.png"), "-m", "bicubic", "-s", "2"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and lines[0].count(str(bad)) == 1, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+def test_several_images_still_go_on_past_a_refused_one(tmp_path):
+    from edgesr.data.io import write_image
+    import numpy as np
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.png").write_bytes(b"not an image")
+    write_image(tmp_path / "in" / "good.png", np.full((8, 8, 3), 128, np.uint8))
+    result = CliRunner().invoke(main, ["upscale", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-m", "bicubic",
+                                       "-s", "2"])
+    assert result.exit_code == 1 and (tmp_path / "out" / "good.png").is_file()
+    assert "1 of 2 images failed (bad.png" in result.output.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("path", ["edgesr-bench/bench.md", "exports/masrn_x4_int8_dynamic.onnx", "site/index.html"])
+def test_what_the_docs_commands_write_in_a_checkout_is_ignored(path):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo)
+    assert proc.returncode == 0, f"{path} would show up as untracked in a checkout"
