@@ -97,8 +97,18 @@ def test_only_onnx_artifacts_are_served(tmp_path, artifact, dist):
 def test_missing_onnxruntime_web_names_the_install(tmp_path, artifact):
     with pytest.raises(EdgesrError, match=r"onnxruntime-web is not installed .*npm ci --prefix apps/web"):
         WebServer(artifact, port=0, ort_dist=tmp_path / "nowhere")
-    with pytest.raises(EdgesrError, match="no web app in"):
+    with pytest.raises(EdgesrError, match="no web app in") as refused:
         WebServer(artifact, port=0, app_dir=tmp_path)
+    # what the messages suggest exists: every option they name is one of edgesr serve's (a torch-free
+    # install, which has no clone, once read "or give its folder", an option serve does not have)
+    import re
+
+    from edgesr.cli.serving import serve_cmd
+
+    options = {name for param in serve_cmd.params for name in getattr(param, "opts", ())}
+    assert "pip install -e ." in str(refused.value) and "npm ci --prefix apps/web" in str(refused.value)
+    assert set(re.findall(r"--[a-z][\w-]*", str(refused.value))) <= options | {"--prefix"}
+    assert "give its folder" not in str(refused.value)
 
 
 def test_a_busy_port_is_one_line(artifact, dist):

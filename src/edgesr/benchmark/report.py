@@ -165,35 +165,52 @@ def write_csv(report: dict, path: Path) -> Path:
     return _atomic_write(path, buf.getvalue().encode())
 
 
-def write_plot(report: dict, path: Path) -> Path | None:
-    """Latency (log scale) against PSNR, one point per measured row; None without matplotlib."""
-    try:
-        import matplotlib
+# a marker per format, so that rows of one format read as a family in the legend
+MARKERS = {"pytorch": "s", "onnx": "o", "tflite": "^", "coreml": "D", "openvino": "v", "executorch": "P",
+           "tensorrt": "X", "tensorrt-rtx": "*"}
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
+
+def plot_figure(report: dict):
+    """The latency (log scale) against PSNR figure: one point per measured row, each with its own
+    colour (tab20, then tab20b: 40 before one repeats) and its format's marker, named in a legend
+    beside the axes rather than on the points, so that 20 rows close together stay readable."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     measured = [r for r in report["rows"] if r.get("latency_ms") and r.get("psnr") is not None]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    colours = [*plt.get_cmap("tab20").colors, *plt.get_cmap("tab20b").colors]
+    fig, ax = plt.subplots(figsize=(10, max(4.5, 1.2 + 0.19 * len(measured))), dpi=120)
     for i, r in enumerate(measured):
-        ax.scatter(r["latency_ms"], r["psnr"], marker="s" if r["format"] == "pytorch" else "o")
-        share = f" {r['of_peak']:.0%}" if r.get("of_peak") is not None else ""
-        ax.annotate(f"{row_name(r)}{share}", (r["latency_ms"], r["psnr"]), fontsize=7,
-                    xytext=(4, 3 - 9 * (i % 3)), textcoords="offset points")  # staggered: close points overlap
+        share = f", {r['of_peak']:.0%} of peak" if r.get("of_peak") is not None else ""
+        ax.scatter(r["latency_ms"], r["psnr"], marker=MARKERS.get(r["format"], "o"), s=36,
+                   color=colours[i % len(colours)], edgecolors="black", linewidths=0.4,
+                   label=f"{row_name(r)}{share}")
     cpu, styles = (report.get("peak") or {}).get("cpu"), ("--", ":", "-.")
     for i, (scale, gflop) in enumerate((report.get("gflop_per_frame") or {}).items()):
         if cpu and report.get("device_kind", "local") == "local":  # what this CPU's peak allows one frame
             ax.axvline(gflop / cpu["gflops"] * 1000, color="grey", linestyle=styles[i % 3], linewidth=1,
                        label=f"FLOPs / CPU peak, {scale}")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     ax.set_xscale("log")
     ax.set_xlabel(f"median latency, ms (one {report['input_size']} LR input)")
     ax.set_ylabel(f"PSNR (Y), dB, {report['dataset']}")
     ax.set_title(f"edgesr bench: {report['model']}, baseline {report['baseline']}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
+    return fig
+
+
+def write_plot(report: dict, path: Path) -> Path | None:
+    """:func:`plot_figure` as a PNG; None without matplotlib."""
+    try:
+        fig = plot_figure(report)
+    except ImportError:
+        return None
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

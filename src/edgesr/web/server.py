@@ -56,8 +56,8 @@ def find_app(app_dir: str | Path | None = None, ort_dist: str | Path | None = No
     """The app folder and onnxruntime-web's ``dist/``, or one line naming what to install."""
     app = Path(app_dir) if app_dir else REPO_APP
     if not (app / "index.html").is_file():
-        raise EdgesrError(f"no web app in {app}: edgesr serve runs the app from a clone of the repository "
-                          "(apps/web), or give its folder")
+        raise EdgesrError(f"no web app in {app}: edgesr serve runs apps/web of a clone of the repository; install "
+                          f"edgesr from a clone (pip install -e .) and run {NPM_INSTALL} there")
     dist = Path(ort_dist) if ort_dist else app / ORT_DIST
     if not (dist / "ort.min.mjs").is_file():
         raise EdgesrError(f"onnxruntime-web is not installed ({dist} has no ort.min.mjs); install it with: "
