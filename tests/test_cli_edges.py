@@ -68,3 +68,18 @@ def test_what_the_docs_commands_write_in_a_checkout_is_ignored(path):
         pytest.skip("not a git checkout")
     proc = subprocess.run(["git", "check-ignore", "-q", path], cwd=repo)
     assert proc.returncode == 0, f"{path} would show up as untracked in a checkout"
+
+
+def test_no_stray_progress_label_in_a_log(tmp_path):
+    """Bars are drawn on a terminal only: a single image cut into pieces, stderr to a pipe (a log),
+    used to leave the bare label "pieces" with no line end."""
+    import numpy as np
+
+    from edgesr.data.io import write_image
+
+    write_image(tmp_path / "photo.png", np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    proc = _edgesr("upscale", str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "-m", "bicubic", "-s", "2",
+                   "--tile", "16")
+    out, err = proc.communicate()
+    assert proc.returncode == 0 and err == b"", err
+    assert out.decode().splitlines() == [f"wrote 1 image(s) x2 to {tmp_path / 'out.png'}"]

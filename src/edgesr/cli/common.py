@@ -62,8 +62,10 @@ def stderr(line: str) -> None:
 
 @contextlib.contextmanager
 def piece_bar(show: bool):
-    """A progress callback ``(done, total)`` drawing a bar of pieces (a large single image only)."""
+    """A progress callback ``(done, total)`` drawing a bar of pieces (a large single image only, and
+    only on a terminal: in a log or a pipe a bar is a stray label)."""
     state: dict = {}
+    show = show and sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if not show:

@@ -64,7 +64,8 @@ def upscale_cmd(inputs: tuple[Path, ...], out: Path, model_name: str | None, art
     check_writable(out.parent if as_file else out)
     one = len(pairs) == 1
 
-    with runner, click.progressbar(length=len(pairs), label="upscaling", file=sys.stderr, hidden=one) as bar:
+    with runner, click.progressbar(length=len(pairs), label="upscaling", file=sys.stderr,
+                                         hidden=one or not sys.stderr.isatty()) as bar:
         def work(src: Path, dst: Path) -> None:
             lr = read_image(src)
             with piece_bar(one) as pieces:
