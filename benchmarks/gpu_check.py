@@ -150,7 +150,7 @@ def _tests(xml: Path) -> dict | None:
     return {"passed": total - failed - skipped, "failed": failed, "skipped": skipped}
 
 
-def summarise(out: Path, results: list[dict], env: dict, plan: list[Step], train_dir: Path) -> dict:
+def summarise(out: Path, plan: list[Step], train_dir: Path) -> dict:
     """The numbers the steps measured: per bench its rows (latency, ratio to FP32 eager, PSNR, peak
     GPU memory), vdsr over asym_vdsr latency per precision and mode, training patches/s, test counts."""
     benches = {}
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             probe = json.loads((logs / "env.log").read_text().strip().splitlines()[-1])
         except (OSError, ValueError, IndexError):
             probe = {}
-        numbers = summarise(out, results, probe, plan, train_dir)
+        numbers = summarise(out, plan, train_dir)
         if (train_dir / "summary.json").is_file():
             (out / "train_summary.json").write_text((train_dir / "summary.json").read_text())
     from edgesr._files import write_text

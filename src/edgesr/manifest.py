@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgesr._values import strict_json
 from edgesr.errors import ArtifactError, first_line
 
 MANIFEST_VERSION = 1
@@ -35,17 +36,6 @@ class Skip(str, enum.Enum):
     def check(self, words: str) -> dict[str, str]:
         """A manifest's ``check`` recording this skip."""
         return {"skipped": words, "skip": self.value}
-
-
-def finite(value: Any) -> Any:
-    """``value`` with every infinite or NaN float (in dicts, lists and tuples) replaced by None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 def torch_psnr(check: dict) -> float | None:
@@ -162,7 +152,7 @@ class Manifest:
     def to_json(self) -> str:
         """Strict JSON, as a browser's ``JSON.parse`` reads it: a non-finite number is written as null
         (``check.psnr_vs_torch``: null means the artifact's output equals PyTorch's, an infinite PSNR)."""
-        return json.dumps(finite(dataclasses.asdict(self)), indent=2, allow_nan=False) + "\n"
+        return strict_json(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Manifest":

@@ -118,7 +118,6 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
                           "with one and a CUDA build of torch, or leave --device out for this machine")
     if opts.threads and profile.kind not in HERE:  # the device's runtimes take --threads in place of the profile's
         profile = dataclasses.replace(profile, threads=opts.threads)
-    gpu_rows, looked = desktop.load_baseline(opts.gpu_baseline)
     remote = connect(profile, log)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="edgesr-bench-") as tmp:
@@ -140,7 +139,7 @@ def bench(opts: BenchOptions, log: Callable[[str], None] = lambda _: None) -> di
                    "weights_sha256": weights_digests(opts)})
     if device == "cuda":
         report["gpu"] = torch.cuda.get_device_name()
-    desktop.add_columns(report, gpu_rows, looked)
+    desktop.add_columns(report, *checked.gpu)
     return report
 
 

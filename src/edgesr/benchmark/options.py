@@ -61,10 +61,12 @@ class BenchOptions:
 
 @dataclass(frozen=True)
 class Checked:
-    """What the checks found: the device profile, and the benchmark set (None: scikit-image's photos)."""
+    """What the checks found: the device profile, the benchmark set (None: scikit-image's photos),
+    and the desktop GPU's rows with where they were looked for (:func:`edgesr.benchmark.desktop.load_baseline`)."""
 
     profile: DeviceProfile
     images: ImageSet | None
+    gpu: tuple[list, str] = ([], "")
 
 
 def _names(values) -> str:
@@ -218,10 +220,9 @@ def check_options(opts: BenchOptions) -> Checked:
     check_formats(opts, profile.kind)
     check_quant(opts)
     check_model(opts)
-    if opts.gpu_baseline is not None:
-        from edgesr.benchmark.desktop import load_baseline
+    from edgesr.benchmark.desktop import load_baseline
 
-        load_baseline(opts.gpu_baseline)  # a file named that is not a bench report: refused now, not at the end
-    return Checked(profile, images)
+    gpu = load_baseline(opts.gpu_baseline)  # a file named that is not a bench report: refused now, not at the end
+    return Checked(profile, images, gpu)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import csv
 import enum
 import io
-import json
 import math
 from pathlib import Path
 
 from edgesr._files import write_bytes, write_text
+from edgesr._values import strict_json
 from edgesr.benchmark.desktop import NOT_MEASURED, note
 from edgesr.errors import EdgesrError
 
@@ -67,13 +67,13 @@ def check_rows(report: dict, where: Path) -> None:
 
 
 def write_report(report: dict, out_dir: Path, json_path: Path | None = None,
-                 json_file: bool = True) -> tuple[list[Path], Path | None]:
-    """bench.md, bench.json (or ``json_path``; none with ``json_file=False``), bench.csv and bench.png
+                 with_json: bool = True) -> tuple[list[Path], Path | None]:
+    """bench.md, bench.json (or ``json_path``; none with ``with_json=False``), bench.csv and bench.png
     in ``out_dir``: the files written, and the plot (None without matplotlib)."""
     command = f"`{report['command']}`\n\n" if report.get("command") else ""
     try:
         written = [write_text(out_dir / "bench.md", command + markdown(report))]
-        if json_file:
+        if with_json:
             written.append(write_json(report, json_path or out_dir / "bench.json"))
         written.append(write_csv(report, out_dir / "bench.csv"))
         plot = write_plot(report, out_dir / "bench.png")
@@ -148,8 +148,7 @@ def _atomic_write(path: Path, data: bytes) -> Path:
 
 def json_text(report: dict) -> str:
     """The report as strict JSON (no Infinity or NaN: null)."""
-    clean = json.loads(json.dumps(report), parse_constant=lambda _: None)
-    return json.dumps(clean, indent=2) + "\n"
+    return strict_json(report)
 
 
 def write_json(report: dict, path: Path) -> Path:

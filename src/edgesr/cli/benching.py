@@ -82,18 +82,19 @@ def bench_cmd(model_name: str, scales: str, formats: str | None, precisions: str
     images = list(checked.images.files) if checked.images is not None else []
     check_folder(out_dir, images)  # a report in a benchmark set's folder would become one of its images
     to_stdout = is_stdout(json_path)
-    if json_path is not None and not to_stdout:
-        check_output(json_path, images + ([weights] if weights else []))
+    json_file = None if to_stdout else json_path
+    if json_file is not None:
+        check_output(json_file, images + ([weights] if weights else []))
     check_writable(out_dir, "--output")
-    if json_path is not None and not to_stdout:
-        check_writable(json_path.parent, "--json")
+    if json_file is not None:
+        check_writable(json_file.parent, "--json")
     from edgesr.benchmark import harness
     from edgesr.benchmark.report import check_rows, json_text, markdown, write_report
 
     report = harness.bench(opts, log=stderr)
     report["command"] = "edgesr " + " ".join(sys.argv[1:])
     click.echo(markdown(report), err=to_stdout)  # with --json -, stdout holds the JSON alone
-    written, plot = write_report(report, out_dir, None if to_stdout else json_path, json_file=not to_stdout)
+    written, plot = write_report(report, out_dir, json_file, with_json=not to_stdout)
     click.echo(f"wrote {', '.join(str(p) for p in written)}" + ("" if plot else " (no plot: pip install matplotlib)"),
                err=to_stdout)
     if to_stdout:

@@ -34,18 +34,19 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
     if (model_name is None) == (artifact is None):
         raise click.UsageError("give exactly one of --model and --artifact (or --weights from edgesr train)")
     to_stdout = is_stdout(json_path)
-    if json_path is not None and not to_stdout:
+    json_file = None if to_stdout else json_path
+    if json_file is not None:
         from edgesr._files import check_writable
 
-        check_writable(json_path.parent, "--json")
+        check_writable(json_file.parent, "--json")
     plan = prepare_evaluation(artifact or model_name, dataset, scale, weights=weights, device=device,
                               data_root=data_root, kind="artifact" if artifact else "model")
-    if json_path is not None and not to_stdout:  # before any work: never replace an image, the weights or the artifact
+    if json_file is not None:  # before any work: the scores never replace an image, the weights or the artifact
         from edgesr.data.batch import check_output
         from edgesr.manifest import manifest_path
 
         sources = [artifact, manifest_path(artifact)] if artifact else [weights] if weights else []
-        check_output(json_path, [*plan.images.files, *sources])
+        check_output(json_file, [*plan.images.files, *sources])
 
     def say(line: str) -> None:
         click.echo(line, err=to_stdout)  # with --json -, stdout holds the JSON alone
@@ -56,8 +57,8 @@ def eval_cmd(model_name: str | None, artifact: Path | None, device: str | None, 
     say(f"{'mean':<24}{result.psnr:>10.4f}{result.ssim:>10.4f}")
     if to_stdout:
         click.echo(result.to_json(), nl=False)
-    elif json_path is not None:
-        result.write_json(json_path)
+    elif json_file is not None:
+        result.write_json(json_file)
 
 
 @click.command("compare")

@@ -16,7 +16,7 @@ from edgesr.formats import FORMATS, remote_formats
 BUNDLE_NAME = "edgesr-ondevice.pyz"
 PACKAGE = Path(__file__).resolve().parents[1]  # the edgesr package folder
 # what the on-device runner imports, besides the runner module of each on-device format
-MODULES = ("edgesr.errors", "edgesr._deps", "edgesr.formats", "edgesr.formats.base", "edgesr.manifest",
+MODULES = ("edgesr.errors", "edgesr._deps", "edgesr._values", "edgesr.formats", "edgesr.formats.base", "edgesr.manifest",
            "edgesr.runtimes", "edgesr.runtimes.base", "edgesr.runtimes.tiling", "edgesr.runtimes.measure", "edgesr.formats.registry",
            "edgesr.devices", "edgesr.devices.ondevice")
 _INIT = '"""edgesr\'s torch-free runtime side, as edgesr.devices.bundle ships it to a device."""\n'

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,11 +51,9 @@ class EvalResult:
     def to_json(self) -> str:
         """The means and per-image scores as JSON text (an exact reconstruction's infinite PSNR as
         null: JSON has no infinity)."""
-        data = self.to_dict()
-        for row in [data, *data["images"]]:
-            if math.isinf(row["psnr"]):
-                row["psnr"] = None
-        return json.dumps(data, indent=2) + "\n"
+        from edgesr._values import strict_json
+
+        return strict_json(self.to_dict())
 
     def write_json(self, path: str | os.PathLike) -> Path:
         from edgesr._files import write_text
