@@ -81,17 +81,16 @@ def test_weights_hold_the_branches_and_reload_into_an_evaluating_model(tmp_path)
         torch.testing.assert_close(fresh(x), model(x), rtol=0, atol=0)
 
 
-def test_a_fresh_network_is_matlab_bicubic():
-    from edgesr.data.imresize import imresize
-
-    lr = np.random.default_rng(0).random((20, 23))
+def test_a_fresh_network_is_nearest_neighbour_upscaling():
+    """The image skip repeats each LR pixel as its output phases, and the tail starts at zero: a
+    fresh network is exactly nearest-neighbour upscaling, at every scale and for RGB too."""
+    lr = np.random.default_rng(0).random((3, 20, 23))
     for scale in (2, 3, 4):
-        model = create_model(REF, scale=scale).eval()
-        with torch.no_grad():
-            out = model(torch.from_numpy(lr).float()[None, None])[0, 0].double().numpy()
-        ref = imresize(lr, scale)
-        inner = slice(2 * scale, -2 * scale)  # the conv pads with zeros, MATLAB mirrors the border
-        np.testing.assert_allclose(out[inner, inner], ref[inner, inner], atol=1e-5)
+        for colour, x in (("y", lr[:1]), ("rgb", lr)):
+            model = create_model(REF, scale=scale, channels=len(x)).eval()
+            with torch.no_grad():
+                out = model(torch.from_numpy(x).float()[None])[0].numpy()
+            np.testing.assert_array_equal(out, x.repeat(scale, 1).repeat(scale, 2).astype(np.float32))
 
 
 # --- the README's commands ---------------------------------------------------------------------
@@ -141,13 +140,18 @@ def test_readme_commands_run_from_a_clean_checkout(tmp_path, data_root):
                             for key in ("-m examples", "-m bicubic", "int8"))
     assert model > bicubic + 0.5  # a few hundred iterations already beat bicubic on Set5 x2
     assert int8 > bicubic
+    # the INT8 export's loss, well inside its 0.3 dB bound (measured 0.070 dB, Intel Xeon with VNNI; the
+    # bicubic 5x5 skip this example had before lost 0.17 there and 0.27 on an AMD EPYC)
+    assert model - int8 < 0.15
     _check_deployed_graph(next((run / "exports").glob("*.onnx")))
 
 
 def _check_deployed_graph(path: Path) -> None:
-    """The exported network is plain: convs, ReLUs, the image skip's add and the pixel shuffle
-    (each block one conv: head, 4 blocks, tail and skip)."""
+    """The exported network is plain: convs (each block one: head, 4 blocks, tail), ReLUs, the image
+    skip (the input repeated: Unsqueeze, Expand and Reshape, with the Shape and Concat of a
+    dynamic size), its add and the pixel shuffle."""
     import onnx
 
     ops = [node.op_type for node in onnx.load(str(path)).graph.node]
-    assert set(ops) == {"Conv", "Relu", "Add", "DepthToSpace"} and ops.count("Conv") == 7, ops
+    assert set(ops) == {"Conv", "Relu", "Add", "DepthToSpace", "Unsqueeze", "Expand", "Reshape", "Shape", "Concat"}, ops
+    assert ops.count("Conv") == 6 and ops.count("Add") == 1, ops

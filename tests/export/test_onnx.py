@@ -186,3 +186,44 @@ def test_manifests_are_strict_json(tmp_path, weights, data_root):
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "null", proc.stderr
     assert torch_psnr(read_manifest(artifact).check) == math.inf
+
+
+def test_int8_with_two_equal_biases(tmp_path, data_root):
+    """Two convs whose biases are equal (a user's model: examples/repsr.py's tail and skip biases start
+    at zero and get the same gradient): the ONNX exporter merges equal initializers, the quantizer
+    then numbers the quantized copies (``b0``), and the INT8 export looked each conv's float bias up
+    by that name and failed (``KeyError: 'tail.bias0'``). Each conv now gets its own float weight and
+    bias back, rounded onto its own input's grid."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
+    import edgesr
+
+    class Two(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Conv2d(1, 4, 3, padding=1)
+            self.c = torch.nn.Conv2d(4, 4, 1)
+            with torch.no_grad():
+                self.a.bias.copy_(torch.tensor([0.01, 0.02, 0.03, 0.04]))
+                self.c.bias.copy_(self.a.bias)
+                self.b.bias.copy_(self.a.bias)
+            self.shuffle = torch.nn.PixelShuffle(2)
+
+        def forward(self, x):
+            return self.shuffle(self.c(torch.relu(self.a(x))) + self.b(x))
+
+    torch.manual_seed(0)
+    net = Two().eval()
+    path = edgesr.export(net, 2, "onnx", tmp_path, precision="int8", colour="y", upsampling="post", scales=(2,),
+                         calib_images=4, data_root=str(data_root), check=False)
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    producer = {o: n for n in graph.node for o in n.output}
+    convs = {n.name: n for n in graph.node if n.op_type == "Conv"}
+    assert len(convs) == 3 and len({producer[c.input[2]].input[0] for c in convs.values()}) == 3
+    for conv in convs.values():
+        dq = producer[conv.input[2]]
+        bias = inits[dq.input[0]].astype(np.float64) * inits[dq.input[1]]
+        np.testing.assert_allclose(bias, [0.01, 0.02, 0.03, 0.04], atol=inits[dq.input[1]].max())

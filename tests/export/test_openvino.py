@@ -124,3 +124,30 @@ def test_failed_conversion_leaves_nothing(monkeypatch, weights, tmp_path):
     with pytest.raises(RuntimeError, match="converter broke"):
         ovx.export_openvino(load_model("espcn", 2, weights["espcn"]), out, Conversion((2,), "fp32"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_sends_no_telemetry_and_forks_nothing(tmp_path, data_root):
+    """OpenVINO's converter sends usage events to Google Analytics unless the user opted out, writing
+    a client id to ~/intel and forking a process per event from a thread (after JAX started threads
+    for a LiteRT export, JAX warned of a deadlock in the main job). An export through edgesr does
+    neither (a fresh process with its own HOME and a fork hook); the user's own code can still
+    import openvino_telemetry. Before the fix: ~/intel/openvino_ga_cid, 4 forks per export."""
+    import subprocess
+    import sys
+
+    home, forks = tmp_path / "home", tmp_path / "forks"
+    home.mkdir()
+    script = f"""
+import os, sys
+os.register_at_fork(before=lambda: open({str(forks)!r}, "a").write("fork\\n"))
+import edgesr
+edgesr.export("fsrcnn", 4, "openvino", {str(tmp_path / 'out')!r}, check=False)
+import openvino.tools.ovc.convert_impl as impl, openvino_telemetry
+print(impl.tm.__name__)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], env={**__import__("os").environ, "HOME": str(home),
+                          "EDGESR_DATA": str(data_root)}, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list((tmp_path / "out").glob("*.openvino"))
+    assert not forks.exists() and not (home / "intel").exists()
+    assert proc.stdout.split()[-1] == "openvino.tools.ovc.telemetry_stub"

@@ -3,7 +3,7 @@
 Files written by ``edgesr train`` say what they hold in their metadata (``identity_metadata``): the
 model's reference, its constructor options, the scales trained, colour, upsampling and multi-scale,
 so that ``load_model(weights=FILE)`` rebuilds the exact network from the file alone. The shipped
-files, which name only the model and the iteration, load as they always have.
+files carry the same (``edgesr.train.publish``), with the scores they are published with.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ def identity_metadata(model: nn.Module) -> dict[str, str]:
 
 def stored_identity(path: str | os.PathLike) -> dict:
     """The identity a weights file carries: ``model`` (None when it names none), ``options`` (a dict),
-    ``scales`` (a tuple, or None) and ``colour`` (or None); the shipped files name only the model."""
+    ``scales`` (a tuple, or None) and ``colour`` (or None); a file that names only its model (as
+    edgesr's shipped files did before 0.1) gives None for the rest."""
     meta = read_metadata(path)
     try:
         options = json.loads(meta.get("options", "{}"))

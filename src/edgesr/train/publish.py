@@ -131,14 +131,31 @@ def publish_weights(run_dir: str | os.PathLike, name: str | None = None, data_ro
 
 def _copy_with_scores(src: Path, dst: Path, info: dict) -> None:
     """Copy the weights, adding to their metadata the scores they are published with (every set and
-    scale) and the iterations that made them; their identity (model, options, scales) stays."""
+    scale) and the iterations that made them, and their identity (model, options, scales, colour,
+    upsampling, multi-scale) as edgesr train writes it, from their config under the name they ship
+    as (``info["model"]``: masrn_v1 was trained as masrn, whose residual has changed since): every
+    shipped file says what it holds, also those written before edgesr train stored it."""
     from safetensors.torch import load_file, save_file
 
     from edgesr.models.weights import read_metadata
+    from edgesr.train.config import make_config
+    from edgesr.train.trainer import build_model, trained_identity
 
+    cfg = make_config({**info["config"], "model": info["model"]})
     published = {"scores": info["scores"], "iterations": info["iterations"]}
+    meta = {**read_metadata(src), **trained_identity(build_model(cfg), cfg), "published": json.dumps(published)}
     with atomic_path(dst) as tmp:
-        save_file(load_file(src), str(tmp), metadata={**read_metadata(src), "published": json.dumps(published)})
+        save_file(load_file(src), str(tmp), metadata=meta)
+
+
+def describe_shipped(name: str, dest: Path = PRETRAINED_DIR) -> Path:
+    """Rewrite ``dest/NAME.safetensors`` with the metadata ``publish_weights`` gives today, from
+    ``NAME.json`` beside it (the same tensors): for files shipped before their metadata said what
+    they hold."""
+    info = json.loads((dest / f"{name}.json").read_text())
+    path = dest / info["weights"]
+    _copy_with_scores(path, path, info)
+    return path
 
 
 def results_table(src: Path = PRETRAINED_DIR) -> str:
@@ -165,7 +182,8 @@ def results_table(src: Path = PRETRAINED_DIR) -> str:
 
 
 def main() -> None:
-    """``python -m edgesr.train.publish RUN_DIR [--name N] [--data-root D] [--sets A,B]`` or ``--table``."""
+    """``python -m edgesr.train.publish RUN_DIR [--name N] [--data-root D] [--sets A,B]``, ``--table``
+    or ``--describe NAME``."""
     import argparse
 
     ap = argparse.ArgumentParser(description="Ship a run's weights with their measured scores.")
@@ -177,7 +195,12 @@ def main() -> None:
     ap.add_argument("--int8-formats", help="QAT weights: the formats whose int8 export uses them by default "
                                                  "(none: no format, only --quant qat) [default: every format]")
     ap.add_argument("--table", action="store_true", help="print the results table of docs/shipped-weights.md and exit")
+    ap.add_argument("--describe", metavar="NAME", help="rewrite the shipped NAME.safetensors with the metadata "
+                                                      "publishing gives it today (from NAME.json) and exit")
     args = ap.parse_args()
+    if args.describe:
+        print(describe_shipped(args.describe))
+        return
     if args.table or not args.run:
         print(results_table(), end="")
         return

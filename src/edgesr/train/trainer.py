@@ -121,6 +121,12 @@ def _device(cfg: TrainConfig) -> torch.device:
     return torch.device("cpu")
 
 
+def trained_identity(model: nn.Module, cfg: TrainConfig) -> dict[str, str]:
+    """What a weights file trained with ``cfg`` says it holds (``identity_metadata``), with the
+    scales trained: ``load_model(weights=FILE)`` rebuilds the network from it alone."""
+    return {**identity_metadata(model), "scales": json.dumps(list(cfg.scales))}
+
+
 def build_model(cfg: TrainConfig) -> nn.Module:
     spec = get_spec(cfg.model)
     if spec.per_scale and len(cfg.scales) != 1:
@@ -232,8 +238,7 @@ class Trainer:
         """What the saved weights are: the model's identity (reference, options, colour, upsampling,
         multi-scale), the scales trained, the iteration, QAT, and the validation scores of these
         very weights (when they were validated at this iteration)."""
-        meta = {**identity_metadata(self.model), "scales": json.dumps(list(self.cfg.scales)),
-                "iteration": str(self.iteration)}
+        meta = {**trained_identity(self.model, self.cfg), "iteration": str(self.iteration)}
         if self.qat is not None:  # tells edgesr export these weights were trained for INT8
             meta["qat"] = json.dumps(dataclasses.asdict(self.qat))
         if self.metrics is not None and self.metrics["iteration"] == self.iteration:

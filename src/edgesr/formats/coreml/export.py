@@ -374,9 +374,12 @@ def export_coreml(model: nn.Module, out: Path, job: Conversion) -> Exported:
         return _convert(net, channels, sizes, precision, target, acts, io)
 
     specs = {s: _specs(channels, sizes, 1 if model.spec.upsampling == "pre" else s, io) for s in job.scales}
+    from edgesr.formats.coreml.metadata import settle
+
     if not job.shared:
         with atomic_folder(out) as tmp:
             convert(job.scales[0], TARGETS["single"]).save(str(tmp))
+            settle(tmp)
         return Exported(*specs[job.scales[0]])
     ct = require("coremltools", "coreml")
     with atomic_folder(out) as tmp, tempfile.TemporaryDirectory() as d:
@@ -387,6 +390,7 @@ def export_coreml(model: nn.Module, out: Path, job: Conversion) -> Exported:
             descriptor.add_function(str(path), src_function_name="main", target_function_name=f"x{s}")
         descriptor.default_function_name = f"x{job.scales[0]}"
         ct.utils.save_multifunction(descriptor, str(tmp))
+        settle(tmp)
     heads = tuple(Head(s, f"x{s}", *specs[s]) for s in job.scales)
     return Exported(heads[0].input, heads[0].output, heads)
 

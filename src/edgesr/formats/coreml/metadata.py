@@ -50,8 +50,25 @@ def _load(path: Path):
 def _save(path: Path, spec) -> None:
     target = _spec_file(path)
     tmp = target.with_name(f".{target.name}.edgesr")
-    tmp.write_bytes(spec.SerializeToString())
+    tmp.write_bytes(spec.SerializeToString(deterministic=True))  # map entries sorted, not in hash order
     os.replace(tmp, target)
+
+
+def settle(path: Path) -> None:
+    """Make a package's bytes a function of its contents: coremltools names the package's items by
+    random UUIDs (``Manifest.json``) and writes the spec's maps in hash order, so two exports of
+    one model differed. The items are named by a UUID derived from their path instead, and the
+    spec is written with its maps sorted."""
+    import uuid
+
+    manifest = path / "Manifest.json"
+    info = json.loads(manifest.read_text())
+    names = {old: str(uuid.uuid5(uuid.NAMESPACE_URL, f"edgesr:{entry['path']}"))
+             for old, entry in info["itemInfoEntries"].items()}
+    info["itemInfoEntries"] = {names[old]: entry for old, entry in info["itemInfoEntries"].items()}
+    info["rootModelIdentifier"] = names[info["rootModelIdentifier"]]
+    manifest.write_text(json.dumps(info, indent=4, sort_keys=True) + "\n")
+    _save(path, _load(path))
 
 
 def _size(t: dict[str, Any]) -> str:

@@ -185,8 +185,18 @@ def _weights_on_grid(path: Path, floats: Path) -> None:
 
     from edgesr.train.qat import quantize_weight
 
-    model = onnx.load(str(path))
-    source = {i.name: i for i in onnx.load(str(floats)).graph.initializer}
+    model, float_graph = onnx.load(str(path)), onnx.load(str(floats)).graph
+    source = {i.name: i for i in float_graph.initializer}
+    # each conv's float weight and bias found by the conv's node name (the quantizer keeps it; not its
+    # output, which becomes a removed ReLU's), not by the quantized initializer's name: the quantizer
+    # numbers those when one float initializer feeds two convs (the exporter merges equal ones: a user
+    # model's two biases that train alike did, 'tail.bias0')
+    float_inputs = {n.name: n.input for n in float_graph.node if n.op_type == "Conv" and n.name}
+
+    def float_input(conv, i: int, quantized: str) -> np.ndarray:
+        name = float_inputs[conv.name][i] if conv.name in float_inputs else quantized.removesuffix("_quantized")
+        return numpy_helper.to_array(source[name])
+
     inits = {i.name: i for i in model.graph.initializer}
     producer = {out: node for node in model.graph.node for out in node.output}
 
@@ -208,13 +218,13 @@ def _weights_on_grid(path: Path, floats: Path) -> None:
         name = weights.input[0]
         if next((a.i for a in weights.attribute if a.name == "axis"), 1) != 0:
             raise ValueError(f"{name}: per-channel weights not on axis 0 (output channels)")
-        q, scale = quantize_weight(numpy_helper.to_array(source[name.removesuffix("_quantized")]))
+        q, scale = quantize_weight(float_input(conv, 1, name))
         put(name, q)
         put(weights.input[1], scale)
         bias = dequantized(conv.input[2], onnx.TensorProto.INT32) if len(conv.input) > 2 else None
         if bias is not None:  # int32 on the input's scale times each channel's weight scale
             step = (scale * numpy_helper.to_array(inits[producer[conv.input[0]].input[1]])).astype(np.float32)
-            b = numpy_helper.to_array(source[bias.input[0].removesuffix("_quantized")]).astype(np.float64)
+            b = float_input(conv, 2, bias.input[0]).astype(np.float64)
             put(bias.input[0], np.rint(b / step).astype(np.int32))
             put(bias.input[1], step)
     onnx.save(model, str(path))

@@ -3,6 +3,8 @@ OpenVINO on the CPU (or an Intel GPU or NPU)."""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 from edgesr.formats.base import INT8_ACTIVATIONS, INT8_SCHEME, INT8_WEIGHTS, Format
@@ -11,7 +13,35 @@ from edgesr.manifest import Scheme
 INT8 = f"the ONNX INT8 QDQ graph as FakeQuantize ops; activations uint8 asymmetric: {INT8_SCHEME}"
 
 
+def import_quietly() -> None:
+    """Import openvino with its converter's usage telemetry off, before anything else imports it.
+
+    OpenVINO's converter (ovc) sends each conversion's events to Google Analytics unless the user
+    opted out in ``~/intel`` (openvino-telemetry, installed with openvino; a client id is written to
+    ``~/intel/openvino_ga_cid``), forking a process per event from a thread: from the user's machine
+    on edgesr's behalf, and, after another converter started threads (JAX, for LiteRT), the fork
+    JAX warns may deadlock. ovc falls back to its own no-op stub when openvino_telemetry cannot be
+    imported: it cannot while openvino imports, and can again after (for the user's own code). A
+    process that imported openvino before edgesr keeps what it chose."""
+    if "openvino" in sys.modules:
+        return
+    blocked = "openvino_telemetry" not in sys.modules
+    if blocked:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        importlib.import_module("openvino")
+    except ImportError:
+        pass  # not installed: the caller's require names the install
+    finally:
+        if blocked:
+            sys.modules.pop("openvino_telemetry", None)
+
+
 class OpenVINO(Format):
+    def require(self, module: str | None = None):
+        import_quietly()
+        return super().require(module)
+
     def export_function(self):
         from edgesr.formats.openvino.export import export_openvino
 

@@ -42,6 +42,9 @@ from edgesr.formats.openvino.metadata import GRAPH
 
 
 def _ov():
+    from edgesr.formats.openvino import import_quietly
+
+    import_quietly()
     return require("openvino", "openvino")
 
 

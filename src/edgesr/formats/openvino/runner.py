@@ -27,6 +27,9 @@ class OpenVINORunner(GraphRunner):
     @staticmethod
     def available() -> str | None:
         """"openvino VERSION" where it is installed, else None."""
+        from edgesr.formats.openvino import import_quietly
+
+        import_quietly()
         try:
             import openvino
         except ImportError:
