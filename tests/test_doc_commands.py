@@ -15,8 +15,6 @@ does a ``HOW`` entry no page shows any more.
 - ``Serve()``: started as written (on a free port), the page and the artifact fetched, then stopped;
 - ``Refused(module, needs)``: run as written where ``module`` imports; where it does not, it must
   end in one line naming what it needs (standard TensorRT, a CUDA GPU);
-- ``RefusedOn(flag)``: run as written; on a CPU with that flag it must end in the export check's
-  one-line refusal (OpenVINO INT8 on an Intel CPU with AMX: tests/export/test_quality_bounds.py);
 - ``Elsewhere(where)``: another test runs it (``tests/FILE.py::test``, which must exist), or
   ``.ci/run`` (whose text must hold it).
 
@@ -66,13 +64,6 @@ class Elsewhere:
     where: str
 
 
-@dataclass(frozen=True)
-class RefusedOn:
-    """Run as written; on a CPU with ``flag`` it must end in the export check's one-line refusal
-    (a known fault of the runtime there: tests/export/test_quality_bounds.py says which)."""
-    flag: str
-
-
 HOW: dict[str, object] = {
     # the tour, and what later lines read
     "edgesr eval -m masrn -d Set5 -s 4": Run(),
@@ -88,7 +79,7 @@ HOW: dict[str, object] = {
     "edgesr export -m masrn -s 4 -f onnx -p int8 --quant ptq -o exports/": Run(),
     "edgesr export -m masrn --scales 2,3,4 -f tflite -p int8 -o exports/": Run(),
     "edgesr export -m masrn -s 2 -f tflite -p w8a16 -o exports/": Run(),
-    "edgesr export -m masrn --scales 2,3,4 -f openvino -p int8 -o exports/": RefusedOn("amx_int8"),
+    "edgesr export -m masrn --scales 2,3,4 -f openvino -p int8 -o exports/": Run(),
     "edgesr export -m masrn -s 4 -f executorch -p int8 --input-size 256x256 -o exports/": Run(),
     "edgesr export -m masrn --scales 2,3,4 -f executorch -p int8 -o exports/": Run(),
     "edgesr export -m masrn -s 4 -f coreml -p int8 --input-size 128x128,256x256 -o exports/": Run(),
@@ -271,16 +262,6 @@ def test_the_docs_commands_run(command, scratch):
         return _serve(command, folder, env)
     if isinstance(how, Refused):
         return _refused(command, how, folder, env)
-    if isinstance(how, RefusedOn):
-        from edgesr.runtimes.measure import cpu_info
-
-        proc = _run(command, folder, env)
-        if how.flag not in cpu_info()["int_flags"]:
-            return _ran(command, proc)
-        errors = [text for text in proc.stderr.splitlines() if text.startswith("Error:")]
-        assert proc.returncode == 1 and len(errors) == 1 and "beyond the int8 bound" in errors[0], proc.stderr
-        assert not list((folder / "exports").glob("*.openvino")), "a refused export left its artifact"
-        return
     line = f"{command} {how.extra.format(data=env['EDGESR_DATA'])}".strip()
     if command.startswith("python -m pyflakes"):
         folder = REPO

@@ -151,3 +151,27 @@ print(impl.tm.__name__)
     assert list((tmp_path / "out").glob("*.openvino"))
     assert not forks.exists() and not (home / "intel").exists()
     assert proc.stdout.split()[-1] == "openvino.tools.ovc.telemetry_stub"
+
+
+@pytest.mark.parametrize("user", [None, "AVX2"])
+def test_oneDNN_is_kept_off_amx_where_the_cpu_has_it(user, tmp_path):
+    """OpenVINO 2026.4.1's AMX int8 kernels computed wrong border rows of masrn's INT8 graph (an Intel
+    Xeon with amx_int8: -1.5 dB single-scale x2, -2.2 dB shared, refused by the export's check), its
+    VNNI kernels right: edgesr caps oneDNN's ISA before OpenVINO starts, where the CPU has AMX and
+    the user set no cap of their own (which is kept). What it does here follows this machine's CPU;
+    ``test_quality_bounds.py::test_shared_trunk_int8[openvino]`` holds the result."""
+    import os
+    import subprocess
+    import sys
+
+    from edgesr.formats.openvino import ISA_CAP
+    from edgesr.runtimes.measure import cpu_info
+
+    name, cap = ISA_CAP
+    env = {k: v for k, v in os.environ.items() if k != name} | ({name: user} if user else {})
+    script = ("import os; from edgesr.formats import get_format; get_format('openvino').require(); "
+              f"print(os.environ.get({name!r}))")
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    expected = user or (cap if "amx_int8" in cpu_info()["int_flags"] else None)
+    assert proc.stdout.split()[-1] == str(expected)

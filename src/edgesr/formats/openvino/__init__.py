@@ -4,6 +4,7 @@ OpenVINO on the CPU (or an Intel GPU or NPU)."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -13,8 +14,26 @@ from edgesr.manifest import Scheme
 INT8 = f"the ONNX INT8 QDQ graph as FakeQuantize ops; activations uint8 asymmetric: {INT8_SCHEME}"
 
 
+# OpenVINO 2026.4.1's CPU plugin computes the top and bottom output rows of masrn's INT8 graph wrongly
+# with its AMX int8 kernels (an Intel Xeon with amx_int8: masrn x2 at 256x256, 144x144 and 140x140 LR
+# inputs 37-40 dB from ONNX Runtime on the same graph, up to 0.28 off per pixel, so the export's
+# check refused it at -1.5 to -2.2 dB; its AVX-512 VNNI kernels agree with ONNX Runtime to 53.5 dB).
+# oneDNN's ISA cap, read when the plugin starts, keeps it off AMX: set where the CPU has AMX and the
+# user has not set it. INT8 there runs on VNNI instead (AMX's speed is given up for right answers).
+ISA_CAP = ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+
+
+def _cap_isa() -> None:
+    from edgesr.runtimes.measure import cpu_info
+
+    name, value = ISA_CAP
+    if name not in os.environ and "amx_int8" in cpu_info()["int_flags"]:
+        os.environ[name] = value
+
+
 def import_quietly() -> None:
-    """Import openvino with its converter's usage telemetry off, before anything else imports it.
+    """Import openvino with its converter's usage telemetry off and, on a CPU with AMX, oneDNN kept
+    off AMX (``ISA_CAP``), before anything else imports it.
 
     OpenVINO's converter (ovc) sends each conversion's events to Google Analytics unless the user
     opted out in ``~/intel`` (openvino-telemetry, installed with openvino; a client id is written to
@@ -22,7 +41,9 @@ def import_quietly() -> None:
     on edgesr's behalf, and, after another converter started threads (JAX, for LiteRT), the fork
     JAX warns may deadlock. ovc falls back to its own no-op stub when openvino_telemetry cannot be
     imported: it cannot while openvino imports, and can again after (for the user's own code). A
-    process that imported openvino before edgesr keeps what it chose."""
+    process that imported openvino before edgesr keeps the telemetry it chose; the ISA cap still
+    applies until OpenVINO's CPU plugin loads."""
+    _cap_isa()  # read when the CPU plugin loads (the first compile), so also after an import of openvino
     if "openvino" in sys.modules:
         return
     blocked = "openvino_telemetry" not in sys.modules
