@@ -23,8 +23,6 @@ from edgesr.errors import EdgesrError
 from edgesr.formats import FORMATS
 from edgesr.runtimes.measure import peak_rss_mb, time_runs
 
-RUNTIME_MODULES = {name: format_.runtime_module for name, format_ in FORMATS.items()}
-
 
 def _torch_model(req: dict):
     """The request's PyTorch model, rebuilt in this fresh process from its reference (a registry
@@ -114,9 +112,12 @@ def measure(req: dict) -> dict:
     from edgesr.data.io import read_image, write_image
     from edgesr.inference import upscale
 
-    for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.formats.registry", "edgesr.inference",
-                   RUNTIME_MODULES.get(req.get("format", ""), "torch")):
+    for module in ("edgesr.models.weights", "edgesr.runtimes.torch", "edgesr.formats.registry", "edgesr.inference"):
         importlib.import_module(module)
+    if req.get("format") in FORMATS:  # the runtime as the format imports it (OpenVINO: without its telemetry)
+        FORMATS[req["format"]].require()
+    else:
+        importlib.import_module("torch")
     start = time.perf_counter()
     runner = _open(req)
     runner.auto_tiling = False  # whole frames are what is timed; check_memory refuses what cannot fit
