@@ -26,6 +26,20 @@ def test_a_reader_that_leaves_ends_the_command_quietly(data_root):
     assert first.startswith(b"bicubic x2 on Set5")
 
 
+@pytest.mark.slow
+def test_info_to_a_reader_already_gone_ends_quietly(data_root, tmp_path):
+    """`edgesr info A | head -1`: the reader gone before the contract is written (here: before the
+    command starts writing, so the write always meets a closed pipe)."""
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+    from edgesr.conversion.api import export_model
+
+    artifact = export_model("fsrcnn", 4, "onnx", tmp_path, data_root=str(data_root), check=False)
+    proc = _edgesr("info", str(artifact))
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == EXIT_PIPE and err == ""
+
+
 def test_json_to_stdout_with_the_table_on_stderr(data_root, tmp_path):
     proc = _edgesr("eval", "-m", "bicubic", "-d", "Set5", "-s", "2", "--json", "-", "--data-root", str(data_root),
                    cwd=tmp_path)
