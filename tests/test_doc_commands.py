@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.export.test_quality_bounds import INT8_BOUND_DB
+
 REPO = Path(__file__).resolve().parent.parent
 PAGES = [REPO / "README.md"] + sorted(p for p in (REPO / "docs").glob("*.md")
                                       if p.name not in ("cli.md", "converter-apis.md"))
@@ -46,6 +48,7 @@ FAST = "--input-size 32x32 --min-runs 1 --min-seconds 0"  # bench: one timed run
 @dataclass(frozen=True)
 class Run:
     extra: str = ""
+    bound: float | None = None  # an INT8 export: every scale's Set5 dPSNR within this (its manifest's check)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Elsewhere:
 HOW: dict[str, object] = {
     # the tour, and what later lines read
     "edgesr eval -m masrn -d Set5 -s 4": Run(),
-    "edgesr export -m masrn --scales 2,3,4 -f onnx -p int8 -o exports/": Run(),
+    "edgesr export -m masrn --scales 2,3,4 -f onnx -p int8 -o exports/": Run(bound=INT8_BOUND_DB),
     "edgesr upscale photo.png -o photo_x3.png -a exports/masrn_x2-3-4_int8_dynamic.onnx -s 3": Run(),
     "edgesr export -m masrn --scales 2,3,4 -f onnx -o exports/": Run(),
     "edgesr info exports/masrn_x2-3-4_fp32_dynamic.onnx": Run(),
@@ -77,11 +80,11 @@ HOW: dict[str, object] = {
     "edgesr export -m masrn --scales 2,3,4 -f tflite -o exports/": Run(),
     "edgesr upscale photo.png -o out.png -a exports/masrn_x2-3-4_fp32_128x128.tflite -s 3": Run(),
     "edgesr export -m masrn -s 4 -f onnx -p int8 --quant ptq -o exports/": Run(),
-    "edgesr export -m masrn --scales 2,3,4 -f tflite -p int8 -o exports/": Run(),
+    "edgesr export -m masrn --scales 2,3,4 -f tflite -p int8 -o exports/": Run(bound=INT8_BOUND_DB),
     "edgesr export -m masrn -s 2 -f tflite -p w8a16 -o exports/": Run(),
-    "edgesr export -m masrn --scales 2,3,4 -f openvino -p int8 -o exports/": Run(),
+    "edgesr export -m masrn --scales 2,3,4 -f openvino -p int8 -o exports/": Run(bound=INT8_BOUND_DB),
     "edgesr export -m masrn -s 4 -f executorch -p int8 --input-size 256x256 -o exports/": Run(),
-    "edgesr export -m masrn --scales 2,3,4 -f executorch -p int8 -o exports/": Run(),
+    "edgesr export -m masrn --scales 2,3,4 -f executorch -p int8 -o exports/": Run(bound=INT8_BOUND_DB),
     "edgesr export -m masrn -s 4 -f coreml -p int8 --input-size 128x128,256x256 -o exports/": Run(),
     "edgesr export -m masrn -s 2 -f coreml -p w8a8 -o exports/": Run(),
     "edgesr export -m masrn -s 4 -f tensorrt-rtx -p int8 -o exports/": Refused(
@@ -107,10 +110,10 @@ HOW: dict[str, object] = {
     "edgesr bench --device ./my-board.toml --formats tflite":
         Elsewhere("tests/devices/test_ssh.py::test_bench_on_the_ssh_device"),
     # training: paused after a few iterations, then resumed
-    "edgesr train configs/masrn_qat.yaml": Run("--set out_dir=runs/masrn_qat --until 2"),
-    "edgesr train configs/masrn.yaml --set out_dir=runs/masrn": Run("--until 2"),
-    "edgesr train configs/masrn.yaml --set out_dir=runs/masrn --resume": Run("--until 4"),
-    "torchrun --standalone --nproc-per-node 2 -m edgesr.cli train configs/masrn.yaml":
+    "edgesr train configs/masrn_qat.yaml --set init=src/edgesr/pretrained/masrn.safetensors": Run("--set out_dir=runs/masrn_qat --until 2"),
+    "edgesr train configs/masrn.yaml --set init=null --set out_dir=runs/masrn": Run("--until 2"),
+    "edgesr train configs/masrn.yaml --set init=null --set out_dir=runs/masrn --resume": Run("--until 4"),
+    "torchrun --standalone --nproc-per-node 2 -m edgesr.cli train configs/masrn.yaml --set init=null":
         Run("--set out_dir=runs/masrn_ddp --until 2"),
     # setup, tests and the docs themselves
     "pip install torch==2.13.0": Elsewhere(".ci/run"),
@@ -266,6 +269,12 @@ def test_the_docs_commands_run(command, scratch):
     if command.startswith("python -m pyflakes"):
         folder = REPO
     out = _ran(line, _run(line, folder, env))
+    if how.bound is not None:  # the shipped masrn's INT8 quality, as a user exports it
+        from edgesr.manifest import read_manifest
+
+        check = read_manifest(folder / re.search(r"^wrote (\S+)", out, re.M).group(1)).check
+        losses = {scale: round(row["dpsnr"], 3) for scale, row in check["per_scale"].items()}
+        assert min(losses.values()) >= -how.bound, f"{command}: {losses} dB, beyond -{how.bound} dB"
     if command.startswith("edgesr info"):
         shown = re.search(r"\$ edgesr info \S+\n(.*?)\n", (REPO / "docs" / "embedding.md").read_text()).group(1)
         assert out.splitlines()[0] == shown

@@ -159,7 +159,7 @@ def test_oneDNN_is_kept_off_amx_where_the_cpu_has_it(user, tmp_path):
     Xeon with amx_int8: -1.5 dB single-scale x2, -2.2 dB shared, refused by the export's check), its
     VNNI kernels right: edgesr caps oneDNN's ISA before OpenVINO starts, where the CPU has AMX and
     the user set no cap of their own (which is kept). What it does here follows this machine's CPU;
-    ``test_quality_bounds.py::test_shared_trunk_int8[openvino]`` holds the result."""
+    ``tests/test_doc_commands.py`` holds the result (the docs' OpenVINO INT8 export, to 0.10 dB)."""
     import os
     import subprocess
     import sys

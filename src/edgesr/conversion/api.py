@@ -188,6 +188,10 @@ def run_export(model, opts: ExportOptions, out_dir: str | os.PathLike, *,
     when it ends.
     """
     job = _plan(model, opts)
+    if not job.row.installed():  # a missing converter: the one line naming its install, before any work
+        from edgesr._deps import require
+
+        require(job.row.converter_package, job.row.extra, install=job.row.install or None)
     profile, verbose = opts.profile, opts.verbose
     weights_are_shipped = opts.weights is None and isinstance(model, str)
     model, weights_path, method = _network(model, job.scales[0], opts.format, job.precision, opts.weights, opts.quant)

@@ -29,6 +29,8 @@ shared-trunk artifact its If on the scale input, whose trunk is stored and run o
 
 from __future__ import annotations
 
+import importlib.util
+
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -42,9 +44,8 @@ from edgesr.formats.openvino.metadata import GRAPH
 
 
 def _ov():
-    from edgesr.formats.openvino import import_quietly
-
-    import_quietly()
+    if importlib.util.find_spec("openvino") is not None:
+        get_format("openvino").require()  # imported as the format imports it (no telemetry; off AMX)
     return require("openvino", "openvino")
 
 

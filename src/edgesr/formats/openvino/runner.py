@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgesr.errors import ArtifactError
+from edgesr.errors import ArtifactError, MissingDependencyError
 from edgesr.formats.base import get_format
 from edgesr.formats.openvino.metadata import GRAPH  # inside the artifact folder, beside model.bin
 from edgesr.runtimes.base import GraphRunner, cannot_load
@@ -27,12 +27,9 @@ class OpenVINORunner(GraphRunner):
     @staticmethod
     def available() -> str | None:
         """"openvino VERSION" where it is installed, else None."""
-        from edgesr.formats.openvino import import_quietly
-
-        import_quietly()
         try:
-            import openvino
-        except ImportError:
+            openvino = get_format("openvino").require()  # as the format imports it (no telemetry; off AMX)
+        except MissingDependencyError:
             return None
         return f"openvino {_version(openvino)}"
 
