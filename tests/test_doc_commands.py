@@ -8,7 +8,7 @@ is run, in the order it lists them (the exports before what reads their artifact
 docs show that ``HOW`` does not name fails ``test_every_command_the_docs_show_is_run``, and so
 does a ``HOW`` entry no page shows any more.
 
-- ``Run()``: as written, in a scratch folder laid out as a clone's root (``configs/`` linked,
+- ``Run()``: as written, in a scratch folder laid out as a clone's root (``configs/``, ``src/`` linked,
   ``photo.png`` a Set5 image), with ``EDGESR_DATA`` set, as the tour's first line does;
 - ``Run(extra)``: as written, with options after it that only make it cheaper (one timed run,
   a small input, a training paused by ``--until``); click takes an option's last value;
@@ -192,7 +192,8 @@ def scratch(tmp_path_factory, data_root):
     from PIL import Image
 
     folder = tmp_path_factory.mktemp("docs")
-    (folder / "configs").symlink_to(REPO / "configs")
+    for part in ("configs", "src"):  # the recipes, and the shipped weights a config may start from
+        (folder / part).symlink_to(REPO / part)
     first = sorted((Path(data_root) / "Set5" / "HR").iterdir())[0]
     Image.open(first).convert("RGB").save(folder / "photo.png")
     bin_dir = Path(sys.executable).parent
