@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from edgesr._files import write_text
+from edgesr._values import finite
 from edgesr.data.datasets import find_images
 from edgesr.errors import ConfigError, TrainingError
 from edgesr.evaluation.evaluate import evaluate
@@ -42,20 +43,9 @@ class TrainResult:
     seconds: float
 
 
-def _json_safe(value):
-    """``value`` with every non-finite float as None: JSON has no NaN or Infinity."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def json_line(row: dict) -> str:
     """One line of strict JSON (non-finite numbers as null)."""
-    return json.dumps(_json_safe(row), allow_nan=False)
+    return json.dumps(finite(row), allow_nan=False)
 
 
 def _largest_magnitude(tensors: list[torch.Tensor]) -> torch.Tensor:
