@@ -1,11 +1,14 @@
-"""Trainer patches/s against a bare PyTorch loop (same model, batch, optimizer and loss).
+"""Trainer patches/s: the trainer as it ran before ``precision`` (float32 throughout) against its default
+now (``precision: auto``: bfloat16 autocast where the CPU has AMX tiles, float32 elsewhere), and the
+trainer against a bare PyTorch loop on the same model and batch.
 
-The bare loop trains on one real batch drawn in advance, over and over: no sampling, no schedule,
-no EMA, no logging. The
-trainer runs its real loop (patch sampling from the 291 set, schedule, EMA, JSONL log). Both run
-in alternating rounds of a few windows each (the machine is noisy: alternating spreads the noise
-over both); the result is the ratio of the medians of per-window patches/s. Writes
-benchmarks/results/trainer_throughput.json.
+Each model runs its shipped recipe's shape (masrn: scales taking turns x2, x3, x4, x3 on HR patches of
+144, batch 16, EMA; vdsr and asym_vdsr: Y patches of 48 at x2, x3, x4, batch 16, gradient clipping,
+EMA), drawing real patches from T91. The trainer runs its real loop (sampling, schedule, EMA, JSONL
+log); the bare loop trains on one batch drawn in advance (no sampling, schedule, EMA or logging).
+Variants run in alternating rounds of a few windows each (the machine is noisy: alternating spreads
+the noise over all of them); each result is the median of per-window patches/s, and ratios are
+ratios of medians from this one run. Writes benchmarks/results/trainer_throughput.json.
 
     python benchmarks/trainer_throughput.py --data-root ../shared/datasets
 """
@@ -23,26 +26,43 @@ import numpy as np
 import torch
 
 from edgesr.models import create_model
+from edgesr.runtimes.measure import cpu_info
 from edgesr.train.config import make_config
 from edgesr.train.patches import PatchSampler
 from edgesr.train.trainer import Trainer
 
 RESULTS = Path(__file__).resolve().parent / "results"
+COMMAND = "python benchmarks/trainer_throughput.py --data-root ../shared/datasets"
+
+# the shape of each shipped recipe (configs/masrn_nearest.yaml, configs/vdsr.yaml)
+RECIPES = {
+    "masrn": {"scales": [2, 3, 4], "scale_turns": [2, 3, 4, 3], "patch_size": 144, "loss": "l1"},
+    "vdsr": {"scales": [2, 3, 4], "patch_size": 48, "loss": "l2", "grad_clip": 0.4},
+    "asym_vdsr": {"scales": [2, 3, 4], "patch_size": 48, "loss": "l2", "grad_clip": 0.4},
+}
+BATCH, WINDOW = 16, 8
 
 
-def bare_rates(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               scale: int, iters: int, window: int) -> list[float]:
-    batch = x.shape[0]
-    rates, start = [], time.perf_counter()
+def cpu() -> dict:
+    """The CPU the numbers are of, and whether torch sees AMX tiles there (what ``auto`` decides on)."""
+    return {**cpu_info(), "amx_tiles": bool(torch.cpu._is_amx_tile_supported())}
+
+
+def bare_rates(model: torch.nn.Module, batches: list, multi: bool, iters: int) -> list[float]:
+    """The bare loop (float32, channels-last, Adam, L1), cycling through ``batches`` (one per scale turn)."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    rates, start, patches = [], time.perf_counter(), 0
     for i in range(1, iters + 1):
-        loss = (model(x, scale) - y).abs().mean()
+        x, y, scale = batches[i % len(batches)]
+        loss = ((model(x, scale) if multi else model(x)) - y).abs().mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if i % window == 0:
+        patches += x.shape[0]
+        if i % WINDOW == 0:
             now = time.perf_counter()
-            rates.append(window * batch / (now - start))
-            start = now
+            rates.append(patches / (now - start))
+            start, patches = now, 0
     return rates
 
 
@@ -53,39 +73,60 @@ def trainer_rates(trainer: Trainer, until: int) -> list[float]:
     return [r["patches_per_s"] for r in rows[last_start + 1:] if "patches_per_s" in r]
 
 
+def measure(name: str, data_root: str | None, rounds: int, iters: int, tmp: Path) -> dict:
+    recipe = RECIPES[name]
+    trainers = {}
+    for precision in ("float32", "auto"):
+        cfg = make_config({"model": name, **recipe, "batch_size": BATCH, "iterations": 10**6, "ema": 0.999, "threads": 0,
+                           "train_sets": ["T91"], "val_every": 10**6, "checkpoint_every": 10**6, "log_every": WINDOW,
+                           "bicubic_floor_after": None, "data_root": data_root, "precision": precision,
+                           "out_dir": str(tmp / f"{name}-{precision}")})
+        trainers[precision] = Trainer(cfg)
+    spec = trainers["auto"].spec
+    sampler = PatchSampler(("T91",), tuple(recipe["scales"]), recipe["patch_size"], spec.colour,
+                           spec.upsampling == "pre", data_root)
+    rng = np.random.default_rng(0)
+    batches = [(*(t.contiguous(memory_format=torch.channels_last) for t in sampler.batch(rng, s, BATCH)), s)
+               for s in recipe.get("scale_turns", recipe["scales"])]
+    torch.manual_seed(0)
+    model = create_model(name, **({"scales": tuple(recipe["scales"])} if spec.multi_scale else {}))
+    model = model.train().to(memory_format=torch.channels_last)
+    bare_rates(model, batches, spec.multi_scale, WINDOW)  # warm-up
+    rates: dict[str, list[float]] = {"bare_float32": [], "trainer_float32": [], "trainer_auto": []}
+    for r in range(1, rounds + 1):
+        rates["bare_float32"] += bare_rates(model, batches, spec.multi_scale, iters)
+        for precision, trainer in trainers.items():
+            rates[f"trainer_{precision}"] += trainer_rates(trainer, r * iters)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    return {
+        "recipe": {**recipe, "batch_size": BATCH},
+        "auto_computes_in": str(trainers["auto"].compute_dtype or torch.float32).removeprefix("torch."),
+        "windows": {k: len(v) for k, v in rates.items()},
+        "patches_per_s_median": {k: round(v, 2) for k, v in med.items()},
+        "speedup_auto_over_float32": round(med["trainer_auto"] / med["trainer_float32"], 3),
+        "trainer_over_bare_float32": round(med["trainer_float32"] / med["bare_float32"], 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-root", default=None)
-    ap.add_argument("--rounds", type=int, default=8)
-    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--models", default=",".join(RECIPES))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=16, help="iterations per variant per round (a multiple of 8)")
+    ap.add_argument("--out", default=str(RESULTS / "trainer_throughput.json"))
     args = ap.parse_args()
-    scale, batch, patch, window = 4, 16, 96, 10
+    result = {"command": COMMAND, "cpu": cpu(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = make_config({"model": "masrn", "scales": [scale], "patch_size": patch, "batch_size": batch,
-                           "iterations": 10**6, "ema": 0.999, "train_sets": ["T91"], "val_every": 10**6, "checkpoint_every": 10**6,
-                           "log_every": window, "data_root": args.data_root, "out_dir": tmp})
-        trainer = Trainer(cfg)
-        sampler = PatchSampler(("T91",), (scale,), patch, "rgb", False, args.data_root)
-        x, y = sampler.batch(np.random.default_rng(0), scale, batch)
-        torch.manual_seed(cfg.seed)
-        model = create_model("masrn", scales=(scale,)).train()
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-        bare_rates(model, opt, x, y, scale, window * 2, window)  # warm-up
-        bare, ours = [], []
-        for r in range(1, args.rounds + 1):
-            bare += bare_rates(model, opt, x, y, scale, args.iters, window)
-            ours += trainer_rates(trainer, r * args.iters)
-    result = {
-        "model": "masrn", "scale": scale, "batch": batch, "lr_patch": patch // scale,
-        "threads": torch.get_num_threads(), "windows": len(bare),
-        "bare_patches_per_s_median": statistics.median(bare),
-        "trainer_patches_per_s_median": statistics.median(ours),
-        "ratio": statistics.median(ours) / statistics.median(bare),
-        "command": "python benchmarks/trainer_throughput.py --data-root ../shared/datasets",
-    }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "trainer_throughput.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+        for name in args.models.split(","):
+            result["models"][name] = measure(name, args.data_root, args.rounds, args.iters, Path(tmp))
+            print(name, json.dumps(result["models"][name]), flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.tmp")
+    partial.write_text(json.dumps(result, indent=2) + "\n")
+    partial.replace(out)
 
 
 if __name__ == "__main__":

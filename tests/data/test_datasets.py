@@ -49,6 +49,20 @@ def test_div2k_layout_and_plain_folders(tmp_path, photo):
     assert len(find_images(str(folder))) == 1
 
 
+def test_df2k_is_div2k_train_and_flickr2k_in_their_own_layouts(tmp_path, photo):
+    write_image(tmp_path / "DIV2K" / "DIV2K_train_HR" / "0001.png", photo)
+    write_image(tmp_path / "Flickr2K" / "Flickr2K_HR" / "000001.png", photo)
+    images = find_images("DF2K", tmp_path)
+    assert images.name == "DF2K" and [p.stem for p in images.files] == ["0001", "000001"]
+    assert find_images("df2k", tmp_path).files == images.files
+    assert find_images("DIV2K_train", tmp_path).name == "DIV2K_train"
+    (tmp_path / "Flickr2K" / "Flickr2K_HR" / "000001.png").unlink()
+    (tmp_path / "Flickr2K" / "Flickr2K_HR").rmdir()
+    (tmp_path / "Flickr2K").rmdir()
+    with pytest.raises(DataError, match="Flickr2K not found"):
+        find_images("DF2K", tmp_path)
+
+
 def test_empty_folder(tmp_path):
     (tmp_path / "Set5" / "HR").mkdir(parents=True)
     with pytest.raises(DataError, match="holds no images"):

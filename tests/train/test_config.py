@@ -92,6 +92,7 @@ def test_scale_turns():
     ("ema=1", "ema must be a number in (0, 1) (or null for none), got 1.0"),
     ("ema=0", "ema must be a number in (0, 1) (or null for none), got 0.0"),
     ("device=gpu", "device must be auto, cpu or cuda, got 'gpu'"),
+    ("precision=fp16", "precision must be auto, float32, bfloat16, got 'fp16'"),
     ("model=nope", "model: unknown model 'nope'"),
 ])
 def test_bad_values_are_refused_naming_key_and_range(tmp_path, item, message):
@@ -112,3 +113,9 @@ def test_masrn_scales_and_turns_are_checked():
     cfg = make_config({"model": "masrn", "scales": [2, 4], "threads": 0, "warmup": 0, "seed": 0, "gamma": 1,
                        "min_lr": 0, "val_every": 1, "log_every": 1, "checkpoint_every": 1, "step_size": 1})
     assert cfg.gamma == 1.0 and cfg.threads == 0
+
+
+def test_bfloat16_with_qat_is_refused():
+    with pytest.raises(ConfigError, match="precision: bfloat16 would round what QAT simulates"):
+        make_config({"model": "masrn", "scales": [2], "qat": {}, "precision": "bfloat16"})
+    assert make_config({"model": "masrn", "scales": [2], "qat": {}}).precision == "auto"  # auto: float32 under QAT

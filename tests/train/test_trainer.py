@@ -16,7 +16,7 @@ from edgesr.train.trainer import CHECKPOINT, lr_at, train
 
 TINY = {"model": "espcn", "scales": [2], "train_sets": ["Set5"], "val_set": "Set5", "patch_size": 24,
         "batch_size": 4, "iterations": 12, "log_every": 2, "val_every": 6, "checkpoint_every": 3,
-        "ema": 0.9, "threads": 1}
+        "ema": 0.9, "threads": 1, "precision": "float32"}  # float32: the same numbers on every CPU
 
 
 def _cfg(tmp_path, data_root, **kw):
@@ -230,3 +230,58 @@ def test_channels_last_trains_the_same_network(tmp_path, data_root):
     for key, value in runs[True].items():
         assert value.is_contiguous()
         torch.testing.assert_close(value, runs[False][key], rtol=1e-4, atol=1e-5)
+
+
+def test_bfloat16_autocast_trains_the_same_network_in_half_the_bits(tmp_path, data_root):
+    """precision: bfloat16 computes the passes in bf16 (weights, optimizer and EMA stay float32):
+    after a few steps the weights are near the float32 run's, not equal to them, still float32, and
+    the log says which precision ran; auto is bf16 on a CPU exactly where it has AMX tiles."""
+    from edgesr.train.trainer import autocast_dtype
+
+    runs = {}
+    for precision in ("float32", "bfloat16"):
+        train(_cfg(tmp_path / precision, data_root, iterations=3, val_every=100, precision=precision), progress=False)
+        runs[precision] = load_file(str(tmp_path / precision / "run" / "last.safetensors"))
+        assert _log(tmp_path / precision / "run")[0]["precision"] == precision
+    assert all(v.dtype == torch.float32 for v in runs["bfloat16"].values())
+    assert any(not torch.equal(v, runs["float32"][k]) for k, v in runs["bfloat16"].items())
+    for key, value in runs["bfloat16"].items():
+        torch.testing.assert_close(value, runs["float32"][key], rtol=0.02, atol=2e-3)
+    cpu = torch.device("cpu")
+    auto = autocast_dtype(make_config({**TINY, "precision": "auto"}), cpu)
+    assert auto == (torch.bfloat16 if torch.cpu._is_amx_tile_supported() else None)
+    assert autocast_dtype(make_config({**TINY, "precision": "auto", "qat": {}}), cpu) is None  # QAT: float32
+    assert autocast_dtype(make_config({**TINY, "precision": "auto"}), torch.device("cuda")) == torch.bfloat16
+
+
+def test_resume_may_change_the_precision(tmp_path, data_root):
+    cfg = _cfg(tmp_path, data_root, iterations=6)
+    train(cfg, progress=False, until=3)
+    done = train(make_config({**cfg.to_dict(), "precision": "bfloat16"}), resume=True, progress=False)
+    assert done.iterations == 6
+    assert [r["precision"] for r in _log(tmp_path / "run") if r.get("event") == "start"] == ["float32", "bfloat16"]
+
+
+def test_a_deeper_masrn_grows_from_a_shallower_ones_weights(tmp_path, data_root):
+    """init: a masrn with more Extraction blocks, warm-started from one with fewer, computes exactly
+    what the shallower one did (the added blocks start as the identity), then trains its added blocks."""
+    from edgesr.models import create_model
+    from edgesr.models.weights import save_weights
+    from edgesr.train.trainer import Trainer
+
+    small_options = {"features": 8, "blocks": 2, "refine_features": 4}
+    torch.manual_seed(3)
+    small = create_model("masrn", scales=(2, 4), **small_options).eval()
+    init = save_weights(small, tmp_path / "init.safetensors")
+    cfg = _cfg(tmp_path, data_root, model="masrn", scales=[2, 4], model_options={**small_options, "blocks": 3},
+               init=str(init), iterations=4, val_every=100, ema=None)
+    trainer = Trainer(cfg)
+    assert trainer.warm_start == {"loaded": len(small.state_dict()) + 2, "skipped": 0, "fresh": 5, "grown": 2}  # fresh: the branches
+    x = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        for s in (2, 4):
+            torch.testing.assert_close(trainer.model.eval()(x, s), small(x, s), rtol=0, atol=1e-5)  # NHWC kernels
+    trainer.fit(progress=False)
+    trained = load_file(str(tmp_path / "run" / "last.safetensors"))
+    assert trained["extraction.blocks.2.fuse.weight"].abs().max() > 0
+    assert trained["extraction.bottleneck.weight"][:, 24:].abs().max() > 0  # the added block's output is used

@@ -2,8 +2,10 @@
 
 The data root is ``--data-root`` on the command line or the ``EDGESR_DATA`` environment variable.
 Under it, a set is a folder named after it holding its images directly or in ``HR/``
-(``Set5/HR/baby.png``), or DIV2K's own layout (``DIV2K/DIV2K_valid_HR/0801.png``, or
-``DIV2K_valid_HR/`` directly under the root). Any folder of images can be given by its path.
+(``Set5/HR/baby.png``), or DIV2K's and Flickr2K's own layouts (``DIV2K/DIV2K_valid_HR/0801.png``,
+``DIV2K/DIV2K_train_HR/0001.png``, ``Flickr2K/Flickr2K_HR/000001.png``, or those folders directly
+under the root). ``291`` is T91 + BSD200, ``DF2K`` is DIV2K's training images + Flickr2K. Any folder
+of images can be given by its path.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ _SETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "bsd200": ("BSD200", ("BSD200",)),
     "div2k": ("DIV2K", ("DIV2K/DIV2K_valid_HR", "DIV2K_valid_HR")),
     "div2k_train": ("DIV2K_train", ("DIV2K/DIV2K_train_HR", "DIV2K_train_HR")),
+    "flickr2k": ("Flickr2K", ("Flickr2K/Flickr2K_HR", "Flickr2K_HR", "Flickr2K")),
 }
 _ALIASES = {"b100": "bsd100", "div2k_valid": "div2k", "div2k-valid": "div2k", "div2k-train": "div2k_train"}
 # sets made of other sets
-_UNIONS = {"291": ("t91", "bsd200")}
+_UNIONS = {"291": ("291", ("t91", "bsd200")), "df2k": ("DF2K", ("div2k_train", "flickr2k"))}
 
 BENCHMARKS = ("Set5", "Set14", "BSD100", "Urban100")
 
@@ -62,7 +65,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def known_sets() -> list[str]:
-    return [display for display, _ in _SETS.values()] + list(_UNIONS)
+    return [display for display, _ in (*_SETS.values(), *_UNIONS.values())]
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -98,7 +101,6 @@ def find_images(name: str, root: str | os.PathLike | None = None) -> ImageSet:
     if key not in _SETS and key not in _UNIONS:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(known_sets())}, or a path to a folder of images")
     base = data_root(root)
-    parts = _UNIONS.get(key, (key,))
+    canonical, parts = _UNIONS.get(key, (_SETS.get(key, ("",))[0], (key,)))
     files = [f for part in parts for f in _find_named(part, base)]
-    canonical = key if key in _UNIONS else _SETS[key][0]
     return ImageSet(canonical, tuple(files))

@@ -116,6 +116,28 @@ class MASRN(nn.Module):
     def forward(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         return self.tail(*self.branch(x, self.trunk(x), scale))
 
+    def grown_state(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``tensors`` of a masrn with fewer Extraction blocks (the same width), brought to this one's
+        depth so that it computes exactly what they did: each added block (after the last) gets a
+        zero ``fuse`` (the block is the identity until it learns), the bottleneck zero weights for the
+        added blocks' outputs; their branches keep a fresh initialisation. Other tensors pass as they are."""
+        key = "extraction.bottleneck.weight"
+        old = 1 + max((int(k.split(".")[2]) for k in tensors if k.startswith("extraction.blocks.")), default=-1)
+        new = len(self.extraction.blocks)
+        if key not in tensors or not 0 < old < new:
+            return tensors
+        own = self.state_dict()
+        weight = tensors[key]
+        if weight.shape[1] != own[key].shape[1] * (old + 1) // (new + 1) or weight.shape[0] != own[key].shape[0]:
+            return tensors  # another width: nothing to grow from
+        out = dict(tensors)
+        out[key] = torch.cat([weight, weight.new_zeros(weight.shape[0], own[key].shape[1] - weight.shape[1], 1, 1)], dim=1)
+        for i in range(old, new):
+            for part in ("weight", "bias"):
+                name = f"extraction.blocks.{i}.fuse.{part}"
+                out[name] = torch.zeros_like(own[name])
+        return out
+
 
 def masrn(channels: int = 3, **kw) -> MASRN:
     return MASRN(channels, **kw)

@@ -16,6 +16,9 @@ import yaml
 from edgesr.errors import ConfigError
 
 
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: str
@@ -27,6 +30,10 @@ class TrainConfig:
     init: str | None = None  # warm start: a .safetensors whose tensors matching in name and shape are loaded
     train_sets: tuple[str, ...] = ("291",)
     data_root: str | None = None  # default: $EDGESR_DATA
+    # where the prepared training arrays live: memory, a folder of memory-mapped .npy files (prepared
+    # once, reused by later runs), or auto (memory up to 4 GiB decoded, else $EDGESR_CACHE/train or
+    # ~/.cache/edgesr/train: DIV2K, DF2K)
+    data_cache: str = "auto"
     patch_size: int = 96  # HR patch side; LR patches are patch_size / scale
     batch_size: int = 16
     iterations: int = 100_000
@@ -52,6 +59,10 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
     channels_last: bool = True  # NHWC activations: oneDNN's faster convolutions (about 1.2-1.4x on this CPU)
+    # the arithmetic of the forward and backward passes (the weights, the optimizer and the EMA stay
+    # float32): bfloat16 autocast, or float32; auto: bfloat16 on CUDA and on CPUs with AMX tiles
+    # (oneDNN's bf16 convolutions, about 2x float32 there), float32 elsewhere and under QAT
+    precision: str = "auto"
     # quantization-aware training (edgesr.train.qat.QATOptions): a mapping, {} for the defaults;
     # null trains in float
     qat: dict[str, Any] | None = None
@@ -62,6 +73,9 @@ class TrainConfig:
             (self.schedule in ("cosine", "step", "constant"), f"schedule must be cosine, step or constant, got {self.schedule!r}"),
             (len(self.scales) > 0, "scales must name at least one scale"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+            (self.precision in PRECISIONS, f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"),
+            (not (self.qat is not None and self.precision == "bfloat16"),
+             "precision: bfloat16 would round what QAT simulates; use precision: float32 (or auto) with qat"),
         ]
         for ok, message in checks:
             if not ok:

@@ -89,7 +89,8 @@ class _Progress:
 
 # what a resumed run may change: its length (an extended run), how it uses the hardware, and how often
 # it logs and checkpoints; nothing that changes what it computes or which weights it keeps as best
-RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "log_every", "checkpoint_every", "bicubic_floor_after")
+RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "precision", "data_cache", "log_every",
+                     "checkpoint_every", "bicubic_floor_after")
 
 
 def hardware(device: torch.device, world: int = 1) -> str:
@@ -97,6 +98,15 @@ def hardware(device: torch.device, world: int = 1) -> str:
     if device.type == "cuda":
         return f"{world} x {torch.cuda.get_device_name(device)}"
     return f"{world} x CPU {platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """The dtype the passes compute in under autocast, or None for plain float32 (``precision``)."""
+    if cfg.precision == "float32" or (cfg.precision == "auto" and cfg.qat is not None):
+        return None
+    if cfg.precision == "bfloat16" or device.type == "cuda":
+        return torch.bfloat16
+    return torch.bfloat16 if torch.cpu._is_amx_tile_supported() else None  # auto on a CPU
 
 
 def _dist_info() -> tuple[int, int]:
@@ -141,11 +151,17 @@ def warm_start(model: nn.Module, path: str) -> dict[str, int]:
     if bad:
         raise ConfigError(f"init: {path} holds non-finite values (in {', '.join(bad[:3])}); give finite weights")
     own = model.state_dict()
+    given = len(tensors)
+    grow = getattr(model, "grown_state", None)  # a deeper network warm-started from a shallower one's weights
+    if grow is not None:
+        tensors = grow(tensors)
     match = {k: v for k, v in tensors.items() if k in own and own[k].shape == v.shape}
     if not match:
         raise ConfigError(f"init: no tensor of {path} matches {type(model).__name__} in name and shape")
     model.load_state_dict(match, strict=False)
-    return {"loaded": len(match), "skipped": len(tensors) - len(match), "fresh": len(own) - len(match)}
+    grown = len(tensors) - given
+    return {"loaded": len(match), "skipped": max(0, given - (len(match) - grown)), "fresh": len(own) - len(match),
+            **({"grown": grown} if grown else {})}
 
 
 class Trainer:
@@ -161,6 +177,7 @@ class Trainer:
         self.model = build_model(cfg)
         self.warm_start = warm_start(self.model, cfg.init) if cfg.init else None
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.compute_dtype = autocast_dtype(cfg, self.device)
         self.model = self.model.to(self.device, memory_format=self.memory_format)
         self.spec = self.model.spec
         for s in cfg.scales:
@@ -306,9 +323,9 @@ class Trainer:
                              f"lower lr (or add warmup / grad_clip) or check the training data; {kept}")
 
     def autocast(self):
-        """bf16 mixed precision on CUDA; plain float32 elsewhere."""
-        if self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        """Mixed precision where ``precision`` asks for it (``autocast_dtype``); plain float32 elsewhere."""
+        if self.compute_dtype is not None:
+            return torch.autocast(self.device.type, dtype=self.compute_dtype)
         return contextlib.nullcontext()
 
     def step(self, inp: torch.Tensor, target: torch.Tensor, scale: int) -> tuple[float, str | None]:
@@ -396,11 +413,12 @@ class Trainer:
         stop = cfg.iterations if until is None else min(until, cfg.iterations)
         self._prepare_out(resume)
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
-                               self.spec.upsampling == "pre", cfg.data_root)
+                               self.spec.upsampling == "pre", cfg.data_root, cfg.data_cache)
         self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
                    **({"qat": dataclasses.asdict(self.qat)} if self.qat else {}),
                    "device": str(self.device), "hardware": hardware(self.device, self.world),
+                   "precision": str(self.compute_dtype or torch.float32).removeprefix("torch."),
                    **({"warm_start": {"from": cfg.init, **self.warm_start}} if self.warm_start else {})})
         bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
         self.model.train()
