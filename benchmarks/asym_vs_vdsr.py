@@ -111,11 +111,27 @@ def _models() -> dict[str, torch.nn.Module]:
     return out
 
 
+def learning_curves(runs: str) -> dict | None:
+    """Set5 PSNR of both networks at equal iterations, from the summaries of the runs that trained them
+    side by side with one recipe (``RUNS_DIR/vdsr_12k``, ``RUNS_DIR/asym_vdsr_12k``); None when either is missing."""
+    summaries = {n: Path(runs) / f"{n}_12k" / "summary.json" for n in NAMES}
+    if not all(p.is_file() for p in summaries.values()):
+        return None
+    points = {n: {v["iteration"]: v["psnr"] for v in json.loads(p.read_text())["validations"]} for n, p in summaries.items()}
+    common = sorted(set(points["vdsr"]) & set(points["asym_vdsr"]))
+    return {"runs": {n: str(p.parent) for n, p in summaries.items()}, "val_set": "Set5",
+            "points": [{"iteration": it, **{n: points[n][it] for n in NAMES},
+                        "asym_minus_vdsr": {s: round(points["asym_vdsr"][it][s] - points["vdsr"][it][s], 4)
+                                            for s in points["vdsr"][it]}} for it in common]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--data-root", help="folder holding T91 (INT8 calibration); default: $EDGESR_DATA")
+    ap.add_argument("--runs-dir", default=str(Path(__file__).resolve().parents[1] / "training"),
+                    help="folder of the training runs whose learning curves are compared")
     args = ap.parse_args()
     models = _models()
     lr = (args.size // 4, args.size // 4)
@@ -151,6 +167,9 @@ def main() -> None:
     if all(p.is_file() for p in shipped.values()):
         a, v = (json.loads(shipped[n].read_text())["scores"] for n in ("asym_vdsr", "vdsr"))
         out["psnr_difference"] = {d: {s: round(a[d][s][0] - v[d][s][0], 4) for s in v[d]} for d in v}
+    curves = learning_curves(args.runs_dir)
+    if curves:
+        out["learning_curves"] = curves
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "asym_vs_vdsr.json").write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))

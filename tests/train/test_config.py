@@ -93,6 +93,7 @@ def test_scale_turns():
     ("ema=0", "ema must be a number in (0, 1) (or null for none), got 0.0"),
     ("device=gpu", "device must be auto, cpu or cuda, got 'gpu'"),
     ("precision=fp16", "precision must be auto, float32, bfloat16, got 'fp16'"),
+    ("augment=[mixup]", "augment must list some of flip, rot90 (once each; [] for none), got ['mixup']"),
     ("model=nope", "model: unknown model 'nope'"),
 ])
 def test_bad_values_are_refused_naming_key_and_range(tmp_path, item, message):

@@ -88,3 +88,13 @@ def test_an_unreadable_cached_array_is_one_clear_error(data_root, tmp_path):
     victim.write_bytes(victim.read_bytes()[:40])
     with pytest.raises(DataError, match="unreadable.*delete the folder"):
         PatchSampler(("Set5",), (2,), 48, "rgb", False, str(data_root), cache=str(tmp_path))
+
+
+def test_augment_chooses_flips_and_rotations(data_root):
+    """augment: [] gives the crops as they are; the crops themselves are the same whatever is chosen."""
+    plain = PatchSampler(("Set5",), (2,), 48, "rgb", False, str(data_root), augment=())
+    both = PatchSampler(("Set5",), (2,), 48, "rgb", False, str(data_root))
+    a, b = plain.batch(np.random.default_rng(3), 2, 16)[1], both.batch(np.random.default_rng(3), 2, 16)[1]
+    turned = [any(np.array_equal(np.rot90(x, k, axes=(1, 2))[:, :, ::f], y.numpy()) for k in range(4) for f in (1, -1))
+              for x, y in zip(a.numpy(), b)]
+    assert all(turned) and not all(np.array_equal(x, y) for x, y in zip(a.numpy(), b.numpy()))

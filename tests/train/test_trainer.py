@@ -285,3 +285,18 @@ def test_a_deeper_masrn_grows_from_a_shallower_ones_weights(tmp_path, data_root)
     trained = load_file(str(tmp_path / "run" / "last.safetensors"))
     assert trained["extraction.blocks.2.fuse.weight"].abs().max() > 0
     assert trained["extraction.bottleneck.weight"][:, 24:].abs().max() > 0  # the added block's output is used
+
+
+def test_zero_init_starts_a_residual_network_as_its_skip(tmp_path, data_root):
+    """zero_init: [tail] makes VDSR's last conv zero, so the untrained network returns its input
+    (the bicubic image); a name the model lacks is refused, naming what it has."""
+    from edgesr.train.trainer import Trainer
+
+    trainer = Trainer(_cfg(tmp_path, data_root, model="vdsr", scales=[2], model_options={"depth": 4},
+                           zero_init=["tail"]))
+    x = torch.rand(1, 1, 10, 10)
+    with torch.no_grad():
+        assert torch.equal(trainer.model(x.contiguous(memory_format=torch.channels_last)), x)
+    assert trainer.model.body[0].weight.abs().max() > 0  # the rest keeps its initialisation
+    with pytest.raises(ConfigError, match="zero_init: VDSR has no submodule 'tale'.*tail"):
+        Trainer(_cfg(tmp_path, data_root, model="vdsr", scales=[2], zero_init=["tale"]))

@@ -17,6 +17,7 @@ from edgesr.errors import ConfigError
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+AUGMENTATIONS = ("flip", "rot90")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class TrainConfig:
     scale_turns: tuple[int, ...] | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
     init: str | None = None  # warm start: a .safetensors whose tensors matching in name and shape are loaded
+    # submodules (dotted names, e.g. [tail]) whose weights and biases start at zero, before init: a
+    # residual network whose last conv starts at zero starts as its skip (VDSR: the bicubic image)
+    zero_init: tuple[str, ...] = ()
     train_sets: tuple[str, ...] = ("291",)
     data_root: str | None = None  # default: $EDGESR_DATA
     # where the prepared training arrays live: memory, a folder of memory-mapped .npy files (prepared
@@ -35,6 +39,8 @@ class TrainConfig:
     # ~/.cache/edgesr/train: DIV2K, DF2K)
     data_cache: str = "auto"
     patch_size: int = 96  # HR patch side; LR patches are patch_size / scale
+    # what each patch may get at random: a mirror image (flip) and a rotation by 0-3 quarter turns (rot90)
+    augment: tuple[str, ...] = AUGMENTATIONS
     batch_size: int = 16
     iterations: int = 100_000
     lr: float = 1e-4
@@ -73,6 +79,8 @@ class TrainConfig:
             (self.schedule in ("cosine", "step", "constant"), f"schedule must be cosine, step or constant, got {self.schedule!r}"),
             (len(self.scales) > 0, "scales must name at least one scale"),
             (self.device in ("auto", "cpu", "cuda"), f"device must be auto, cpu or cuda, got {self.device!r}"),
+            (set(self.augment) <= set(AUGMENTATIONS) and len(set(self.augment)) == len(self.augment),
+             f"augment must list some of {', '.join(AUGMENTATIONS)} (once each; [] for none), got {list(self.augment)}"),
             (self.precision in PRECISIONS, f"precision must be {', '.join(PRECISIONS)}, got {self.precision!r}"),
             (not (self.qat is not None and self.precision == "bfloat16"),
              "precision: bfloat16 would round what QAT simulates; use precision: float32 (or auto) with qat"),

@@ -63,11 +63,13 @@ class PatchSampler:
     """Draws ``(input, target)`` batches (float32 NCHW on [0, 1]) for one scale at a time."""
 
     def __init__(self, sets: tuple[str, ...], scales: tuple[int, ...], patch_size: int, colour: str,
-                 pre_upsample: bool, data_root: str | None = None, cache: str = "auto"):
+                 pre_upsample: bool, data_root: str | None = None, cache: str = "auto",
+                 augment: tuple[str, ...] = ("flip", "rot90")):
         """``cache``: ``"memory"``, a folder for the memory-mapped arrays, or ``"auto"`` (memory up to
         ``MEMORY_LIMIT`` decoded, else ``default_cache()``)."""
         start = time.perf_counter()
         self.scales, self.patch_size, self.colour, self.pre = scales, patch_size, colour, pre_upsample
+        self.flip, self.rot90 = "flip" in augment, "rot90" in augment
         files = [f for name in sets for f in find_images(name, data_root).files]
         if cache == "auto":
             cache = "memory" if decoded_bytes(files, scales, pre_upsample) <= MEMORY_LIMIT else str(default_cache())
@@ -148,9 +150,10 @@ class PatchSampler:
             y, x = int(rng.integers(0, h - in_p + 1)), int(rng.integers(0, w - in_p + 1))
             inp = pair.lr[y:y + in_p, x:x + in_p]
             tgt = pair.hr[y * f:y * f + hr_p, x * f:x * f + hr_p]
-            k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
-            inp, tgt = np.rot90(inp, k), np.rot90(tgt, k)
-            if flip:
+            k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))  # drawn either way: the same crops
+            if self.rot90:
+                inp, tgt = np.rot90(inp, k), np.rot90(tgt, k)
+            if flip and self.flip:
                 inp, tgt = inp[:, ::-1], tgt[:, ::-1]
             ins.append(inp)
             tgts.append(tgt)

@@ -136,6 +136,19 @@ def build_model(cfg: TrainConfig) -> nn.Module:
     return create_model(cfg.model, scale=cfg.scales[0] if spec.per_scale else None, **cfg.model_options)
 
 
+def zero_init(model: nn.Module, names: tuple[str, ...]) -> None:
+    """Set the parameters of the submodules ``names`` to zero (``zero_init``)."""
+    modules = dict(model.named_modules())
+    for name in names:
+        if name not in modules or not any(True for _ in modules[name].parameters()):
+            have = ", ".join(n for n, m in modules.items() if n and any(True for _ in m.parameters(recurse=False)))
+            raise ConfigError(f"zero_init: {type(model).__name__} has no submodule {name!r} with parameters; "
+                              f"it has {have[:300]}")
+        with torch.no_grad():
+            for p in modules[name].parameters():
+                p.zero_()
+
+
 def warm_start(model: nn.Module, path: str) -> dict[str, int]:
     """Load the tensors of ``path`` that match ``model``'s in name and shape; the others keep their
     fresh initialisation. Returns how many were loaded and skipped."""
@@ -175,6 +188,7 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.model = build_model(cfg)
+        zero_init(self.model, cfg.zero_init)
         self.warm_start = warm_start(self.model, cfg.init) if cfg.init else None
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.compute_dtype = autocast_dtype(cfg, self.device)
@@ -413,7 +427,7 @@ class Trainer:
         stop = cfg.iterations if until is None else min(until, cfg.iterations)
         self._prepare_out(resume)
         sampler = PatchSampler(cfg.train_sets, cfg.scales, cfg.patch_size, self.spec.colour,
-                               self.spec.upsampling == "pre", cfg.data_root, cfg.data_cache)
+                               self.spec.upsampling == "pre", cfg.data_root, cfg.data_cache, cfg.augment)
         self._log({"event": "start", "iteration": self.iteration, "iterations": cfg.iterations, "images": sampler.images,
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
                    **({"qat": dataclasses.asdict(self.qat)} if self.qat else {}),
