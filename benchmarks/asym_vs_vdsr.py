@@ -6,9 +6,13 @@ Writes benchmarks/results/asym_vs_vdsr.json.
 
 Latency: one 1x1xSxS Y input (the network's input is the bicubic-upscaled image), the runtime's
 default threads, one warm-up call each, then runs alternating between the two models; median and
-p90. Runtimes: PyTorch eager FP32; ONNX Runtime (CPU) and LiteRT (XNNPACK) on edgesr's FP32 and
-INT8 exports of the same networks (INT8 calibrated on T91 crops from the data root), each where
-installed. The networks carry the shipped weights when there are some (INT8 ranges depend on them).
+p90. Runtimes: PyTorch eager FP32, and every format that runs on this machine (ONNX Runtime, LiteRT,
+OpenVINO, ExecuTorch, where installed) on edgesr's FP32 and INT8 exports of the same networks, run
+through edgesr's runners (INT8: post-training for both, calibrated on T91 from the data root). The
+networks carry the shipped weights when there are some (INT8 ranges depend on them).
+
+Learning curves: Set5 PSNR of both at equal iterations, from the summaries of their side-by-side
+runs (``--runs-dir``, default training/: vdsr_8k, asym_vdsr_8k).
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from edgesr.data.calibration import calibration_inputs
 from edgesr.errors import EdgesrError, ModelError
 from edgesr.models import create_model
 from edgesr.models.profile import count_macs, count_parameters
@@ -52,52 +55,24 @@ def _alternate(calls: dict[str, Callable[[], object]], runs: int) -> dict[str, d
     return {name: {"median_ms": statistics.median(t), "p90_ms": _p90(t)} for name, t in times.items()}
 
 
-def _onnx_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
-                calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
-    import onnxruntime as ort
+FORMATS = ("onnx", "tflite", "openvino", "executorch")
 
-    from edgesr.formats import get_format
-    from edgesr.formats.base import Conversion
+
+def _runner_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path, fmt: str, precision: str,
+                  data_root: str | None) -> dict[str, Callable[[], object]]:
+    """Each network exported by edgesr to ``fmt`` at ``precision`` (INT8: post-training, calibrated
+    on the data root's T91 as every export is; both networks alike) and run through its runner
+    (edgesr's one runtime API) on one 1x1xSxS input."""
+    import edgesr
 
     x = np.random.default_rng(0).random((1, 1, size, size), dtype=np.float32)
     calls = {}
     for name, model in models.items():
-        path = tmp / f"{name}.onnx"
-        get_format("onnx").export(model, path, Conversion((4,), "int8" if calibration else "fp32", input_size=(size, size),
-                                                          calibration={4: calibration[name]} if calibration else {}))
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        feed = {session.get_inputs()[0].name: x}
-        calls[name] = lambda s=session, f=feed: s.run(None, f)
+        artifact = edgesr.export(model, 4, fmt, tmp / name, precision=precision, input_size=(size // 4, size // 4),
+                                 quant="ptq" if precision == "int8" else "auto", data_root=data_root)
+        runner = edgesr.open_runner(artifact).__enter__()  # held open for the timed runs (the process ends after)
+        calls[name] = lambda r=runner: r.run(x, tiled=False)
     return calls
-
-
-def _litert_calls(models: dict[str, torch.nn.Module], size: int, tmp: Path,
-                  calibration: dict[str, list[np.ndarray]] | None) -> dict[str, Callable[[], object]]:
-    from edgesr.formats import get_format
-    from edgesr.formats.base import Conversion
-    from edgesr.formats.tflite.runner import find_interpreter
-
-    interpreter_cls, _ = find_interpreter()
-    calls = {}
-    for name, model in models.items():
-        path = tmp / f"{name}.tflite"
-        get_format("tflite").export(model, path, Conversion((4,), "int8" if calibration else "fp32", input_size=(size, size),
-                                                            calibration={4: calibration[name]} if calibration else {}))
-        interpreter = interpreter_cls(model_path=str(path))
-        interpreter.allocate_tensors()
-        detail = interpreter.get_input_details()[0]
-        index = detail["index"]
-        x = np.random.default_rng(0).integers(-128, 128, (1, size, size, 1)).astype(detail["dtype"]) \
-            if calibration else np.random.default_rng(0).random((1, size, size, 1), dtype=np.float32)  # NHWC
-
-        def call(i=interpreter, k=index):
-            i.set_tensor(k, x)
-            i.invoke()
-        calls[name] = call
-    return calls
-
-
-RUNTIMES = {"onnxruntime": (_onnx_calls, "onnx"), "litert": (_litert_calls, "tflite")}
 
 
 def _models() -> dict[str, torch.nn.Module]:
@@ -113,8 +88,8 @@ def _models() -> dict[str, torch.nn.Module]:
 
 def learning_curves(runs: str) -> dict | None:
     """Set5 PSNR of both networks at equal iterations, from the summaries of the runs that trained them
-    side by side with one recipe (``RUNS_DIR/vdsr_12k``, ``RUNS_DIR/asym_vdsr_12k``); None when either is missing."""
-    summaries = {n: Path(runs) / f"{n}_12k" / "summary.json" for n in NAMES}
+    side by side with one recipe (``RUNS_DIR/vdsr_8k``, ``RUNS_DIR/asym_vdsr_8k``); None when either is missing."""
+    summaries = {n: Path(runs) / f"{n}_8k" / "summary.json" for n in NAMES}
     if not all(p.is_file() for p in summaries.values()):
         return None
     points = {n: {v["iteration"]: v["psnr"] for v in json.loads(p.read_text())["validations"]} for n, p in summaries.items()}
@@ -134,29 +109,21 @@ def main() -> None:
                     help="folder of the training runs whose learning curves are compared")
     args = ap.parse_args()
     models = _models()
-    lr = (args.size // 4, args.size // 4)
-    calibration, no_int8 = None, ""
-    try:
-        calibration = {n: calibration_inputs(m, 4, count=32, lr_size=lr, data_root=args.data_root)
-                       for n, m in models.items()}
-    except EdgesrError as exc:
-        no_int8 = f"int8 not run: {exc}"
     x = torch.rand(1, 1, args.size, args.size)
     out: dict = {"input": f"1x1x{args.size}x{args.size}", "threads": torch.get_num_threads(), "runs": args.runs}
     for name, m in models.items():
         out[name] = {"params": count_parameters(m), "macs": count_macs(m, (args.size, args.size), 1)}
     with torch.inference_mode():
         latency = {"pytorch": _alternate({n: (lambda m=m: m(x)) for n, m in models.items()}, args.runs)}
-    for runtime, (calls, extra) in RUNTIMES.items():
-        for key, calib in ((runtime, None), (f"{runtime}_int8", calibration)):
-            if key != runtime and calib is None:
-                out[key] = no_int8
-                continue
+    for fmt in FORMATS:
+        for precision in ("fp32", "int8"):
+            key = fmt if precision == "fp32" else f"{fmt}_int8"
             try:
                 with tempfile.TemporaryDirectory() as tmp:
-                    latency[key] = _alternate(calls(models, args.size, Path(tmp), calib), args.runs)
-            except (ImportError, RuntimeError, EdgesrError) as exc:
-                out[key] = f"not run ({exc}): pip install 'edgesr[{extra}]'"
+                    latency[key] = _alternate(_runner_calls(models, args.size, Path(tmp), fmt, precision, args.data_root),
+                                              args.runs)
+            except (ImportError, EdgesrError) as exc:
+                out[key] = f"not run: {exc}"
     for runtime, per_model in latency.items():
         for name, t in per_model.items():
             out[name][f"{runtime}_ms_median"], out[name][f"{runtime}_ms_p90"] = t["median_ms"], t["p90_ms"]

@@ -88,6 +88,9 @@ def test_resume_refuses_another_config(tmp_path, data_root):
                  resume=True, progress=False).iterations == 4
     with pytest.raises(ConfigError, match="no checkpoint"):
         train(_cfg(tmp_path / "none", data_root), resume=True, progress=False)
+    (tmp_path / "run").rename(tmp_path / "moved")  # a run folder moved elsewhere resumes there
+    moved = make_config({**_cfg(tmp_path, data_root, iterations=5).to_dict(), "out_dir": str(tmp_path / "moved")})
+    assert train(moved, resume=True, progress=False).iterations == 5
 
 
 def _write_cfg(path: Path, data_root, out: Path, **kw) -> Path:

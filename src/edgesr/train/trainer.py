@@ -87,10 +87,11 @@ class _Progress:
         print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=sys.stderr, flush=True)
 
 
-# what a resumed run may change: its length (an extended run), how it uses the hardware, and how often
-# it logs and checkpoints; nothing that changes what it computes or which weights it keeps as best
+# what a resumed run may change: its length (an extended or shortened run), how it uses the hardware,
+# how often it logs and checkpoints, and where its folder is (a run folder moved elsewhere resumes
+# there); nothing that changes what it computes or which weights it keeps as best
 RESUME_MAY_CHANGE = ("iterations", "threads", "channels_last", "precision", "data_cache", "log_every",
-                     "checkpoint_every", "bicubic_floor_after")
+                     "checkpoint_every", "bicubic_floor_after", "out_dir")
 
 
 def hardware(device: torch.device, world: int = 1) -> str:
