@@ -1,7 +1,8 @@
 """Does bfloat16 autocast train as well as float32? The shipped masrn fine-tuned twice with the same
 seed, data and schedule (800 iterations, lr 5e-5 cosine, HR patches 144, scales taking turns x2, x3,
 x4, x3, EMA 0.999), once per precision: Set5 PSNR of each run's EMA weights at 400 and 800
-iterations, and each run's median patches/s. Writes benchmarks/results/bf16_training.json.
+iterations (speed: benchmarks/trainer_throughput.py, which times on a quiet machine). Writes
+benchmarks/results/bf16_training.json.
 
     python benchmarks/bf16_training.py --data-root ../shared/datasets
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 from pathlib import Path
 
@@ -46,7 +46,6 @@ def main() -> None:
             result["runs"][precision] = {
                 "set5_psnr": {str(r["iteration"]): {k: round(v, 4) for k, v in r["val_psnr"].items()}
                               for r in rows if "val_psnr" in r},
-                "patches_per_s_median": round(statistics.median(r["patches_per_s"] for r in rows if "patches_per_s" in r), 2),
             }
             print(precision, json.dumps(result["runs"][precision]), flush=True)
     last = str(RECIPE["iterations"])

@@ -12,7 +12,7 @@ set -euo pipefail
 iters=${1:-60000}
 export EDGESR_DATA=$PWD/.data PYTHONPATH=$PWD/src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 mkdir -p gpu_runs
-for cfg in masrn vdsr asym_vdsr fsrcnn_x4; do
+for cfg in masrn_b6 vdsr asym_vdsr fsrcnn_x4; do  # masrn_b6 grows the shipped masrn (in the clone)
   python -m edgesr.cli train "configs/$cfg.yaml" --no-progress --set device=cuda --set "iterations=$iters" \
     --set "out_dir=gpu_runs/$cfg" --set val_every=5000 --set checkpoint_every=5000 > "gpu_runs/$cfg.out" 2>&1 &
 done

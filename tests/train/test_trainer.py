@@ -303,3 +303,23 @@ def test_zero_init_starts_a_residual_network_as_its_skip(tmp_path, data_root):
     assert trainer.model.body[0].weight.abs().max() > 0  # the rest keeps its initialisation
     with pytest.raises(ConfigError, match="zero_init: VDSR has no submodule 'tale'.*tail"):
         Trainer(_cfg(tmp_path, data_root, model="vdsr", scales=[2], zero_init=["tale"]))
+
+
+def test_training_on_df2k_folders_through_the_disk_cache(tmp_path, data_root):
+    """DIV2K's and Flickr2K's own layouts as DF2K, prepared into the data cache, train and resume."""
+    import shutil
+
+    from edgesr.data.datasets import find_images
+
+    root = tmp_path / "data"
+    files = find_images("Set5", str(data_root)).files
+    for i, f in enumerate(files):
+        folder = root / ("DIV2K/DIV2K_train_HR" if i < 3 else "Flickr2K/Flickr2K_HR")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, folder / f"{i:04d}{f.suffix}")
+    shutil.copytree(Path(files[0]).parent, root / "Set5")
+    cfg = _cfg(tmp_path, root, train_sets=["DF2K"], data_cache=str(tmp_path / "cache"), iterations=4, val_every=100)
+    train(cfg, progress=False, until=2)
+    assert len(list((tmp_path / "cache").glob("*.npy"))) == 5 * 2  # HR + x2 per image
+    assert _log(tmp_path / "run")[0]["images"] == 5
+    assert train(cfg, resume=True, progress=False).iterations == 4
