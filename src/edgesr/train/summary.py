@@ -20,7 +20,7 @@ SUMMARY = "summary.json"
 
 def summarize(run: str | os.PathLike) -> dict[str, Any]:
     """Iterations, training time, throughput, every validation and the best one, and each session's
-    start (iteration, hardware), from ``run/log.jsonl``."""
+    start (iteration, hardware, CPU model, precision), from ``run/log.jsonl``."""
     log = Path(run) / "log.jsonl"
     try:
         lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -42,7 +42,7 @@ def summarize(run: str | os.PathLike) -> dict[str, Any]:
         "seconds": seconds,
         "hours": round(seconds / 3600, 2),
         "patches_per_s": round(statistics.median(rates), 2) if rates else None,
-        "sessions": [{k: e[k] for k in ("iteration", "hardware", "device", "world_size") if k in e} for e in starts],
+        "sessions": [{k: e[k] for k in ("iteration", "hardware", "cpu", "device", "world_size", "precision") if k in e} for e in starts],
         "warm_start": next((e["warm_start"]["from"] for e in starts if "warm_start" in e), None),
         "val_set": val_set,
         "validations": validations,

@@ -101,6 +101,15 @@ def hardware(device: torch.device, world: int = 1) -> str:
     return f"{world} x CPU {platform.machine()} ({torch.get_num_threads()} threads)"
 
 
+def _cpu_name() -> str:
+    """The CPU model and the flags that choose its kernels (the numbers of a run depend on both)."""
+    from edgesr.runtimes.measure import cpu_info
+
+    info = cpu_info()
+    flags = [f for f in info["int_flags"] if f in ("avx2", "avx512f", "avx512_vnni", "amx_int8")]
+    return f"{info['model']} ({', '.join(flags)})" if flags else info["model"]
+
+
 def autocast_dtype(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
     """The dtype the passes compute in under autocast, or None for plain float32 (``precision``)."""
     if cfg.precision == "float32" or (cfg.precision == "auto" and cfg.qat is not None):
@@ -433,6 +442,7 @@ class Trainer:
                    "prepare_seconds": round(sampler.prepare_seconds, 2), "world_size": self.world,
                    **({"qat": dataclasses.asdict(self.qat)} if self.qat else {}),
                    "device": str(self.device), "hardware": hardware(self.device, self.world),
+                   **({"cpu": _cpu_name()} if self.device.type == "cpu" else {}),
                    "precision": str(self.compute_dtype or torch.float32).removeprefix("torch."),
                    **({"warm_start": {"from": cfg.init, **self.warm_start}} if self.warm_start else {})})
         bar = _Progress(cfg.iterations, cfg.log_every, progress and self.rank == 0)
