@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from edgesr._files import write_text
 from edgesr.models.weights import shipped_weights
 from edgesr.runtimes.measure import cpu_info
 from edgesr.train.config import make_config
@@ -52,11 +53,7 @@ def main() -> None:
     result["bf16_minus_float32_db"] = {k: round(result["runs"]["bfloat16"]["set5_psnr"][last][k]
                                                 - result["runs"]["float32"]["set5_psnr"][last][k], 4)
                                        for k in result["runs"]["float32"]["set5_psnr"][last]}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.tmp")
-    partial.write_text(json.dumps(result, indent=2) + "\n")
-    partial.replace(out)
+    write_text(args.out, json.dumps(result, indent=2) + "\n")  # whole or not at all
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgesr._files import write_text
 from edgesr.models import create_model
 from edgesr.runtimes.measure import cpu_info
 from edgesr.train.config import make_config
@@ -122,11 +123,7 @@ def main() -> None:
         for name in args.models.split(","):
             result["models"][name] = measure(name, args.data_root, args.rounds, args.iters, Path(tmp))
             print(name, json.dumps(result["models"][name]), flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.tmp")
-    partial.write_text(json.dumps(result, indent=2) + "\n")
-    partial.replace(out)
+    write_text(args.out, json.dumps(result, indent=2) + "\n")  # whole or not at all
 
 
 if __name__ == "__main__":
