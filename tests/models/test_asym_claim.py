@@ -57,3 +57,12 @@ def test_the_docs_latency_ratios_are_the_results_file():
         assert row, label
         assert abs(float(row[3]) - data[f"latency_ratio_{key}"]) < 0.006, label
         assert abs(float(row[1]) - data["vdsr"][f"{key}_ms_median"]) < 0.6, label
+
+
+def test_the_readme_summary_is_the_results_file():
+    """README: "0.67 to 0.91 of its latency in every runtime here but LiteRT INT8 (1.10)"."""
+    data = json.loads(RESULTS.read_text())
+    ratios = {k.removeprefix("latency_ratio_"): v for k, v in data.items() if k.startswith("latency_ratio_")}
+    others = [v for k, v in ratios.items() if k != "tflite_int8"]
+    assert round(min(others), 2) == 0.67 and round(max(others), 2) == 0.91 and round(ratios["tflite_int8"], 2) == 1.10
+    assert "0.67 to 0.91 of its latency" in (REPO / "README.md").read_text()
