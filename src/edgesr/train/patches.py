@@ -26,7 +26,7 @@ import torch
 
 from edgesr.data.color import rgb_to_ycbcr
 from edgesr.data.datasets import find_images
-from edgesr.data.degrade import degrade
+from edgesr.data.degrade import degrade, modcrop
 from edgesr.data.imresize import imresize
 from edgesr._files import atomic_path, check_writable
 from edgesr.data.io import read_image
@@ -82,7 +82,7 @@ class PatchSampler:
             if arrays is not None:
                 hr, inputs = arrays
                 for s, inp in zip(scales, inputs):
-                    self.pairs[s].append(_Pair(hr[: hr.shape[0] - hr.shape[0] % s, : hr.shape[1] - hr.shape[1] % s], inp))
+                    self.pairs[s].append(_Pair(modcrop(hr, s), inp))
             if self.cache is not None and (n % 100 == 0 or n == len(files)):
                 print(f"training images prepared in {self.cache}: {n}/{len(files)}", file=sys.stderr, flush=True)
         if not self.pairs[scales[0]]:
